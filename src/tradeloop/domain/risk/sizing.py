@@ -1,0 +1,31 @@
+"""Position sizing from the risk rules: written once, used by the backtester and the risk manager.
+
+    quantity = floor(capital × risk_fraction / |entry − stop| / lot_size) × lot_size
+
+in units (Dhan quantities are units, not lots). The loss at the stop is therefore never more
+than `capital × risk_fraction` (before costs and slippage beyond the stop).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def risk_quantity(
+    capital: float, risk_fraction: float, entry: float, stop: float, lot_size: int
+) -> int:
+    """Units to trade so that a stop-out loses at most `capital × risk_fraction`.
+
+    Returns 0 when not even one lot fits (the caller skips the signal and says why), or when the
+    inputs cannot size a trade (stop equal to entry, non-positive capital).
+    """
+    if lot_size <= 0:
+        raise ValueError(f"lot_size must be positive, got {lot_size}")
+    risk_per_unit = abs(entry - stop)
+    budget = capital * risk_fraction
+    if not (risk_per_unit > 0 and budget > 0 and math.isfinite(risk_per_unit)):
+        return 0
+    # No rounding tolerance on purpose: a ratio computed as 1.9999999 sizes one lot, never more
+    # risk than the budget.
+    lots = math.floor(budget / risk_per_unit / lot_size)
+    return max(lots, 0) * lot_size

@@ -1,0 +1,217 @@
+"""Settings: environment (`TRADELOOP_*`), `.env`, and an optional `tradeloop.toml`.
+
+Precedence, highest first: explicit arguments, environment variables, `.env`, `tradeloop.toml`,
+defaults. Nested sections use `__` in the environment: `TRADELOOP_RISK__MAX_OPEN_POSITIONS=2`
+overrides `[risk] max_open_positions` in the file. The file's path is `./tradeloop.toml` unless
+`TRADELOOP_CONFIG` names another. An unknown key anywhere in the file is refused by name.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from tradeloop.errors import ConfigError
+
+ENV_PREFIX = "TRADELOOP_"
+LIVE_CONFIRM_PHRASE = "yes-i-accept-real-losses"
+
+
+def config_file_path() -> Path:
+    """The `tradeloop.toml` in use: `$TRADELOOP_CONFIG` or `./tradeloop.toml`."""
+    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "tradeloop.toml"))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RiskSettings(_Section):
+    """Limits the risk manager enforces on every order, whoever asked for it."""
+
+    capital: float = Field(1_000_000.0, gt=0, description="Trading capital in rupees.")
+    risk_per_trade_pct: float = Field(
+        1.0, gt=0, le=10, description="Percent of capital at risk per trade."
+    )
+    max_open_positions: int = Field(3, ge=1, le=50)
+    max_daily_loss_pct: float = Field(
+        3.0, gt=0, le=100, description="Daily loss that HALTs trading."
+    )
+    max_capital_per_trade_pct: float = Field(
+        100.0,
+        gt=0,
+        le=1000,
+        description="Notional of one trade as percent of capital (above 100 = leverage).",
+    )
+    entry_window_start: time = Field(
+        time(9, 20), description="No new entries before this IST time."
+    )
+    entry_window_end: time = Field(time(15, 0), description="No new entries after this IST time.")
+    min_reward_risk: float = Field(
+        1.5, gt=0, description="Minimum (target - entry) / (entry - stop)."
+    )
+
+
+class StrategySettings(_Section):
+    """Research and promotion settings."""
+
+    min_score: float = Field(0.65, ge=0, le=1, description="Score needed before deployment.")
+    min_trades: int = Field(
+        20, ge=1, description="Out-of-sample trades needed for a non-zero score."
+    )
+    score_weight_win_rate: float = 0.4
+    score_weight_profit_factor: float = 0.4
+    score_weight_drawdown: float = 0.2
+    walk_forward_folds: int = Field(4, ge=2, le=20)
+
+
+class ExecutionSettings(_Section):
+    """How orders are simulated (paper, backtest) and sent (live)."""
+
+    slippage_bps: float = Field(
+        2.0, ge=0, description="Slippage against the taker in basis points."
+    )
+    costs_table: Path | None = Field(
+        None, description="A TOML cost table that replaces the bundled one (see docs/costs.md)."
+    )
+    square_off_time: time = Field(
+        time(15, 15), description="Intraday positions close at this IST time."
+    )
+    break_even_after_r: float = Field(1.0, gt=0, description="Move the stop to entry after +X R.")
+
+
+class MarketSettings(_Section):
+    """Exchange calendar settings."""
+
+    holidays_file: Path | None = Field(
+        None, description="Extra NSE holidays (CSV: date,description) added to the bundled table."
+    )
+    weekly_expiry_weekday: dict[str, int] = Field(
+        default_factory=lambda: {"NIFTY": 1, "BANKNIFTY": 1},
+        description="Weekday (0=Monday) of the weekly expiry per index.",
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting tradeloop reads. Build it once with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(Path(".tradeloop"), description="Candles, memory, ledger, audit logs.")
+    trading_mode: Literal["paper", "live"] = "paper"
+    live_confirm: str | None = Field(
+        None, description=f"Must equal '{LIVE_CONFIRM_PHRASE}' for live trading."
+    )
+    dhan_client_id: str | None = None
+    dhan_access_token: SecretStr | None = None
+    dhan_base_url: str = "https://api.dhan.co/v2"
+    database_url: SecretStr | None = Field(
+        None, description="SQLModel URL of the ledger; default SQLite under the data dir."
+    )
+    ollama_host: str | None = Field(
+        None, description="Ollama server; default $OLLAMA_HOST or localhost."
+    )
+    ollama_model: str = "qwen2.5:7b-instruct"
+    ollama_num_ctx: int = Field(8192, ge=512)
+    ollama_timeout_s: float = Field(120.0, gt=0)
+    risk: RiskSettings = RiskSettings()
+    strategy: StrategySettings = StrategySettings()
+    execution: ExecutionSettings = ExecutionSettings()
+    market: MarketSettings = MarketSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return (init_settings, env_settings, dotenv_settings, toml)
+
+    # Paths under the data directory: one place, so nothing writes elsewhere.
+    @property
+    def candles_dir(self) -> Path:
+        return self.data_dir / "candles"
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.data_dir / "memory"
+
+    @property
+    def agent_runs_dir(self) -> Path:
+        return self.data_dir / "agent_runs"
+
+    @property
+    def backtests_dir(self) -> Path:
+        return self.data_dir / "backtests"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.data_dir / "audit"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def ledger_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'ledger.sqlite'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into a `ConfigError` that names the key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc)) from exc
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(
+                f"unknown setting '{key}' (in {config_file_path()} or a {ENV_PREFIX}* variable): "
+                "remove it or check its spelling against `tradeloop config show`"
+            )
+        else:
+            lines.append(f"setting '{key}': {error['msg']} (got {error.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def configure_prefect_environment(settings: Settings) -> None:
+    """Keep Prefect's files inside the data dir and its analytics off, unless the user chose.
+
+    Must run before `prefect` is imported: Prefect reads these variables at import time.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
