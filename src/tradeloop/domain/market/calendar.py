@@ -54,20 +54,41 @@ def ist_datetime(day: date, at: time) -> datetime:
 
 
 def load_holidays(path: Path) -> dict[date, str]:
-    """Read a holiday CSV (`date,description`, `#` comments allowed); errors name the line."""
-    holidays: dict[date, str] = {}
+    """Read a holiday CSV (`date,description`, `#` comments allowed); errors name the file line."""
     with path.open(encoding="utf-8", newline="") as handle:
-        lines = (line for line in handle if line.strip() and not line.lstrip().startswith("#"))
-        for number, row in enumerate(csv.DictReader(lines), start=2):
-            raw = (row.get("date") or "").strip()
-            try:
-                day = date.fromisoformat(raw)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{path}: row {number}: date {raw!r} is not YYYY-MM-DD "
-                    "(expected header 'date,description')"
-                ) from exc
-            holidays[day] = (row.get("description") or "").strip()
+        # Keep each line's number in the file: comments and blank lines are skipped, yet an error
+        # must point at the line the user sees in an editor.
+        numbered = [
+            (number, line)
+            for number, line in enumerate(handle, start=1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    if not numbered:
+        return {}
+    header_line, header_text = numbered[0]
+    header = [cell.strip().lower() for cell in next(csv.reader([header_text]))]
+    if "date" not in header:
+        raise ConfigError(
+            f"{path}: line {header_line}: header {header_text.strip()!r} has no 'date' column: "
+            "start the file with the line 'date,description'"
+        )
+    date_at = header.index("date")
+    description_at = header.index("description") if "description" in header else None
+    holidays: dict[date, str] = {}
+    for number, line in numbered[1:]:
+        cells = next(csv.reader([line]))
+        raw = cells[date_at].strip() if date_at < len(cells) else ""
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{path}: line {number}: date {raw!r} is not YYYY-MM-DD "
+                "(expected lines such as '2026-03-03,Holi' under the header 'date,description')"
+            ) from exc
+        description = ""
+        if description_at is not None and description_at < len(cells):
+            description = cells[description_at].strip()
+        holidays[day] = description
     return holidays
 
 
