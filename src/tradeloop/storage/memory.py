@@ -1,0 +1,181 @@
+"""Long-term strategy memory: every evaluated strategy, its scores and the context it ran in.
+
+The "remember" stage of the loop writes one `StrategyRecord` per (spec, symbol, window); the next
+generation asks for the best of them (`best`). Records are append-only: a research run writes
+one Parquet file (`<root>/run=<run_id>.parquet`, atomically), and DuckDB reads them all.
+Re-remembering the same run id replaces that run's file, so a retried Prefect task does not
+duplicate records.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeloop.settings import Settings
+from tradeloop.storage._files import write_parquet_atomically
+
+_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "evaluated_at": pl.Datetime("us", "UTC"),
+    "spec_id": pl.String(),
+    "name": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "regime": pl.String(),
+    "window_start": pl.Datetime("us", "UTC"),
+    "window_end": pl.Datetime("us", "UTC"),
+    "score": pl.Float64(),
+    "passed": pl.Boolean(),
+    "reasons": pl.String(),
+    "metrics": pl.String(),
+    "spec_json": pl.String(),
+    "source": pl.String(),
+}
+
+
+class StrategyRecord(BaseModel):
+    """One evaluation of one strategy on one symbol and window."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str
+    evaluated_at: datetime
+    spec_id: str
+    name: str
+    symbol: str
+    timeframe: str
+    regime: str = Field(description="Market context of the window, e.g. 'trending-up/high-vol'.")
+    window_start: datetime
+    window_end: datetime
+    score: float
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    metrics: dict[str, float] = Field(default_factory=dict)
+    spec_json: str
+    source: str = Field("backtest", description="backtest, paper or live.")
+
+    def to_row(self) -> dict[str, Any]:
+        row = self.model_dump()
+        row["reasons"] = json.dumps(list(self.reasons))
+        row["metrics"] = json.dumps(self.metrics, sort_keys=True)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StrategyRecord:
+        values = dict(row)
+        values["reasons"] = tuple(json.loads(values["reasons"]))
+        values["metrics"] = json.loads(values["metrics"])
+        return cls.model_validate(values)
+
+
+class StrategyMemory(Protocol):
+    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None: ...
+
+    def best(
+        self,
+        limit: int = 10,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        passed_only: bool = False,
+    ) -> list[StrategyRecord]: ...
+
+    def history(self, spec_id: str) -> list[StrategyRecord]: ...
+
+
+def _frame(records: Sequence[StrategyRecord]) -> pl.DataFrame:
+    return pl.DataFrame([record.to_row() for record in records], schema=_SCHEMA)
+
+
+def _select(
+    frame: pl.DataFrame,
+    limit: int,
+    symbol: str | None,
+    timeframe: str | None,
+    passed_only: bool,
+) -> list[StrategyRecord]:
+    if symbol is not None:
+        frame = frame.filter(pl.col("symbol") == symbol.upper())
+    if timeframe is not None:
+        frame = frame.filter(pl.col("timeframe") == timeframe)
+    if passed_only:
+        frame = frame.filter(pl.col("passed"))
+    # The latest evaluation of each (spec, symbol) stands for it; older ones are history.
+    latest = frame.sort("evaluated_at", descending=True).unique(
+        ["spec_id", "symbol"], keep="first", maintain_order=True
+    )
+    ranked = latest.sort(["score", "spec_id"], descending=[True, False]).head(limit)
+    return [StrategyRecord.from_row(row) for row in ranked.iter_rows(named=True)]
+
+
+class _FrameMemory(abc.ABC):
+    """Queries shared by both memories; each only says how to read every record."""
+
+    @abc.abstractmethod
+    def _all(self) -> pl.DataFrame: ...
+
+    def best(
+        self,
+        limit: int = 10,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        passed_only: bool = False,
+    ) -> list[StrategyRecord]:
+        return _select(self._all(), limit, symbol, timeframe, passed_only)
+
+    def history(self, spec_id: str) -> list[StrategyRecord]:
+        frame = self._all().filter(pl.col("spec_id") == spec_id).sort("evaluated_at")
+        return [StrategyRecord.from_row(row) for row in frame.iter_rows(named=True)]
+
+
+class InMemoryStrategyMemory(_FrameMemory):
+    """The same behaviour in a dict: for tests and dry runs."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, pl.DataFrame] = {}
+
+    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None:
+        self._runs[run_id] = _frame(records)
+
+    def _all(self) -> pl.DataFrame:
+        return pl.concat(list(self._runs.values())) if self._runs else pl.DataFrame(schema=_SCHEMA)
+
+
+class ParquetStrategyMemory(_FrameMemory):
+    """Strategy memory as one Parquet file per research run, read with DuckDB."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _path(self, run_id: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
+        return self._root / f"run={safe}.parquet"
+
+    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None:
+        if records:
+            write_parquet_atomically(_frame(records), self._path(run_id))
+
+    def _all(self) -> pl.DataFrame:
+        files = sorted(str(path) for path in self._root.glob("run=*.parquet"))
+        if not files:
+            return pl.DataFrame(schema=_SCHEMA)
+        with duckdb.connect() as connection:
+            frame = connection.sql(
+                "SELECT * FROM read_parquet(?, union_by_name = true)", params=[files]
+            ).pl()
+        timestamps = ("evaluated_at", "window_start", "window_end")
+        return frame.with_columns(
+            [pl.col(name).dt.convert_time_zone("UTC") for name in timestamps]
+        ).cast(_SCHEMA)
+
+
+def open_strategy_memory(settings: Settings) -> ParquetStrategyMemory:
+    return ParquetStrategyMemory(settings.memory_dir)

@@ -1,0 +1,28 @@
+"""Test-wide isolation: every test gets its own data dir, Prefect home and no stray config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    data_dir = tmp_path_factory.mktemp("tradeloop-data")
+    for key in [
+        "TRADELOOP_CONFIG",
+        "TRADELOOP_TRADING_MODE",
+        "TRADELOOP_LIVE_CONFIRM",
+        "TRADELOOP_DHAN_CLIENT_ID",
+        "TRADELOOP_DHAN_ACCESS_TOKEN",
+        "TRADELOOP_DATABASE_URL",
+    ]:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("TRADELOOP_DATA_DIR", str(data_dir))
+    # A tradeloop.toml or .env in the working directory must not leak into tests.
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(Path(data_dir) / "absent.toml"))
+    yield
