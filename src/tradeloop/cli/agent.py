@@ -1,9 +1,233 @@
-"""`tradeloop` commands: agent."""
+"""`tradeloop agent`: run the agent, list its runs, show one, and replay one without a model."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from tradeloop.agent import AgentRunner, Planner, ScriptedPlanner, ToolRegistry, replay
+from tradeloop.agent.memory import compact_json, truncate
+from tradeloop.agent.records import StepRecord
+from tradeloop.agent.runlog import RUN_FILE_SUFFIX, find_run_file, list_runs, read_run
+from tradeloop.cli._common import console, fail, settings
+from tradeloop.errors import UserError
+from tradeloop.settings import Settings
+
+agent_app = typer.Typer(
+    help="Run the agent, and inspect or replay its recorded runs.", no_args_is_help=True
+)
+
+_CELL_CHARS = 60
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(agent_app, name="agent")
+
+
+class PlannerChoice(StrEnum):
+    scripted = "scripted"
+    ollama = "ollama"
+
+
+def _registry(current: Settings) -> ToolRegistry:
+    from tradeloop.tools import default_registry
+
+    return default_registry(current)
+
+
+def _run_file(current: Settings, run_id: str) -> Path:
+    if run_id.endswith(RUN_FILE_SUFFIX) and Path(run_id).is_file():
+        return Path(run_id)
+    return find_run_file(current.agent_runs_dir, run_id)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else compact_json(value)
+    return truncate(text, _CELL_CHARS)
+
+
+def _validator_cell(step: StepRecord) -> str:
+    if step.validator is None:
+        return "-"
+    if not step.validator.approved:
+        return "refused: " + "; ".join(step.validator.reasons)
+    return "rewrote args" if step.validator.args is not None else "approved"
+
+
+def _status_cell(step: StepRecord) -> str:
+    if step.result is not None:
+        if step.result.error is not None:
+            return f"error {step.result.error.type}"
+        return step.result.status
+    if step.stop == "loop_detected":
+        return "loop detected"
+    if step.stop == "planner_error":
+        return "planner error"
+    return "rejected"
+
+
+def _tokens_cell(step: StepRecord) -> str:
+    if step.prompt_tokens is None and step.completion_tokens is None:
+        return "-"
+    return f"{step.prompt_tokens or 0}+{step.completion_tokens or 0}"
+
+
+def _note_cell(step: StepRecord) -> str:
+    if step.error:
+        return _cell(step.error)
+    if step.result is not None and step.result.error is not None:
+        return _cell(step.result.error.message)
+    return _cell(step.result.data if step.result is not None else None)
+
+
+def steps_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
+    table = Table(title=title)
+    table.add_column("step", justify="right")
+    table.add_column("tool", no_wrap=True)
+    for column in ("args", "validator", "status"):
+        table.add_column(column)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("tokens")
+    table.add_column("note")
+    for step in steps:
+        table.add_row(
+            str(step.index + 1),
+            step.call.tool if step.call is not None else "-",
+            _cell(step.executed_args or (step.call.args if step.call is not None else None)),
+            _validator_cell(step),
+            _status_cell(step),
+            f"{step.step_seconds * 1000:.1f} ms",
+            _tokens_cell(step),
+            _note_cell(step),
+        )
+    return table
+
+
+@agent_app.command("ls")
+def list_command(
+    limit: int = typer.Option(20, min=1, help="How many of the most recent runs to list."),
+) -> None:
+    """List recent agent runs, newest first."""
+    current = settings()
+    summaries = list_runs(current.agent_runs_dir, limit=limit)
+    if not summaries:
+        console.print(f"no agent runs in {current.agent_runs_dir}")
+        return
+    table = Table(title=f"agent runs in {current.agent_runs_dir}")
+    # The id is what the user copies into `show` and `replay`: never cut it.
+    table.add_column("run id", no_wrap=True, min_width=max(len(item.run_id) for item in summaries))
+    for column in ("started (UTC)", "planner", "steps", "outcome", "goal"):
+        table.add_column(column)
+    for summary in summaries:
+        table.add_row(
+            summary.run_id,
+            f"{summary.started_at:%Y-%m-%d %H:%M:%S}",
+            summary.planner,
+            str(summary.steps),
+            summary.outcome,
+            truncate(summary.goal, _CELL_CHARS),
+        )
+    console.print(table)
+
+
+@agent_app.command("show")
+def show_command(
+    run_id: str = typer.Argument(..., help="A run id from `tradeloop agent ls`."),
+) -> None:
+    """Show every step of a run: tool, arguments, validator, status, duration and tokens."""
+    run = read_run(_run_file(settings(), run_id))
+    console.print(
+        f"[bold]{run.run_id}[/]  goal: {run.header.goal}\n"
+        f"planner: {run.header.planner}  started: {run.header.started_at:%Y-%m-%d %H:%M:%S} UTC  "
+        f"outcome: [bold]{run.outcome}[/]",
+        highlight=False,
+    )
+    console.print(steps_table("steps", run.steps))
+    if run.footer is not None and run.footer.error:
+        console.print(f"[yellow]{run.footer.error}[/]", highlight=False)
+    if run.footer is not None and run.footer.final_result is not None:
+        console.print(f"result: {compact_json(run.footer.final_result.data)}", highlight=False)
+
+
+@agent_app.command("replay")
+def replay_command(
+    run_id: str = typer.Argument(..., help="A run id from `tradeloop agent ls`."),
+) -> None:
+    """Re-run a recorded run's tool calls without the model; exit 1 when a result differs."""
+    current = settings()
+    report = replay(_run_file(current, run_id), _registry(current))
+    counts = {status: 0 for status in ("same", "different", "skipped")}
+    for comparison in report.comparisons:
+        counts[comparison.status] += 1
+    if report.differences:
+        table = Table(title=f"replay of {report.run_id}: results that differ")
+        for column in ("step", "tool", "args", "recorded", "replayed", "why"):
+            table.add_column(column)
+        for item in report.differences:
+            table.add_row(
+                str(item.index + 1),
+                item.tool or "-",
+                _cell(item.args),
+                _cell(item.recorded.model_dump(mode="json") if item.recorded else None),
+                _cell(item.replayed.model_dump(mode="json") if item.replayed else None),
+                item.note,
+            )
+        console.print(table)
+    console.print(
+        f"replay of {report.run_id}: {counts['same']} same, {counts['different']} different, "
+        f"{counts['skipped']} skipped",
+        highlight=False,
+    )
+    if report.differences:
+        raise typer.Exit(1)
+
+
+def _scripted_planner(script: Path | None) -> Planner:
+    if script is None:
+        raise UserError(
+            "the scripted planner needs --script FILE: a JSON array of "
+            '{"tool": ..., "args": {...}} calls ending with a finish call; '
+            "or use --planner ollama"
+        )
+    try:
+        steps = json.loads(script.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read the script {script}: {exc}") from exc
+    if not isinstance(steps, list):
+        raise UserError(f"the script {script} must be a JSON array of calls")
+    return ScriptedPlanner(steps)
+
+
+@agent_app.command("run")
+def run_command(
+    goal: str = typer.Argument(..., help="What the agent should achieve, in plain words."),
+    planner: PlannerChoice = typer.Option(PlannerChoice.scripted, help="Who proposes the calls."),
+    script: Path | None = typer.Option(None, help="Calls for the scripted planner (JSON array)."),
+    max_steps: int = typer.Option(10, min=1, help="The run stops after this many steps."),
+) -> None:
+    """Run the agent on GOAL and record the run under the data directory."""
+    current = settings()
+    registry = _registry(current)
+    chosen: Planner
+    if planner is PlannerChoice.ollama:
+        from tradeloop.adapters.ollama_planner import OllamaPlanner
+
+        ollama_planner = OllamaPlanner.from_settings(current, registry)
+        ollama_planner.check_model()
+        chosen = ollama_planner
+    else:
+        chosen = _scripted_planner(script)
+    runner = AgentRunner(chosen, registry, max_steps=max_steps, run_dir=current.agent_runs_dir)
+    run = runner.run(goal)
+    console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps))
+    console.print(f"outcome: [bold]{run.outcome}[/]  recorded in {run.run_file}", highlight=False)
+    if run.outcome != "done":
+        raise fail(run.error or run.outcome)

@@ -1,0 +1,203 @@
+"""The tool registry: names to tools, proposals to validated calls, and what the model is shown."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from tradeloop.agent.records import JsonObject, ToolCall
+from tradeloop.agent.redaction import REDACTED, is_secret_key
+from tradeloop.agent.tool import Tool, check_tool_contract
+from tradeloop.errors import ModelError
+
+_INPUT_PREVIEW_CHARS = 60
+
+
+@dataclass(frozen=True)
+class ResolvedCall:
+    """A call that names a registered tool and whose arguments passed the tool's schema."""
+
+    tool: Tool[Any]
+    args: BaseModel
+
+    @property
+    def name(self) -> str:
+        return self.tool.name
+
+    def args_json(self) -> JsonObject:
+        dumped: JsonObject = self.args.model_dump(mode="json")
+        return dumped
+
+
+class ToolRegistry:
+    """The tools a run may use. Names are unique; the model sees them through `describe()`."""
+
+    def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
+        self._tools: dict[str, Tool[Any]] = {}
+        self._call_schema: dict[str, Any] | None = None
+        for each in tools:
+            self.register(each)
+
+    def register(self, new_tool: Tool[Any]) -> Tool[Any]:
+        """Add a tool; a second tool with the same name is refused."""
+        check_tool_contract(new_tool)
+        if new_tool.name in self._tools:
+            raise ValueError(
+                f"a tool named '{new_tool.name}' is already registered "
+                f"({self._tools[new_tool.name]!r}); tool names must be unique"
+            )
+        self._tools[new_tool.name] = new_tool
+        self._call_schema = None
+        return new_tool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._tools)
+
+    def get(self, name: str) -> Tool[Any]:
+        """The tool called `name`; `ModelError` with suggestions when there is none."""
+        found = self._tools.get(name)
+        if found is None:
+            raise ModelError(self._unknown_tool_message(name))
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool[Any]]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def resolve(self, raw: ToolCall | Mapping[str, Any]) -> ResolvedCall:
+        """Turn a proposed call into a validated one, or raise `ModelError` for the model."""
+        call = ToolCall.from_raw(raw)
+        target = self.get(call.tool)
+        try:
+            args = target.Args.model_validate(call.args)
+        except ValidationError as exc:
+            raise ModelError(
+                f"invalid arguments for tool '{target.name}': "
+                f"{describe_validation_error(exc, target.Args)}. Fix the arguments and reply again."
+            ) from exc
+        return ResolvedCall(tool=target, args=args)
+
+    def _unknown_tool_message(self, name: str) -> str:
+        valid = ", ".join(self._tools) or "(none registered)"
+        close = difflib.get_close_matches(name, list(self._tools), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"unknown tool '{name}'.{hint} Valid tools: {valid}."
+
+    def describe(self) -> str:
+        """Names, descriptions and argument schemas of every tool, for the model's prompt."""
+        blocks = []
+        for each in self._tools.values():
+            schema = _without_titles(each.Args.model_json_schema())
+            blocks.append(
+                f"## {each.name}\n{each.description}\n"
+                f"args schema: {json.dumps(schema, separators=(',', ':'), sort_keys=True)}"
+            )
+        return "\n\n".join(blocks)
+
+    def call_schema(self) -> dict[str, Any]:
+        """JSON schema of any valid call: sent to the model so decoding can only produce one.
+
+        `args` is an `anyOf` of the tools' argument schemas (inlined); definitions they share
+        live in the top-level `$defs`.
+        """
+        if self._call_schema is None:
+            self._call_schema = self._build_call_schema()
+        return copy.deepcopy(self._call_schema)
+
+    def _build_call_schema(self) -> dict[str, Any]:
+        models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+            (each.Args, "validation") for each in self._tools.values()
+        ]
+        keys, shared = models_json_schema(models, ref_template="#/$defs/{model}")
+        definitions: dict[str, Any] = dict(shared.get("$defs", {}))
+        variants = []
+        for each in self._tools.values():
+            reference = keys[(each.Args, "validation")]["$ref"]
+            name = reference.rsplit("/", 1)[-1]
+            variant = dict(definitions[name])
+            variant["title"] = f"args of {each.name}"
+            variants.append(variant)
+        # The inlined argument schemas no longer need their own entries; nested models still do.
+        referenced = _referenced_definitions(variants, definitions)
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                "tool": {"type": "string", "enum": list(self._tools)},
+                "args": {"anyOf": variants} if variants else {"type": "object"},
+            },
+            "required": ["tool", "args"],
+            "additionalProperties": False,
+        }
+        if referenced:
+            schema["$defs"] = {name: definitions[name] for name in sorted(referenced)}
+        return schema
+
+
+def describe_validation_error(exc: ValidationError, args_model: type[BaseModel]) -> str:
+    """Pydantic's errors in one short line per problem: `args.period: <message> (got 'abc')`."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(["args", *(str(part) for part in error["loc"])])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            valid = ", ".join(args_model.model_fields) or "none"
+            message += f" (valid arguments: {valid})"
+        elif error["type"] == "missing":
+            pass
+        elif any(is_secret_key(str(part)) for part in error["loc"]):
+            message += f" (got {REDACTED})"
+        else:
+            message += f" (got {_preview(error.get('input'))})"
+        problems.append(f"{location}: {message}")
+    return "; ".join(problems)
+
+
+def _preview(value: JsonValue | object) -> str:
+    text = repr(value)
+    if len(text) > _INPUT_PREVIEW_CHARS:
+        return text[:_INPUT_PREVIEW_CHARS] + "…"
+    return text
+
+
+def _without_titles(schema: Any) -> Any:
+    # Titles repeat the field names; dropping them saves the model's context for what matters.
+    if isinstance(schema, dict):
+        return {
+            key: _without_titles(value)
+            for key, value in schema.items()
+            if not (key == "title" and isinstance(value, str))
+        }
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    return schema
+
+
+def _referenced_definitions(roots: list[Any], definitions: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                name = reference.removeprefix("#/$defs/")
+                if name not in found and name in definitions:
+                    found.add(name)
+                    pending.append(definitions[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found

@@ -1,0 +1,160 @@
+"""The registry: unique names, validated calls, short errors for the model, schemas."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from tradeloop.agent import Tool, ToolCall, ToolRegistry, ToolResult, tool
+from tradeloop.errors import ModelError
+
+
+def test_registering_two_tools_with_one_name_fails(registry: ToolRegistry) -> None:
+    @tool(name="add")
+    def another_add(a: int) -> int:
+        """Another add.
+
+        Args:
+            a: A value.
+        """
+        return a
+
+    with pytest.raises(ValueError, match="a tool named 'add' is already registered"):
+        registry.register(another_add)
+
+
+def test_resolve_returns_validated_arguments(registry: ToolRegistry) -> None:
+    resolved = registry.resolve({"tool": "add", "args": {"a": "2", "b": 3}})
+    assert resolved.name == "add"
+    assert resolved.args_json() == {"a": 2, "b": 3}
+
+
+def test_unknown_tool_lists_valid_names_and_suggests_the_closest(registry: ToolRegistry) -> None:
+    with pytest.raises(ModelError) as caught:
+        registry.resolve({"tool": "ad", "args": {}})
+    message = str(caught.value)
+    assert "unknown tool 'ad'" in message
+    assert "Did you mean 'add'?" in message
+    assert "Valid tools: add, explode, place_order, finish." in message
+
+
+def test_unknown_tool_without_a_close_name_gives_no_suggestion(registry: ToolRegistry) -> None:
+    with pytest.raises(ModelError) as caught:
+        registry.resolve({"tool": "zzzzzz", "args": {}})
+    assert "Did you mean" not in str(caught.value)
+
+
+def test_invalid_argument_type_is_reported_in_short_form(registry: ToolRegistry) -> None:
+    with pytest.raises(ModelError) as caught:
+        registry.resolve({"tool": "add", "args": {"a": "abc", "b": 1}})
+    message = str(caught.value)
+    assert "args.a: Input should be a valid integer" in message
+    assert "(got 'abc')" in message
+    assert "Fix the arguments" in message
+
+
+def test_missing_and_unknown_arguments_are_named(registry: ToolRegistry) -> None:
+    with pytest.raises(ModelError) as caught:
+        registry.resolve({"tool": "add", "args": {"a": 1, "c": 2}})
+    message = str(caught.value)
+    assert "args.b: Field required" in message
+    assert "args.c: Extra inputs are not permitted (valid arguments: a, b)" in message
+
+
+def test_secret_argument_values_are_not_echoed_in_errors() -> None:
+    class LoginArgs(BaseModel):
+        api_key: int
+
+    class Login(Tool[LoginArgs]):
+        name = "login"
+        description = "Log in."
+        Args = LoginArgs
+
+        def call(self, args: LoginArgs) -> ToolResult:
+            return ToolResult.ok()
+
+    registry = ToolRegistry([Login()])
+    with pytest.raises(ModelError) as caught:
+        registry.resolve({"tool": "login", "args": {"api_key": "sk-very-secret"}})
+    assert "sk-very-secret" not in str(caught.value)
+    assert "args.api_key" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ([1, 2], "JSON array, not an object"),
+        ({"args": {}}, 'no "tool" name'),
+        ({"tool": "add"}, 'no "args" object'),
+        ({"tool": "add", "args": [1]}, '"args" must be a JSON object, got a JSON array'),
+        ({"tool": "add", "args": {}, "thought": "x"}, "unexpected key(s) 'thought'"),
+    ],
+)
+def test_malformed_envelopes_say_what_to_change(
+    registry: ToolRegistry, raw: object, expected: str
+) -> None:
+    with pytest.raises(ModelError) as caught:
+        registry.resolve(raw)  # type: ignore[arg-type]
+    assert expected in str(caught.value)
+
+
+def test_describe_renders_names_descriptions_and_schemas(registry: ToolRegistry) -> None:
+    text = registry.describe()
+    assert "## add\nAdd two integers." in text
+    assert '"a":{"description":"The first integer.","type":"integer"}' in text
+    assert "## finish" in text
+
+
+def test_call_schema_is_the_union_of_all_calls(registry: ToolRegistry) -> None:
+    schema = registry.call_schema()
+    assert schema["type"] == "object"
+    assert schema["required"] == ["tool", "args"]
+    assert schema["properties"]["tool"]["enum"] == ["add", "explode", "place_order", "finish"]
+    variants = schema["properties"]["args"]["anyOf"]
+    assert [variant["title"] for variant in variants] == [
+        "args of add",
+        "args of explode",
+        "args of place_order",
+        "args of finish",
+    ]
+    assert variants[0]["properties"]["a"]["type"] == "integer"
+
+
+def test_call_schema_accepts_valid_calls_and_rejects_others(registry: ToolRegistry) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = registry.call_schema()
+    jsonschema.validate({"tool": "add", "args": {"a": 1, "b": 2}}, schema)
+    for invalid in (
+        {"tool": "nope", "args": {}},
+        {"tool": "add"},
+        {"tool": "add", "args": {"a": "x", "b": 1}},
+        {"tool": "add", "args": {"a": 1, "b": 2}, "extra": 1},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(invalid, schema)
+
+
+def test_call_schema_keeps_definitions_of_nested_models() -> None:
+    class Leg(BaseModel):
+        strike: float
+
+    @tool
+    def spread(legs: list[Leg]) -> int:
+        """Price a spread.
+
+        Args:
+            legs: The legs.
+        """
+        return len(legs)
+
+    schema = ToolRegistry([spread]).call_schema()
+    assert set(schema["$defs"]) == {"Leg"}
+    item = schema["properties"]["args"]["anyOf"][0]["properties"]["legs"]["items"]
+    assert item == {"$ref": "#/$defs/Leg"}
+
+
+def test_tool_call_key_ignores_argument_order() -> None:
+    first = ToolCall(tool="add", args={"a": 1, "b": 2})
+    second = ToolCall(tool="add", args={"b": 2, "a": 1})
+    assert first.key() == second.key()
+    assert first.key() != ToolCall(tool="add", args={"a": 2, "b": 1}).key()
