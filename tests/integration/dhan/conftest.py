@@ -1,0 +1,86 @@
+"""Fixtures: a loopback Dhan v2 server and a `DhanBroker` (the real dhanhq SDK) pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
+from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.ratelimit import RateLimiter
+from tradeloop.domain.execution.orders import OrderIntent, Side
+
+SECURITY_ID = "52175"
+
+
+class ManualClock:
+    """A clock that moves only when the rate limiter 'sleeps': tests never wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
+    # requests honours proxy variables; loopback traffic must never go through one.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=TEST_CLIENT_ID) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def make_broker(dhan_server: DhanLoopbackServer, clock: ManualClock) -> Callable[..., DhanBroker]:
+    def build(timeout: float = 10.0, token: str = TEST_ACCESS_TOKEN) -> DhanBroker:
+        return DhanBroker(
+            TEST_CLIENT_ID,
+            SecretStr(token),
+            base_url=dhan_server.base_url,
+            timeout=timeout,
+            rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+        )
+
+    return build
+
+
+@pytest.fixture
+def broker(make_broker: Callable[..., DhanBroker]) -> DhanBroker:
+    return make_broker()
+
+
+@pytest.fixture
+def make_intent() -> Callable[..., OrderIntent]:
+    """An entry intent for a NIFTY option; keyword arguments override any field."""
+
+    def build(**overrides: Any) -> OrderIntent:
+        fields: dict[str, Any] = {
+            "strategy_id": "s-breakout",
+            "symbol": "NIFTY-24000-CE",
+            "security_id": SECURITY_ID,
+            "side": Side.BUY,
+            "quantity": 130,
+            "lot_size": 65,
+            "reference_price": 120.0,
+            "trading_day": date(2026, 3, 2),
+        }
+        fields.update(overrides)
+        return OrderIntent(**fields)
+
+    return build
