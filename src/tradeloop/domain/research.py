@@ -1,0 +1,146 @@
+"""Evaluate many strategy specs on one symbol's candles: compile, walk forward, score.
+
+This is the evaluate → backtest → score part of the loop as one pure function, so the research
+flow, the CLI and tests all run the same code. Specs are grouped by timeframe: each group is
+resampled once, compiled sharing one indicator cache, and walked forward in one batch kernel call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.scoring import ScoreCard, ScoringConfig, score_walk_forward
+from tradeloop.domain.backtest.walkforward import (
+    WalkForwardMode,
+    WalkForwardResult,
+    run_walk_forward_batch,
+)
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.regime import classify_regime
+from tradeloop.domain.market.resample import resample
+from tradeloop.domain.strategy.compiler import compile_many
+from tradeloop.domain.strategy.spec import StrategySpec
+from tradeloop.errors import DataValidationError
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """One spec's walk-forward on one symbol's window, its score and the window's regime."""
+
+    spec: StrategySpec
+    walk_forward: WalkForwardResult
+    score: ScoreCard
+    regime: str
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardRow:
+    rank: int
+    name: str
+    spec_id: str
+    symbol: str
+    timeframe: str
+    score: float
+    passed: bool
+    trades: int
+    win_rate_pct: float
+    profit_factor: float
+    net_pnl: float
+    return_pct: float
+    max_drawdown_pct: float
+    sharpe: float
+    reason: str
+
+
+def evaluate_specs(
+    specs: Sequence[StrategySpec],
+    candles: pl.DataFrame,
+    config: BacktestConfig,
+    scoring: ScoringConfig,
+    folds: int = 4,
+    mode: WalkForwardMode = "rolling",
+    cost_table: CostTable | None = None,
+) -> list[Evaluation]:
+    """Walk every spec forward on `candles` (1m bars of the specs' symbol) and score it."""
+    if candles.is_empty():
+        raise DataValidationError(
+            "no candles in the research window: synthesize or import data first "
+            "(`tradeloop data synth --symbol NIFTY`)"
+        )
+    symbols = candles["symbol"].unique().to_list()
+    wrong = [spec.name for spec in specs if spec.symbol not in symbols]
+    if wrong:
+        raise DataValidationError(
+            f"specs {wrong} trade another symbol than the candles ({symbols}): "
+            "evaluate each symbol's specs on its own candles"
+        )
+    regime = classify_regime(candles)
+    window_start, window_end = candles["ts"].min(), candles["ts"].max()
+    by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)
+    for spec in specs:
+        by_timeframe[spec.timeframe].append(spec)
+    evaluations: list[Evaluation] = []
+    for timeframe, group in by_timeframe.items():
+        bars = candles if timeframe == "1m" else resample(candles, timeframe)
+        signals = compile_many(group, bars)
+        results = run_walk_forward_batch(signals, bars, config, folds, mode, cost_table)
+        for spec, result in zip(group, results, strict=True):
+            evaluations.append(
+                Evaluation(
+                    spec=spec,
+                    walk_forward=result,
+                    score=score_walk_forward(result, scoring),
+                    regime=regime,
+                    window_start=window_start,  # type: ignore[arg-type]
+                    window_end=window_end,  # type: ignore[arg-type]
+                )
+            )
+    return evaluations
+
+
+def leaderboard(evaluations: Sequence[Evaluation]) -> list[LeaderboardRow]:
+    """Rank by score, then by out-of-sample net P&L; ties broken by spec id for stability."""
+    ordered = sorted(
+        evaluations,
+        key=lambda e: (
+            -e.score.score,
+            -_finite(e.walk_forward.out_of_sample.metrics.net_pnl),
+            e.spec.id,
+        ),
+    )
+    rows = []
+    for rank, evaluation in enumerate(ordered, start=1):
+        metrics = evaluation.walk_forward.out_of_sample.metrics
+        rows.append(
+            LeaderboardRow(
+                rank=rank,
+                name=evaluation.spec.name,
+                spec_id=evaluation.spec.id,
+                symbol=evaluation.spec.symbol,
+                timeframe=evaluation.spec.timeframe,
+                score=evaluation.score.score,
+                passed=evaluation.score.passed,
+                trades=metrics.trades,
+                win_rate_pct=metrics.win_rate_pct,
+                profit_factor=metrics.profit_factor,
+                net_pnl=metrics.net_pnl,
+                return_pct=metrics.return_pct,
+                max_drawdown_pct=metrics.max_drawdown_pct,
+                sharpe=metrics.sharpe,
+                reason="; ".join(evaluation.score.reasons),
+            )
+        )
+    return rows
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0

@@ -1,0 +1,107 @@
+"""The research flow: generate → evaluate → backtest → score → remember, per symbol.
+
+Specs come from a directory of JSON files, from the built-in templates, and from seeded random
+search; every spec is walked forward on the symbol's stored 1m candles and scored on its
+out-of-sample results only. The leaderboard is returned and every evaluation is remembered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.runtime import flow_run
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.scoring import ScoringConfig
+from tradeloop.domain.research import Evaluation, LeaderboardRow, leaderboard
+from tradeloop.domain.strategy.generators import random_specs, template_specs
+from tradeloop.domain.strategy.spec import StrategySpec, load_spec
+from tradeloop.errors import NotFoundError
+from tradeloop.settings import Settings, load_settings
+from tradeloop.tasks.research import evaluate, load_minute_candles, remember
+
+
+class ResearchParameters(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbols: list[str] = Field(default_factory=lambda: ["NIFTY", "BANKNIFTY"])
+    spec_dir: str | None = Field(
+        None, description="Directory of *.json StrategySpec files to evaluate."
+    )
+    templates: list[str] = Field(
+        default_factory=list, description="Timeframes for which to add the built-in templates."
+    )
+    random_count: int = Field(0, ge=0, le=100_000, description="Random specs per symbol.")
+    random_timeframe: str = "5m"
+    seed: int = Field(7, ge=0)
+    start: date | None = None
+    end: date | None = None
+    folds: int | None = Field(None, ge=1, le=20, description="Default: [strategy] setting.")
+
+
+@task
+def generate_specs(parameters: ResearchParameters, symbol: str) -> list[StrategySpec]:
+    """The generate stage: every spec for `symbol` from the configured sources, deduplicated."""
+    specs: dict[str, StrategySpec] = {}
+    if parameters.spec_dir is not None:
+        directory = Path(parameters.spec_dir)
+        if not directory.is_dir():
+            raise NotFoundError(f"spec directory {directory} does not exist")
+        for path in sorted(directory.glob("*.json")):
+            spec = load_spec(path)
+            if spec.symbol == symbol:
+                specs.setdefault(spec.id, spec)
+    for timeframe in parameters.templates:
+        for spec in template_specs(symbol, timeframe):
+            specs.setdefault(spec.id, spec)
+    if parameters.random_count:
+        generated = random_specs(
+            parameters.seed, parameters.random_count, symbol, parameters.random_timeframe
+        )
+        for spec in generated:
+            specs.setdefault(spec.id, spec)
+    return list(specs.values())
+
+
+def _scoring(settings: Settings) -> ScoringConfig:
+    strategy = settings.strategy
+    return ScoringConfig(
+        weight_win_rate=strategy.score_weight_win_rate,
+        weight_profit_factor=strategy.score_weight_profit_factor,
+        weight_drawdown=strategy.score_weight_drawdown,
+        min_trades=strategy.min_trades,
+        min_score=strategy.min_score,
+    )
+
+
+def backtest_config(settings: Settings, symbol: str) -> BacktestConfig:
+    """The backtest config of `symbol` from the risk and execution settings."""
+    return BacktestConfig.for_symbol(
+        symbol,
+        capital=settings.risk.capital,
+        risk_per_trade_pct=settings.risk.risk_per_trade_pct,
+        slippage_bps=settings.execution.slippage_bps,
+    )
+
+
+@flow(name="research", flow_run_name="research-{parameters.seed}")
+def research_flow(parameters: ResearchParameters | None = None) -> list[LeaderboardRow]:
+    """Evaluate every generated spec per symbol, remember the results, return the leaderboard."""
+    parameters = parameters or ResearchParameters()
+    settings = load_settings()
+    folds = parameters.folds or settings.strategy.walk_forward_folds
+    run_id = str(flow_run.get_id() or f"local-{parameters.seed}")
+    evaluations: list[Evaluation] = []
+    for symbol in (name.upper() for name in parameters.symbols):
+        specs = generate_specs(parameters, symbol)
+        if not specs:
+            continue
+        candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)
+        evaluations.extend(
+            evaluate(specs, candles, backtest_config(settings, symbol), _scoring(settings), folds)
+        )
+    remember(settings, run_id, evaluations)
+    return leaderboard(evaluations)

@@ -1,0 +1,24 @@
+"""Data tasks: synthesize and store candles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+
+from tradeloop.domain.market.synthetic import generate_market
+from tradeloop.settings import Settings
+from tradeloop.storage._series import WriteReport
+from tradeloop.storage.candles import open_candle_store
+from tradeloop.storage.volatility import open_volatility_store
+from tradeloop.tasks.retry import only_transient
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient)
+def synthesize_symbol(
+    settings: Settings, symbol: str, days: int, start: date, seed: int
+) -> WriteReport:
+    """Generate a deterministic synthetic market for `symbol` and upsert it into the store."""
+    market = generate_market(symbol, days=days, start=start, seed=seed)
+    open_volatility_store(settings).write(market.implied_volatility)
+    return open_candle_store(settings).write(market.candles)

@@ -1,0 +1,36 @@
+"""deployments/prefect.yaml stays loadable: every entrypoint is a flow, every schedule is IST."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[3]
+DEPLOYMENTS = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())["deployments"]
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_entrypoint_is_a_flow_that_accepts_the_parameters(deployment: dict[str, Any]) -> None:
+    from prefect import Flow
+
+    path, _, name = deployment["entrypoint"].partition(":")
+    spec = importlib.util.spec_from_file_location("entrypoint", ROOT / path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    flow = getattr(module, name)
+    assert isinstance(flow, Flow)
+    flow.validate_parameters(deployment.get("parameters", {}))
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_schedules_are_cron_in_india_time(deployment: dict[str, Any]) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    for schedule in deployment["schedules"]:
+        assert schedule["timezone"] == "Asia/Kolkata"
+        CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
