@@ -1,0 +1,282 @@
+"""The order gateway: the only way an order reaches a broker.
+
+`submit(intent, portfolio)` does, in this order:
+
+1. **Mode guard** — a live broker without every live switch raises `TradingRefusedError`.
+2. **Idempotency** — if the journal already has an order for `intent.id`, that order is the
+   answer. A PENDING or UNKNOWN one (a crash or a timeout between journal and broker) is first
+   reconciled with `broker.order_by_correlation_id(intent.id)`. This comes before the risk check
+   on purpose: the existing order was approved when it was created, and re-checking it against
+   a portfolio that now *contains* it would refuse a harmless retry.
+3. **Risk check** — a refusal is journalled with its reasons and nothing is sent.
+4. **Write-ahead** — a PENDING row is written before the broker is called; the unique intent id
+   makes a concurrent second create fail in the database, not at the broker.
+5. **Place** — the broker's answer is recorded. UNKNOWN (a timeout, a dropped connection, an
+   exception) is reconciled at once by correlation id: found → adopted; not found → the row
+   stays UNKNOWN and `OrderStateUnknownError` is raised. A create is never retried blindly.
+
+A Prefect task retry or a process restart takes the same path and lands in step 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from tradeloop.domain.execution.clock import Clock
+from tradeloop.domain.execution.journal import (
+    DuplicateIntentError,
+    OrderJournal,
+    OrderRecord,
+    Refusal,
+)
+from tradeloop.domain.execution.mode import ModeGuard, TradingMode
+from tradeloop.domain.execution.orders import Broker, BrokerOrder, OrderIntent, OrderStatus
+from tradeloop.domain.risk.manager import RiskDecision, RiskManager
+from tradeloop.domain.risk.state import Portfolio
+from tradeloop.errors import NotFoundError, OperationalError, OrderStateUnknownError
+
+
+class SubmitOutcome(StrEnum):
+    PLACED = "placed"
+    """Created now."""
+    EXISTING = "existing"
+    """Already journalled: the same order is returned, nothing is sent."""
+    ADOPTED = "adopted"
+    """The outcome was unknown; the broker has it under our correlation id, so it was adopted."""
+    REFUSED = "refused"
+    """The risk manager refused it; nothing was sent."""
+
+
+class GatewayResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: SubmitOutcome
+    intent_id: str
+    mode: TradingMode
+    order: OrderRecord | None = None
+    decision: RiskDecision | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when an order exists at the broker and was not rejected."""
+        return self.order is not None and self.order.status not in (
+            OrderStatus.REJECTED,
+            OrderStatus.UNKNOWN,
+            OrderStatus.PENDING,
+        )
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.decision.reasons if self.decision else ()
+
+
+_log = logging.getLogger(__name__)
+_UNSETTLED = (OrderStatus.PENDING, OrderStatus.UNKNOWN)
+
+
+class OrderGateway:
+    """Guards, risk-checks, journals and places orders; never creates one twice."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        journal: OrderJournal,
+        risk: RiskManager,
+        mode_guard: ModeGuard,
+        clock: Clock,
+    ) -> None:
+        self.broker = broker
+        self.journal = journal
+        self.risk = risk
+        self.mode_guard = mode_guard
+        self.clock = clock
+
+    @property
+    def mode(self) -> TradingMode:
+        return self.mode_guard.mode
+
+    def submit(
+        self, intent: OrderIntent, portfolio: Portfolio, *, flatten: bool = False
+    ) -> GatewayResult:
+        """Place `intent` at most once (see the module docstring for the steps).
+
+        `flatten=True` is the position manager's exit path: accepted while the kill switch is
+        on or the day is HALTED, for exits that reduce a position only.
+        """
+        self.mode_guard.require_can_send(self.broker)
+        existing = self.journal.get(intent.id)
+        if existing is not None:
+            return self._existing(existing)
+        now = self.clock.now()
+        decision = self.risk.check(intent, portfolio, now, flatten=flatten)
+        if not decision.approved:
+            self.journal.record_refusal(Refusal(intent=intent, reasons=decision.reasons, at=now))
+            return GatewayResult(
+                outcome=SubmitOutcome.REFUSED,
+                intent_id=intent.id,
+                mode=self.mode,
+                decision=decision,
+            )
+        try:
+            self.journal.create_pending(intent, self.broker.name, self.mode.value, now)
+        except DuplicateIntentError:
+            # Another worker created it between our read and our write: theirs is the order.
+            raced = self.journal.get(intent.id)
+            if raced is None:
+                raise
+            return self._existing(raced)
+        answer, failure = self._place(intent)
+        record = self.journal.update(intent.id, answer, self.clock.now())
+        if record.status is OrderStatus.UNKNOWN:
+            try:
+                record = self.reconcile(intent.id)
+            except OrderStateUnknownError as exc:
+                if failure is not None:
+                    raise exc from failure
+                raise
+            return GatewayResult(
+                outcome=SubmitOutcome.ADOPTED,
+                intent_id=intent.id,
+                mode=self.mode,
+                order=record,
+                decision=decision,
+            )
+        return GatewayResult(
+            outcome=SubmitOutcome.PLACED,
+            intent_id=intent.id,
+            mode=self.mode,
+            order=record,
+            decision=decision,
+        )
+
+    def reconcile(self, intent_id: str) -> OrderRecord:
+        """Settle a PENDING/UNKNOWN order by asking the broker for our correlation id.
+
+        Found: the broker's order is adopted. Not found: the row is marked UNKNOWN and
+        `OrderStateUnknownError` is raised; nothing is re-sent. A `TransientError` from the
+        lookup propagates (the row keeps its state, and the next attempt reconciles again).
+        """
+        record = self._record(intent_id)
+        found = self.broker.order_by_correlation_id(intent_id)
+        now = self.clock.now()
+        if found is not None:
+            return self.journal.update(intent_id, found, now)
+        if record.status is not OrderStatus.UNKNOWN:
+            record = self.journal.update(
+                intent_id,
+                BrokerOrder(
+                    order_id=None,
+                    correlation_id=intent_id,
+                    status=OrderStatus.UNKNOWN,
+                    side=record.intent.side,
+                    quantity=record.intent.quantity,
+                    message="journalled but not found at the broker after a restart or retry",
+                ),
+                now,
+            )
+        raise OrderStateUnknownError(
+            f"order {intent_id} ({record.intent.side} {record.intent.quantity} "
+            f"{record.intent.symbol}) is UNKNOWN: {self.broker.name} has no order with this "
+            f"correlation id and it was NOT re-sent ({record.message or 'no detail'}). Check the "
+            "broker's order book; retry later to adopt it if it appears, or mark it with "
+            f"`tradeloop orders resolve {intent_id} --not-placed` once you are sure it is absent"
+        )
+
+    def refresh(self, intent_id: str) -> OrderRecord:
+        """Bring a journalled order up to date with the broker (status, fills)."""
+        record = self._record(intent_id)
+        if record.status in _UNSETTLED:
+            return self.reconcile(intent_id)
+        if record.status.is_terminal:
+            return record
+        found = self.broker.order_by_correlation_id(intent_id)
+        return record if found is None else self.journal.update(intent_id, found, self.clock.now())
+
+    def modify_stop(self, intent_id: str, trigger_price: float) -> OrderRecord:
+        """Move the stop of an order (a super order's stop leg). Guarded like a create."""
+        self.mode_guard.require_can_send(self.broker)
+        order_id = self._broker_order_id(intent_id)
+        answer = self.broker.modify_stop(order_id, trigger_price)
+        return self.journal.update(intent_id, answer, self.clock.now())
+
+    def cancel(self, intent_id: str) -> OrderRecord:
+        """Cancel an order (for a filled super order: its remaining legs)."""
+        self.mode_guard.require_can_send(self.broker)
+        order_id = self._broker_order_id(intent_id)
+        answer = self.broker.cancel(order_id)
+        return self.journal.update(intent_id, answer, self.clock.now())
+
+    def resolve_not_placed(self, intent_id: str, reason: str) -> OrderRecord:
+        """A person's decision that an UNKNOWN order never reached the broker.
+
+        The broker is asked once more first: if it has the order, it is adopted instead.
+        """
+        record = self._record(intent_id)
+        if record.status not in _UNSETTLED:
+            raise OperationalError(
+                f"order {intent_id} is {record.status}, not UNKNOWN: nothing to resolve"
+            )
+        found = self.broker.order_by_correlation_id(intent_id)
+        if found is not None:
+            return self.journal.update(intent_id, found, self.clock.now())
+        return self.journal.update(
+            intent_id,
+            BrokerOrder(
+                order_id=None,
+                correlation_id=intent_id,
+                status=OrderStatus.REJECTED,
+                side=record.intent.side,
+                quantity=record.intent.quantity,
+                message=f"resolved by operator as not placed: {reason}",
+            ),
+            self.clock.now(),
+        )
+
+    def _existing(self, record: OrderRecord) -> GatewayResult:
+        if record.status in _UNSETTLED:
+            return GatewayResult(
+                outcome=SubmitOutcome.ADOPTED,
+                intent_id=record.intent_id,
+                mode=self.mode,
+                order=self.reconcile(record.intent_id),
+            )
+        return GatewayResult(
+            outcome=SubmitOutcome.EXISTING,
+            intent_id=record.intent_id,
+            mode=self.mode,
+            order=record,
+        )
+
+    def _place(self, intent: OrderIntent) -> tuple[BrokerOrder, Exception | None]:
+        try:
+            return self.broker.place(intent), None
+        except Exception as exc:
+            # Whatever failed, the request may have left: treat it as UNKNOWN and reconcile.
+            _log.warning("place of %s raised %s: reconciling", intent.id, type(exc).__name__)
+            unknown = BrokerOrder(
+                order_id=None,
+                correlation_id=intent.id,
+                status=OrderStatus.UNKNOWN,
+                side=intent.side,
+                quantity=intent.quantity,
+                security_id=intent.security_id,
+                message=f"place raised {type(exc).__name__}: outcome unknown",
+            )
+            return unknown, exc
+
+    def _record(self, intent_id: str) -> OrderRecord:
+        record = self.journal.get(intent_id)
+        if record is None:
+            raise NotFoundError(f"no journalled order for intent {intent_id}: check the id")
+        return record
+
+    def _broker_order_id(self, intent_id: str) -> str:
+        record = self._record(intent_id)
+        if record.broker_order_id is None:
+            raise OrderStateUnknownError(
+                f"order {intent_id} has no broker order id yet ({record.status}): reconcile first"
+            )
+        return record.broker_order_id

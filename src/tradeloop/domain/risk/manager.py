@@ -1,0 +1,373 @@
+"""The pre-trade risk check every order passes, whoever asked for it (strategy, LLM, person).
+
+Entries (intents with `is_exit=False`) must pass all of these; every failing check is reported:
+
+* the kill switch is off, and the day's trading state is ACTIVE (the stricter of the caller's
+  portfolio state and the state persisted for the day);
+* the intent is for today (`trading_day` is today's IST date);
+* a stop loss and a target, on the right sides: long target > entry > stop, short the mirror;
+* reward:risk = |target − entry| / |entry − stop| >= `min_reward_risk`;
+* the market is open and the IST time is inside the entry window;
+* the quantity is at most what `risk_quantity` sizes for the risk budget (and that is >= 1 lot);
+* notional = entry × quantity is within `max_capital_per_trade_pct` of capital;
+* open (and pending) positions are fewer than `max_open_positions`;
+* the day's loss has not reached `max_daily_loss_pct` (reaching it HALTs the day).
+
+Exits (`is_exit=True`) are always allowed, except:
+
+* an "exit" that does not reduce a position — no open position in the security, the same side
+  as the position, or more units than are open — is refused: it would open or flip exposure
+  without any of the entry checks;
+* the market is closed (there is nowhere to send it);
+* while the kill switch is on or the day is HALTED, exits are only accepted on the flatten path
+  (`flatten=True`, used by the position manager's kill switch, square-off and stop handling),
+  so that a strategy's own exit cannot race the flatten order and sell the same units twice
+  into a reversed position.
+
+The entry price is the limit price (LIMIT, STOP_LOSS), the trigger (STOP_LOSS_MARKET), or the
+`reference_price` — the LTP at decision time — for a MARKET order, which must therefore set it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+from tradeloop.domain.market.calendar import NSECalendar, to_ist
+from tradeloop.domain.risk.limits import RiskLimits
+from tradeloop.domain.risk.sizing import risk_quantity
+from tradeloop.domain.risk.state import DayState, Portfolio, TradingControlStore, TradingState
+
+
+class RiskCheck(StrEnum):
+    """Codes of the checks that can refuse an intent."""
+
+    KILL_SWITCH = "kill_switch"
+    HALTED = "halted"
+    REDUCING = "reducing"
+    STALE_INTENT = "stale_intent"
+    NO_STOP_LOSS = "no_stop_loss"
+    NO_TARGET = "no_target"
+    NO_ENTRY_PRICE = "no_entry_price"
+    LEVELS_ORDER = "levels_order"
+    REWARD_RISK = "reward_risk"
+    MARKET_CLOSED = "market_closed"
+    ENTRY_WINDOW = "entry_window"
+    ZERO_LOTS = "zero_lots"
+    QUANTITY_ABOVE_RISK = "quantity_above_risk"
+    NOTIONAL = "notional"
+    MAX_POSITIONS = "max_positions"
+    DAILY_LOSS = "daily_loss"
+    NOT_REDUCING = "not_reducing"
+    FLATTEN_NOT_EXIT = "flatten_not_exit"
+
+
+class RiskDecision(BaseModel):
+    """Approved, or refused with one reason per failed check (in plain words)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approved: bool
+    reasons: tuple[str, ...] = ()
+    checks: tuple[RiskCheck, ...] = ()
+    sized_quantity: int | None = None
+    """Units the risk budget allows (entries only)."""
+
+
+class Sizing(BaseModel):
+    """The result of sizing one trade from the risk rules."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: int
+    lot_size: int
+    risk_per_unit: float
+    budget: float
+    reason: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def lots(self) -> int:
+        return self.quantity // self.lot_size
+
+    @property
+    def risk_amount(self) -> float:
+        """Rupees lost if the stop fills exactly at its level (before costs)."""
+        return self.quantity * self.risk_per_unit
+
+
+def _rupees(value: float) -> str:
+    return f"₹{value:,.2f}"
+
+
+class RiskManager:
+    """Sizes trades and approves or refuses intents. Reads and escalates the persisted controls."""
+
+    def __init__(
+        self, limits: RiskLimits, calendar: NSECalendar, controls: TradingControlStore
+    ) -> None:
+        self.limits = limits
+        self._calendar = calendar
+        self._controls = controls
+
+    def size(self, capital: float, entry: float, stop: float, lot_size: int) -> Sizing:
+        """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (whole lots)."""
+        budget = capital * self.limits.risk_fraction
+        risk_per_unit = abs(entry - stop)
+        quantity = risk_quantity(capital, self.limits.risk_fraction, entry, stop, lot_size)
+        reason = ""
+        if quantity == 0:
+            if not (risk_per_unit > 0 and math.isfinite(risk_per_unit)):
+                reason = f"stop {stop} equals entry {entry}: the risk per unit must be above zero"
+            else:
+                reason = (
+                    f"zero lots: one lot of {lot_size} risks "
+                    f"{_rupees(risk_per_unit * lot_size)} ({_rupees(risk_per_unit)} per unit "
+                    f"from entry {entry} to stop {stop}), above the {_rupees(budget)} budget "
+                    f"({self.limits.risk_per_trade_pct}% of {_rupees(capital)}); "
+                    "move the stop closer or raise risk_per_trade_pct"
+                )
+        return Sizing(
+            quantity=quantity,
+            lot_size=lot_size,
+            risk_per_unit=risk_per_unit,
+            budget=budget,
+            reason=reason,
+        )
+
+    def update_trading_state(self, portfolio: Portfolio, now: datetime) -> DayState:
+        """The day's effective state; persists HALTED when the daily loss limit is reached."""
+        day = to_ist(now).date()
+        stored = self._controls.day_state(day)
+        if stored.state is not TradingState.HALTED and self._daily_loss_reached(portfolio):
+            stored = self._controls.set_day_state(
+                day,
+                TradingState.HALTED,
+                f"daily loss {_rupees(-portfolio.day_pnl)} reached the limit "
+                f"{_rupees(self.limits.max_daily_loss)} ({self.limits.max_daily_loss_pct}%)",
+                now,
+            )
+        state = stored.state.stricter(portfolio.trading_state)
+        if self._controls.kill_switch().engaged:
+            state = TradingState.HALTED
+        return stored.model_copy(update={"state": state})
+
+    def check(
+        self, intent: OrderIntent, portfolio: Portfolio, now: datetime, *, flatten: bool = False
+    ) -> RiskDecision:
+        """Approve or refuse `intent` given what is open (`portfolio`) at `now`."""
+        failures: list[tuple[RiskCheck, str]] = []
+        day_state = self.update_trading_state(portfolio, now)
+        if flatten and not intent.is_exit:
+            failures.append(
+                (RiskCheck.FLATTEN_NOT_EXIT, "the flatten path only accepts exits (is_exit=True)")
+            )
+        if intent.is_exit:
+            failures += self._exit_failures(intent, portfolio, now, day_state, flatten)
+            return _decision(failures)
+        failures += self._state_failures(day_state)
+        failures += self._entry_failures(intent, portfolio, now)
+        sized: int | None = None
+        entry = _entry_price(intent)
+        if entry is not None and intent.stop_loss is not None:
+            sizing = self.size(self.limits.capital, entry, intent.stop_loss, intent.lot_size)
+            sized = sizing.quantity
+            if not sizing.approved:
+                failures.append((RiskCheck.ZERO_LOTS, sizing.reason))
+            elif intent.quantity > sizing.quantity:
+                failures.append(
+                    (
+                        RiskCheck.QUANTITY_ABOVE_RISK,
+                        f"quantity {intent.quantity} is above the {sizing.quantity} units "
+                        f"({sizing.lots} lots) that risk {_rupees(sizing.budget)} between entry "
+                        f"{entry} and stop {intent.stop_loss}: lower the quantity",
+                    )
+                )
+            notional = entry * intent.quantity
+            if notional > self.limits.max_notional_per_trade:
+                failures.append(
+                    (
+                        RiskCheck.NOTIONAL,
+                        f"notional {_rupees(notional)} ({intent.quantity} × {entry}) is above "
+                        f"{_rupees(self.limits.max_notional_per_trade)} "
+                        f"({self.limits.max_capital_per_trade_pct}% of capital): trade fewer lots",
+                    )
+                )
+        return _decision(failures, sized)
+
+    def _daily_loss_reached(self, portfolio: Portfolio) -> bool:
+        return -portfolio.day_pnl >= self.limits.max_daily_loss
+
+    def _state_failures(self, day_state: DayState) -> list[tuple[RiskCheck, str]]:
+        if self._controls.kill_switch().engaged:
+            switch = self._controls.kill_switch()
+            return [
+                (
+                    RiskCheck.KILL_SWITCH,
+                    f"kill switch is on ({switch.reason or 'no reason given'}): no new entries; "
+                    "`tradeloop kill-switch off --reason ...` when it is safe",
+                )
+            ]
+        if day_state.state is TradingState.HALTED:
+            return [(RiskCheck.HALTED, f"trading is HALTED today: {day_state.reason}")]
+        if day_state.state is TradingState.REDUCING:
+            return [(RiskCheck.REDUCING, f"trading is REDUCING (exits only): {day_state.reason}")]
+        return []
+
+    def _entry_failures(
+        self, intent: OrderIntent, portfolio: Portfolio, now: datetime
+    ) -> list[tuple[RiskCheck, str]]:
+        failures: list[tuple[RiskCheck, str]] = []
+        local = to_ist(now)
+        if intent.trading_day != local.date():
+            failures.append(
+                (
+                    RiskCheck.STALE_INTENT,
+                    f"intent is for {intent.trading_day} but today is {local.date()} (IST): "
+                    "build a new intent for today",
+                )
+            )
+        entry = _entry_price(intent)
+        if entry is None:
+            failures.append(
+                (
+                    RiskCheck.NO_ENTRY_PRICE,
+                    "a MARKET entry needs reference_price (the LTP at decision time) to be "
+                    "sized and checked",
+                )
+            )
+        if intent.stop_loss is None:
+            failures.append(
+                (RiskCheck.NO_STOP_LOSS, "a stop loss is required on every entry: set stop_loss")
+            )
+        if intent.target is None:
+            failures.append((RiskCheck.NO_TARGET, "a target is required on every entry: set it"))
+        if entry is not None and intent.stop_loss is not None and intent.target is not None:
+            failures += self._level_failures(intent.side, entry, intent.stop_loss, intent.target)
+        if not self._calendar.is_open(now):
+            failures.append(
+                (RiskCheck.MARKET_CLOSED, f"the market is closed at {local:%Y-%m-%d %H:%M} IST")
+            )
+        elif not (self.limits.entry_window_start <= local.time() <= self.limits.entry_window_end):
+            failures.append(
+                (
+                    RiskCheck.ENTRY_WINDOW,
+                    f"{local:%H:%M:%S} IST is outside the entry window "
+                    f"{self.limits.entry_window_start:%H:%M}–{self.limits.entry_window_end:%H:%M}",
+                )
+            )
+        if portfolio.open_position_count >= self.limits.max_open_positions:
+            failures.append(
+                (
+                    RiskCheck.MAX_POSITIONS,
+                    f"{portfolio.open_position_count} positions are open or pending; the limit "
+                    f"is {self.limits.max_open_positions}",
+                )
+            )
+        if self._daily_loss_reached(portfolio):
+            failures.append(
+                (
+                    RiskCheck.DAILY_LOSS,
+                    f"the day's P&L {_rupees(portfolio.day_pnl)} has reached the daily loss limit "
+                    f"{_rupees(self.limits.max_daily_loss)}",
+                )
+            )
+        return failures
+
+    def _level_failures(
+        self, side: Side, entry: float, stop: float, target: float
+    ) -> list[tuple[RiskCheck, str]]:
+        sign = side.sign
+        if not (sign * (target - entry) > 0 and sign * (entry - stop) > 0):
+            expected = "target > entry > stop" if side is Side.BUY else "target < entry < stop"
+            return [
+                (
+                    RiskCheck.LEVELS_ORDER,
+                    f"a {side} needs {expected}; got target {target}, entry {entry}, stop {stop}",
+                )
+            ]
+        reward_risk = abs(target - entry) / abs(entry - stop)
+        if reward_risk < self.limits.min_reward_risk:
+            return [
+                (
+                    RiskCheck.REWARD_RISK,
+                    f"reward:risk {reward_risk:.2f} is below the minimum "
+                    f"{self.limits.min_reward_risk}: move the target further or the stop closer",
+                )
+            ]
+        return []
+
+    def _exit_failures(
+        self,
+        intent: OrderIntent,
+        portfolio: Portfolio,
+        now: datetime,
+        day_state: DayState,
+        flatten: bool,
+    ) -> list[tuple[RiskCheck, str]]:
+        failures: list[tuple[RiskCheck, str]] = []
+        if not flatten:
+            if self._controls.kill_switch().engaged:
+                failures.append(
+                    (
+                        RiskCheck.KILL_SWITCH,
+                        "kill switch is on: the position manager is flattening; exits go "
+                        "through its flatten path only",
+                    )
+                )
+            elif day_state.state is TradingState.HALTED:
+                failures.append(
+                    (
+                        RiskCheck.HALTED,
+                        f"trading is HALTED ({day_state.reason}): exits go through the position "
+                        "manager's flatten path only",
+                    )
+                )
+        held = portfolio.net_quantity(intent.security_id)
+        reduces = held != 0 and intent.side.sign == -_sign(held) and intent.quantity <= abs(held)
+        if not reduces:
+            failures.append(
+                (
+                    RiskCheck.NOT_REDUCING,
+                    f"exit {intent.side} {intent.quantity} of {intent.security_id} does not reduce "
+                    f"the open position ({held:+d} units): it would open exposure unchecked",
+                )
+            )
+        if not self._calendar.is_open(now):
+            failures.append(
+                (
+                    RiskCheck.MARKET_CLOSED,
+                    f"the market is closed at {to_ist(now):%Y-%m-%d %H:%M} IST",
+                )
+            )
+        return failures
+
+
+def _sign(value: int) -> int:
+    return 1 if value > 0 else -1
+
+
+def _entry_price(intent: OrderIntent) -> float | None:
+    if intent.order_type in (OrderType.LIMIT, OrderType.STOP_LOSS):
+        return intent.price
+    if intent.order_type is OrderType.STOP_LOSS_MARKET:
+        return intent.trigger_price
+    return intent.reference_price
+
+
+def _decision(
+    failures: list[tuple[RiskCheck, str]], sized_quantity: int | None = None
+) -> RiskDecision:
+    return RiskDecision(
+        approved=not failures,
+        reasons=tuple(message for _, message in failures),
+        checks=tuple(check for check, _ in failures),
+        sized_quantity=sized_quantity,
+    )

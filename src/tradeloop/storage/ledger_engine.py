@@ -1,0 +1,109 @@
+"""The ledger's database engine: SQLite (WAL, busy timeout, immediate writes) or PostgreSQL.
+
+Database failures are translated here: a locked or unreachable database is a `TransientError`
+(Prefect retries it); messages never include the database URL, which may hold a password.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlmodel import Session
+
+from tradeloop.errors import ConfigError, TransientError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_ledger_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for `url`; SQLite files get their directory created and safe pragmas.
+
+    `busy_timeout_ms` is how long an SQLite writer waits for another one before the write fails
+    as a `TransientError`.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "the ledger database URL is not a valid SQLAlchemy URL: fix TRADELOOP_DATABASE_URL "
+            "(e.g. postgresql://user:password@host:5432/tradeloop)"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed, connect_args={"timeout": busy_timeout_ms / 1000}, future=True
+        )
+        _sqlite_pragmas(engine, busy_timeout_ms)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername=f"postgresql+{_postgres_driver()}")
+        return create_engine(parsed, pool_pre_ping=True, future=True)
+    raise ConfigError(
+        f"ledger backend '{parsed.get_backend_name()}' is not supported: use sqlite:///PATH "
+        "or postgresql://... in TRADELOOP_DATABASE_URL"
+    )
+
+
+def _postgres_driver() -> str:
+    """psycopg (3) when installed, else psycopg2: a bare postgresql:// URL works with either."""
+    if importlib.util.find_spec("psycopg") is not None:
+        return "psycopg"
+    if importlib.util.find_spec("psycopg2") is not None:
+        return "psycopg2"
+    raise ConfigError("the PostgreSQL ledger needs a driver: install psycopg2-binary (or psycopg)")
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(connection: sqlite3.Connection, _record: Any) -> None:
+        # Autocommit at the driver level, so that "begin" below controls the transaction.
+        connection.isolation_level = None
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # FULL: a committed order row survives power loss too, not only a killed process.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: two writers wait (busy timeout) instead of
+        # failing when a read transaction tries to upgrade to a write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session committed on success, rolled back on error; DB failures translated."""
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    except SAOperationalError as exc:
+        raise TransientError(
+            f"ledger database unavailable or locked ({_driver_message(exc)}): retry"
+        ) from None
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise TransientError(
+                f"ledger database connection lost ({_driver_message(exc)}): retry"
+            ) from None
+        raise
+
+
+def _driver_message(exc: DBAPIError) -> str:
+    # The first line of the driver's message, without SQL or parameters (they may be long and
+    # the URL never appears there, but parameters could include a reason typed by a person).
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__

@@ -1,0 +1,258 @@
+"""The order gateway: risk first, write-ahead, at most one order per intent, no blind retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.execution.clock import ManualClock
+from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
+from tradeloop.domain.execution.journal import InMemoryOrderJournal
+from tradeloop.domain.execution.mode import ModeGuard
+from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderStatus
+from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
+from tradeloop.domain.execution.paper_book import InMemoryPaperBook
+from tradeloop.domain.risk.manager import RiskManager
+from tradeloop.domain.risk.state import Portfolio
+from tradeloop.errors import OrderStateUnknownError, TransientError
+
+IntentFactory = Callable[..., OrderIntent]
+
+
+class CountingPaper(PaperBroker):
+    """The real paper broker, counting create calls (the broker-side truth tests assert on)."""
+
+    place_calls = 0
+
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        self.place_calls += 1
+        return super().place(intent)
+
+
+class TimesOutAfterCreating(CountingPaper):
+    """Creates the order, then the answer is lost (a timeout): Dhan's ambiguous outcome."""
+
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        super().place(intent)
+        return BrokerOrder(
+            order_id=None,
+            correlation_id=intent.id,
+            status=OrderStatus.UNKNOWN,
+            side=intent.side,
+            quantity=intent.quantity,
+            message="timed out",
+        )
+
+
+class RaisesAfterCreating(CountingPaper):
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        super().place(intent)
+        raise ConnectionResetError("connection reset by peer")
+
+
+class TimesOutWithoutCreating(CountingPaper):
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        self.place_calls += 1
+        return BrokerOrder(
+            order_id=None,
+            correlation_id=intent.id,
+            status=OrderStatus.UNKNOWN,
+            side=intent.side,
+            quantity=intent.quantity,
+            message="timed out",
+        )
+
+
+class LookupFailsOnce(TimesOutAfterCreating):
+    failures = 1
+
+    def order_by_correlation_id(self, correlation_id: str) -> BrokerOrder | None:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("order book unavailable (HTTP 503)")
+        return super().order_by_correlation_id(correlation_id)
+
+
+GatewayFactory = Callable[[type[CountingPaper]], tuple[OrderGateway, CountingPaper]]
+
+
+@pytest.fixture
+def make_gateway(
+    book: InMemoryPaperBook,
+    journal: InMemoryOrderJournal,
+    risk: RiskManager,
+    paper_guard: ModeGuard,
+    clock: ManualClock,
+) -> GatewayFactory:
+    def build(broker_class: type[CountingPaper]) -> tuple[OrderGateway, CountingPaper]:
+        broker = broker_class(book, CostTable.load(), PaperConfig(slippage_bps=0.0), clock)
+        return OrderGateway(broker, journal, risk, paper_guard, clock), broker
+
+    return build
+
+
+def test_same_intent_submitted_twice_creates_one_order(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+    intent = make_intent()
+
+    first = gateway.submit(intent, Portfolio())
+    second = gateway.submit(intent, Portfolio())
+
+    assert first.outcome is SubmitOutcome.PLACED and first.accepted
+    assert second.outcome is SubmitOutcome.EXISTING
+    assert second.order == first.order
+    assert broker.place_calls == 1 and len(broker.orders()) == 1
+
+
+def test_retry_is_not_refused_by_risk_for_the_position_it_created(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+    intent = make_intent()
+    gateway.submit(intent, Portfolio())
+    full = Portfolio.model_validate(
+        {"positions": [{"security_id": s, "net_quantity": 65} for s in ("13", "25", "26")]}
+    )
+
+    again = gateway.submit(intent, full)
+
+    assert again.outcome is SubmitOutcome.EXISTING and broker.place_calls == 1
+
+
+def test_refused_intent_is_journalled_with_reasons_and_never_sent(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+
+    result = gateway.submit(make_intent(stop_loss=None), Portfolio())
+
+    assert result.outcome is SubmitOutcome.REFUSED and not result.accepted
+    assert any("stop loss is required" in reason for reason in result.reasons)
+    assert broker.place_calls == 0 and journal.orders() == []
+    assert journal.refusals[0].reasons == result.reasons
+
+
+def test_timeout_after_the_broker_created_it_adopts_the_order(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(TimesOutAfterCreating)
+
+    result = gateway.submit(make_intent(), Portfolio())
+
+    assert result.outcome is SubmitOutcome.ADOPTED
+    assert result.order is not None and result.order.status is OrderStatus.OPEN
+    assert result.order.broker_order_id == "PAPER-000001"
+    assert broker.place_calls == 1 and len(broker.orders()) == 1
+
+
+def test_exception_after_the_broker_created_it_adopts_the_order(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(RaisesAfterCreating)
+
+    result = gateway.submit(make_intent(), Portfolio())
+
+    assert result.outcome is SubmitOutcome.ADOPTED and broker.place_calls == 1
+
+
+def test_unknown_outcome_not_at_the_broker_raises_and_is_never_resent(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(TimesOutWithoutCreating)
+    intent = make_intent()
+
+    with pytest.raises(OrderStateUnknownError, match="NOT re-sent"):
+        gateway.submit(intent, Portfolio())
+    with pytest.raises(OrderStateUnknownError):
+        gateway.submit(intent, Portfolio())  # a retry reconciles again; it does not create
+
+    record = journal.get(intent.id)
+    assert record is not None and record.status is OrderStatus.UNKNOWN
+    assert broker.place_calls == 1
+
+
+def test_transient_lookup_failure_propagates_and_the_retry_adopts(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(LookupFailsOnce)
+    intent = make_intent()
+
+    with pytest.raises(TransientError):
+        gateway.submit(intent, Portfolio())
+    retried = gateway.submit(intent, Portfolio())
+
+    assert retried.outcome is SubmitOutcome.ADOPTED
+    assert broker.place_calls == 1 and len(broker.orders()) == 1
+
+
+def test_crash_between_journal_and_broker_is_reconciled_not_resent(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+    intent = make_intent()
+    # The process wrote the PENDING row, then died before calling the broker.
+    journal.create_pending(intent, "paper", "paper", clock.now())
+
+    with pytest.raises(OrderStateUnknownError):
+        gateway.submit(intent, Portfolio())
+
+    assert broker.place_calls == 0
+    resolved = gateway.resolve_not_placed(intent.id, "checked the paper book: absent")
+    assert resolved.status is OrderStatus.REJECTED and "operator" in resolved.message
+
+
+def test_crash_after_the_broker_created_it_is_adopted_on_restart(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+    intent = make_intent()
+    journal.create_pending(intent, "paper", "paper", clock.now())
+    broker.place(intent)  # ... and died before recording the answer
+
+    result = gateway.submit(intent, Portfolio())
+
+    assert result.outcome is SubmitOutcome.ADOPTED and broker.place_calls == 1
+
+
+def test_resolving_an_order_the_broker_has_adopts_it_instead(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+    intent = make_intent()
+    journal.create_pending(intent, "paper", "paper", clock.now())
+    broker.place(intent)
+
+    record = gateway.resolve_not_placed(intent.id, "I thought it was absent")
+
+    assert record.status is OrderStatus.OPEN
+
+
+def test_modify_and_cancel_go_through_the_journal(
+    gateway: OrderGateway, make_intent: IntentFactory, paper: PaperBroker
+) -> None:
+    intent = make_intent()
+    gateway.submit(intent, Portfolio())
+
+    gateway.modify_stop(intent.id, 23_950.0)
+    assert paper.stop_of("PAPER-000001") == 23_950.0
+    cancelled = gateway.cancel(intent.id)
+    assert cancelled.status is OrderStatus.CANCELLED
