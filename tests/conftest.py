@@ -26,3 +26,20 @@ def _isolated_environment(
     # A tradeloop.toml or .env in the working directory must not leak into tests.
     monkeypatch.setenv("TRADELOOP_CONFIG", str(Path(data_dir) / "absent.toml"))
     yield
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary Prefect server (SQLite) shared by every test that runs a flow.
+
+    Starting it costs tens of seconds on a busy 2-core machine, so it starts once, on first use.
+    """
+    import os
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

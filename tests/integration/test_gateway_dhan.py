@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from prefect import flow, task
-from prefect.testing.utilities import prefect_test_harness
 from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
@@ -127,6 +126,7 @@ def test_create_that_never_reached_dhan_stays_unknown_and_is_not_resent(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
 def test_prefect_task_retry_after_a_create_timeout_makes_exactly_one_order(
     dhan_server: DhanLoopbackServer, ledger: Ledger
 ) -> None:
@@ -145,9 +145,7 @@ def test_prefect_task_retry_after_a_create_timeout_makes_exactly_one_order(
     def trade() -> GatewayResult:
         return place(intent)
 
-    # The harness starts a throwaway Prefect server (tens of seconds on a busy 2-core box).
-    with prefect_test_harness(server_startup_timeout=180):
-        result = trade()
+    result = trade()  # on the session's throwaway Prefect server (the prefect_harness fixture)
     release.set()
 
     assert result.outcome is SubmitOutcome.ADOPTED
