@@ -1,0 +1,87 @@
+"""Compiled kernels: one comparison or crossing on every bar, in one vectorised pass.
+
+numpy needs two compares, two shifted views and an AND (three 1 MB temporaries) for a crossing;
+these loops write the answer straight into a caller-owned bool array, with no branch in the
+loop body so LLVM vectorises them. Each operator has its own loop: a comparison chosen inside
+the loop would stop the vectorisation. NaN compares false, exactly as in numpy, so warm-up bars
+never hold and a crossing needs both bars finite.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+from numba import njit
+
+OP_CODES: Final[dict[str, int]] = {
+    "<": 0,
+    "<=": 1,
+    ">": 2,
+    ">=": 3,
+    "crosses_above": 4,
+    "crosses_below": 5,
+}
+
+
+@njit(cache=True)
+def _mask_arrays(
+    left: np.ndarray, right: np.ndarray, op: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    size = len(left)
+    if op == 0:
+        for bar in range(size):
+            out[bar] = left[bar] < right[bar]
+    elif op == 1:
+        for bar in range(size):
+            out[bar] = left[bar] <= right[bar]
+    elif op == 2:
+        for bar in range(size):
+            out[bar] = left[bar] > right[bar]
+    elif op == 3:
+        for bar in range(size):
+            out[bar] = left[bar] >= right[bar]
+    elif op == 4:
+        for bar in range(1, size):
+            out[bar] = (left[bar] > right[bar]) & (left[bar - 1] <= right[bar - 1])
+    else:
+        for bar in range(1, size):
+            out[bar] = (left[bar] < right[bar]) & (left[bar - 1] >= right[bar - 1])
+    if op >= 4 and size:
+        out[0] = False
+
+
+@njit(cache=True)
+def _mask_constant(
+    left: np.ndarray, right: float, op: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    size = len(left)
+    if op == 0:
+        for bar in range(size):
+            out[bar] = left[bar] < right
+    elif op == 1:
+        for bar in range(size):
+            out[bar] = left[bar] <= right
+    elif op == 2:
+        for bar in range(size):
+            out[bar] = left[bar] > right
+    elif op == 3:
+        for bar in range(size):
+            out[bar] = left[bar] >= right
+    elif op == 4:
+        for bar in range(1, size):
+            out[bar] = (left[bar] > right) & (left[bar - 1] <= right)
+    else:
+        for bar in range(1, size):
+            out[bar] = (left[bar] < right) & (left[bar - 1] >= right)
+    if op >= 4 and size:
+        out[0] = False
+
+
+def fill_mask(left: np.ndarray, right: np.ndarray | float, op: str, out: np.ndarray) -> np.ndarray:
+    """Write `left op right` at every bar into the bool array `out` and return it."""
+    if isinstance(right, np.ndarray):
+        _mask_arrays(left, right, OP_CODES[op], out)
+    else:
+        _mask_constant(left, float(right), OP_CODES[op], out)
+    return out
