@@ -1,9 +1,243 @@
-"""`tradeloop` commands: data."""
+"""`tradeloop data`: generate the synthetic market, import candle files, list series, find gaps."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich import box
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column, Table
+
+from tradeloop.cli._common import console, settings
+from tradeloop.domain.market.calendar import IST
+from tradeloop.domain.market.candles import INTERVALS
+from tradeloop.domain.market.validation import format_ist
+from tradeloop.errors import DataValidationError
+from tradeloop.storage.candles import open_candle_store
+from tradeloop.storage.importer import read_candle_file
+from tradeloop.storage.volatility import open_volatility_store
+
+data_app = typer.Typer(
+    help="Candles: generate the synthetic market, import files, list series, find gaps.",
+    no_args_is_help=True,
+)
+DEFAULT_SYMBOLS = ["NIFTY", "BANKNIFTY"]
+GAPS_SHOWN = 50
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(data_app, name="data")
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from exc
+
+
+def _ist(moment: datetime) -> str:
+    """A table cell: the IST time without the suffix the column header already states."""
+    return format_ist(moment).removesuffix(" IST")
+
+
+def _table(*columns: Column) -> Table:
+    # No vertical rules: a series row fits an 80-column terminal without wrapping.
+    return Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def _text(header: str) -> Column:
+    return Column(header, no_wrap=True)
+
+
+def _time(header: str) -> Column:
+    return Column(header, no_wrap=True)
+
+
+def _number(header: str) -> Column:
+    return Column(header, justify="right", no_wrap=True)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        yield progress
+
+
+@data_app.command("synth")
+def synth(
+    symbols: list[str] = typer.Option(
+        DEFAULT_SYMBOLS, "--symbol", help="Index to generate; repeat for several."
+    ),
+    days: int = typer.Option(250, min=1, help="Trading sessions to generate."),
+    seed: int = typer.Option(7, min=0, help="Same seed, same candles."),
+    start: str | None = typer.Option(
+        None, help="First day (YYYY-MM-DD); sessions start on or after it. Default 2025-01-01."
+    ),
+) -> None:
+    """Generate deterministic synthetic minute candles and implied volatility, and store them."""
+    from tradeloop.domain.market.synthetic import generate_market
+
+    first_day = _parse_day(start)
+    current = settings()
+    store, volatility = open_candle_store(current), open_volatility_store(current)
+    table = _table(
+        _text("symbol"),
+        _number("rows"),
+        _time("first (IST)"),
+        _time("last (IST)"),
+        _number("iv days"),
+    )
+    with _progress() as progress:
+        task = progress.add_task("generating", total=len(symbols) * 2)
+        for symbol in symbols:
+            progress.update(task, description=f"generating {symbol}")
+            options: dict[str, Any] = {"days": days, "seed": seed}
+            if first_day is not None:
+                options["start"] = first_day
+            market = generate_market(symbol, **options)
+            progress.update(task, advance=1, description=f"writing {market.symbol}")
+            store.write(market.candles)
+            volatility.write(market.implied_volatility)
+            progress.advance(task)
+            candles = market.candles
+            table.add_row(
+                market.symbol,
+                f"{candles.height:,}",
+                _ist(candles["ts"][0]),
+                _ist(candles["ts"][-1]),
+                str(market.implied_volatility.height),
+            )
+    console.print(table)
+    console.print(f"stored under {store.root}; next: `tradeloop data ls`")
+
+
+@data_app.command("import")
+def import_file(
+    file: Path = typer.Argument(..., help="CSV or Parquet file of candles."),
+    symbol: str = typer.Option(..., help="Symbol the candles belong to, e.g. NIFTY."),
+    interval: str = typer.Option(..., help=f"Bar interval: {', '.join(INTERVALS)}."),
+    timezone: str = typer.Option(
+        "Asia/Kolkata", help="Clock of timestamps that carry no timezone (IANA name)."
+    ),
+) -> None:
+    """Import a candle file: validated whole, upserted by timestamp, nothing written if refused."""
+    store = open_candle_store(settings())
+    with _progress() as progress:
+        task = progress.add_task(f"reading {file.name}", total=2)
+        result = read_candle_file(file, symbol, interval, timezone)
+        progress.update(task, advance=1, description=f"writing {result.frame.height:,} rows")
+        try:
+            report = store.write(result.frame)
+        except DataValidationError as exc:
+            raise DataValidationError(
+                f"{file}: nothing was imported. {exc}\n(rows count the file's data rows from 0; "
+                "in a CSV, line = row + 2)"
+            ) from exc
+        progress.advance(task)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    timestamps = result.frame["ts"]
+    console.print(
+        f"wrote {report.rows_written:,} {symbol.upper()} {interval} rows "
+        f"({report.rows_inserted:,} new, {report.rows_replaced:,} replaced) "
+        f"from {format_ist(timestamps[0])} to {format_ist(timestamps[-1])}",
+        highlight=False,
+    )
+
+
+@data_app.command("ls")
+def list_series() -> None:
+    """List the stored candle series."""
+    current = settings()
+    store = open_candle_store(current)
+    summaries = store.series()
+    if not summaries:
+        console.print(
+            f"no candles under {store.root} yet: run `tradeloop data synth` or "
+            "`tradeloop data import FILE --symbol S --interval 1m`"
+        )
+        return
+    table = _table(
+        _text("symbol"),
+        _text("interval"),
+        _number("rows"),
+        _time("first (IST)"),
+        _time("last (IST)"),
+        _number("sessions"),
+    )
+    for summary in summaries:
+        table.add_row(
+            summary.symbol,
+            summary.interval,
+            f"{summary.rows:,}",
+            _ist(summary.first),
+            _ist(summary.last),
+            f"{summary.sessions:,}",
+        )
+    console.print(table)
+    with_iv = open_volatility_store(current).symbols()
+    if with_iv:
+        console.print(f"implied volatility stored for: {', '.join(with_iv)}")
+
+
+@data_app.command("gaps")
+def gaps(
+    symbol: str = typer.Option(..., help="Symbol to check."),
+    interval: str = typer.Option("1m", help=f"Bar interval: {', '.join(INTERVALS)}."),
+    from_day: str | None = typer.Option(
+        None, "--from", help="First day (YYYY-MM-DD); default the series' first day."
+    ),
+    to_day: str | None = typer.Option(
+        None, "--to", help="Last day, inclusive; default the series' last day."
+    ),
+    limit: int = typer.Option(GAPS_SHOWN, min=1, help="Gaps to list at most."),
+) -> None:
+    """Find bars missing inside NSE sessions, grouped into contiguous runs."""
+    store = open_candle_store(settings())
+    start, end = _parse_day(from_day), _parse_day(to_day)
+    if start is None or end is None:
+        stored = store.load(symbol, interval)  # also names unknown symbols and intervals
+        if stored.is_empty():
+            console.print(f"no {interval} candles stored for {symbol.upper()}")
+            return
+        start = start or stored["ts"][0].astimezone(IST).date()
+        end = end or stored["ts"][-1].astimezone(IST).date()
+    found = store.gaps(symbol, interval, start, end)
+    if not found:
+        console.print(f"no gaps in {symbol.upper()} {interval} from {start} to {end}")
+        return
+    table = _table(_time("from (IST)"), _time("to (IST)"), _number("missing bars"))
+    for gap in found[:limit]:
+        table.add_row(_ist(gap.start), _ist(gap.end), f"{gap.count:,}")
+    console.print(table)
+    missing = sum(gap.count for gap in found)
+    more = f" (first {limit} shown; --limit to see more)" if len(found) > limit else ""
+    console.print(
+        f"{len(found):,} gaps, {missing:,} missing bars in {symbol.upper()} {interval} "
+        f"from {start} to {end}{more}"
+    )

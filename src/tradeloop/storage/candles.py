@@ -1,0 +1,387 @@
+"""The candle store: validated, idempotent, crash-safe storage of candle series.
+
+Two implementations share one behaviour (the write, merge, lookup and gap logic live in
+`PartitionedCandleStore`; each only says how a partition is read, replaced and queried):
+
+- `ParquetCandleStore`: a Hive-style Parquet dataset, one file per symbol, interval and year::
+
+      <root>/symbol=NIFTY/interval=1m/year=2025/data.parquet
+
+  queried with DuckDB into polars. Each partition is replaced atomically (see `_files`).
+- `InMemoryCandleStore`: the same partitions in a dict; for tests, notebooks and dry runs.
+
+A write validates the whole frame first (`validate_candles`): a bad frame writes nothing. Writes
+are upserts by `ts`: re-ingesting a range replaces those bars, never duplicates them.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.candles import CANDLE_COLUMNS, CANDLE_SCHEMA, INTERVALS
+from tradeloop.domain.market.validation import SYMBOL_PATTERN, validate_candles
+from tradeloop.errors import DataValidationError
+from tradeloop.settings import Settings
+from tradeloop.storage._files import (
+    DATA_FILE,
+    not_found,
+    remove_stray_temp_files,
+    upsert,
+    write_parquet_atomically,
+    writer_lock,
+)
+from tradeloop.storage._series import Gap, SeriesSummary, WriteReport, find_gaps, summarise
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+__all__ = [
+    "CandleStore",
+    "Gap",
+    "InMemoryCandleStore",
+    "ParquetCandleStore",
+    "SeriesSummary",
+    "WriteReport",
+    "open_candle_store",
+]
+
+
+class CandleStore(Protocol):
+    """Where candles live. Timestamps are tz-aware UTC bar open times throughout."""
+
+    def write(self, df: pl.DataFrame) -> WriteReport:
+        """Validate `df` (one symbol, one interval) and upsert it by `ts`."""
+        ...
+
+    def load(
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Bars with `start <= ts < end`, sorted, in `CANDLE_SCHEMA`."""
+        ...
+
+    def series(self) -> list[SeriesSummary]:
+        """One summary per stored (symbol, interval)."""
+        ...
+
+    def gaps(self, symbol: str, interval: str, start: date, end: date) -> list[Gap]:
+        """Bars missing inside the sessions from `start` to `end` (IST days, inclusive)."""
+        ...
+
+
+class PartitionKey(NamedTuple):
+    symbol: str
+    interval: str
+    year: int
+
+    @property
+    def name(self) -> str:
+        return f"symbol={self.symbol}/interval={self.interval}/year={self.year}"
+
+
+class PartitionedCandleStore(abc.ABC):
+    """The behaviour both stores share; subclasses supply partition storage and queries."""
+
+    def __init__(self, calendar: NSECalendar) -> None:
+        self.calendar = calendar
+
+    # What a subclass provides.
+    @abc.abstractmethod
+    def _write_session(self) -> contextlib.AbstractContextManager[object]:
+        """Held for a whole write: one writer at a time."""
+
+    @abc.abstractmethod
+    def _read_partition(self, key: PartitionKey) -> pl.DataFrame | None: ...
+
+    @abc.abstractmethod
+    def _replace_partition(self, key: PartitionKey, frame: pl.DataFrame) -> None: ...
+
+    @abc.abstractmethod
+    def _partition_keys(self, symbol: str = "*") -> list[PartitionKey]:
+        """Stored partitions, of one symbol or (`*`) of all."""
+
+    @abc.abstractmethod
+    def _query(
+        self,
+        keys: Sequence[PartitionKey],
+        columns: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+    ) -> pl.DataFrame:
+        """Rows of `keys` (in year order) with `start <= ts < end`, sorted by ts."""
+
+    # The shared behaviour.
+    write_workers = 1
+    """Partitions merged and written concurrently (encoding Parquet releases the GIL)."""
+
+    def write(self, df: pl.DataFrame) -> WriteReport:
+        frame = validate_candles(df, self.calendar)
+        if frame.is_empty():
+            return WriteReport(rows_inserted=0, rows_replaced=0, partitions=())
+        symbol, interval = frame["symbol"][0], frame["interval"][0]
+
+        def write_partition(year_part: tuple[int, pl.DataFrame]) -> tuple[str, int]:
+            year, part = year_part
+            key = PartitionKey(symbol, interval, year)
+            merged, replaced = upsert(self._read_partition(key), part, "ts")
+            self._replace_partition(key, merged)
+            return key.name, replaced
+
+        with self._write_session(), ThreadPoolExecutor(self.write_workers) as pool:
+            results = list(pool.map(write_partition, _split_by_year(frame)))
+        replaced = sum(count for _, count in results)
+        return WriteReport(
+            rows_inserted=frame.height - replaced,
+            rows_replaced=replaced,
+            partitions=tuple(name for name, _ in results),
+        )
+
+    def load(
+        self,
+        symbol: str,
+        interval: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pl.DataFrame:
+        start, end = _as_utc(start, "start"), _as_utc(end, "end")
+        keys = self._keys_for(symbol, interval, start, end)
+        return self._query(keys, CANDLE_COLUMNS, start, end)
+
+    def series(self) -> list[SeriesSummary]:
+        by_series: dict[tuple[str, str], list[PartitionKey]] = {}
+        for key in sorted(self._partition_keys()):
+            by_series.setdefault((key.symbol, key.interval), []).append(key)
+        return [
+            summarise(symbol, interval, self._query(keys, ("ts",), None, None)["ts"])
+            for (symbol, interval), keys in by_series.items()
+        ]
+
+    def gaps(self, symbol: str, interval: str, start: date, end: date) -> list[Gap]:
+        if end < start:
+            raise DataValidationError(
+                f"gaps from {start} to {end}: the end is before the start; swap them"
+            )
+        sessions = self.calendar.sessions(start, end)
+        if not sessions:
+            return []
+        first, last = sessions[0].open, sessions[-1].close
+        keys = self._keys_for(symbol, interval, first, last)
+        present = self._query(keys, ("ts",), first, last)["ts"]
+        return find_gaps(present, self.calendar, interval, start, end)
+
+    def _keys_for(
+        self, symbol: str, interval: str, start: datetime | None, end: datetime | None
+    ) -> list[PartitionKey]:
+        """The partitions that can hold the (UTC) range; unknown names get a "did you mean"."""
+        wanted_symbol = symbol.strip().upper()
+        keys = self._partition_keys(wanted_symbol)
+        if not keys:
+            raise not_found(
+                f"no symbol {symbol!r} in the candle store",
+                symbol,
+                {key.symbol for key in self._partition_keys()},
+                "Import candles with `tradeloop data import` or `tradeloop data synth`.",
+            )
+        intervals = {key.interval for key in keys}
+        if interval not in intervals:
+            raise not_found(
+                f"no {interval!r} candles for {wanted_symbol}",
+                interval,
+                intervals,
+                f"Intervals are {', '.join(INTERVALS)}; write candles of this one first.",
+            )
+        first_year = start.year if start is not None else 0
+        last_year = (end - timedelta(microseconds=1)).year if end is not None else 9999
+        return sorted(
+            key for key in keys if key.interval == interval and first_year <= key.year <= last_year
+        )
+
+
+def _split_by_year(frame: pl.DataFrame) -> Iterator[tuple[int, pl.DataFrame]]:
+    """Zero-copy slices of a ts-sorted frame, one per UTC year."""
+    micros = frame["ts"].to_physical().to_numpy()
+    first: datetime = frame["ts"][0]
+    last: datetime = frame["ts"][-1]
+    for year in range(first.year, last.year + 1):
+        low, high = np.searchsorted(micros, [_year_start_us(year), _year_start_us(year + 1)])
+        if high > low:
+            yield year, frame.slice(int(low), int(high - low))
+
+
+def _year_start_us(year: int) -> int:
+    return (datetime(year, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _as_utc(moment: datetime | None, name: str) -> datetime | None:
+    """`moment` in UTC (polars cannot compare a UTC column with an IST literal); naive refused."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise DataValidationError(
+            f"{name}={moment.isoformat()} has no timezone: pass a tz-aware datetime, e.g. "
+            f"datetime({moment.year}, {moment.month}, {moment.day}, tzinfo=ZoneInfo("
+            "'Asia/Kolkata')) for IST"
+        )
+    return moment.astimezone(UTC)
+
+
+class InMemoryCandleStore(PartitionedCandleStore):
+    """The candle store in memory, with exactly the Parquet store's behaviour."""
+
+    def __init__(self, calendar: NSECalendar) -> None:
+        super().__init__(calendar)
+        self._partitions: dict[PartitionKey, pl.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def _write_session(self) -> contextlib.AbstractContextManager[object]:
+        return self._lock
+
+    def _read_partition(self, key: PartitionKey) -> pl.DataFrame | None:
+        return self._partitions.get(key)
+
+    def _replace_partition(self, key: PartitionKey, frame: pl.DataFrame) -> None:
+        self._partitions[key] = frame
+
+    def _partition_keys(self, symbol: str = "*") -> list[PartitionKey]:
+        return [key for key in self._partitions if symbol in ("*", key.symbol)]
+
+    def _query(
+        self,
+        keys: Sequence[PartitionKey],
+        columns: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+    ) -> pl.DataFrame:
+        schema = {column: CANDLE_SCHEMA[column] for column in columns}
+        frames = [self._partitions[key] for key in keys]
+        frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        if start is not None:
+            frame = frame.filter(pl.col("ts") >= start)
+        if end is not None:
+            frame = frame.filter(pl.col("ts") < end)
+        return frame.select(columns)
+
+
+class ParquetCandleStore(PartitionedCandleStore):
+    """Candles in a Parquet dataset under `root`, read through a DuckDB cursor that the store
+    keeps (on one in-memory DuckDB connection shared by the process)."""
+
+    write_workers = min(4, os.cpu_count() or 1)
+
+    def __init__(self, root: Path, calendar: NSECalendar) -> None:
+        super().__init__(calendar)
+        self.root = Path(root)
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._cursor_lock = threading.Lock()
+
+    def _write_session(self) -> contextlib.AbstractContextManager[object]:
+        return _cleaned_and_locked(self.root)
+
+    def _path(self, key: PartitionKey) -> Path:
+        return self.root / key.name / DATA_FILE
+
+    def _read_partition(self, key: PartitionKey) -> pl.DataFrame | None:
+        path = self._path(key)
+        if not path.exists():
+            return None
+        return pl.read_parquet(path).cast(CANDLE_SCHEMA)  # type: ignore[arg-type]
+
+    def _replace_partition(self, key: PartitionKey, frame: pl.DataFrame) -> None:
+        write_parquet_atomically(frame, self._path(key))
+
+    def _partition_keys(self, symbol: str = "*") -> list[PartitionKey]:
+        if symbol != "*" and not SYMBOL_PATTERN.match(symbol):
+            return []  # not a name this store can hold (and no glob syntax reaches the glob)
+        keys = []
+        for path in self.root.glob(f"symbol={symbol}/interval=*/year=*/{DATA_FILE}"):
+            year_dir = path.parent
+            try:
+                keys.append(
+                    PartitionKey(
+                        year_dir.parent.parent.name.removeprefix("symbol="),
+                        year_dir.parent.name.removeprefix("interval="),
+                        int(year_dir.name.removeprefix("year=")),
+                    )
+                )
+            except ValueError:
+                continue  # not a directory this store wrote
+        return keys
+
+    def _query(
+        self,
+        keys: Sequence[PartitionKey],
+        columns: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+    ) -> pl.DataFrame:
+        schema = {column: CANDLE_SCHEMA[column] for column in columns}
+        if not keys:
+            return pl.DataFrame(schema=schema)
+        conditions: list[str] = []
+        params: list[object] = [[str(self._path(key)) for key in keys]]
+        if start is not None:
+            conditions.append("ts >= ?")
+            params.append(start)
+        if end is not None:
+            conditions.append("ts < ?")
+            params.append(end)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        query = f"SELECT {', '.join(columns)} FROM read_parquet(?) {where} ORDER BY ts"
+        with self._cursor_lock:
+            if self._cursor is None:
+                self._cursor = _duckdb_cursor()
+            frame = self._cursor.sql(query, params=params).pl()
+        return frame.with_columns(pl.col("ts").dt.convert_time_zone("UTC")).cast(schema)
+
+    def close(self) -> None:
+        """Release this store's DuckDB cursor (garbage collection does it too)."""
+        with self._cursor_lock:
+            if self._cursor is not None:
+                self._cursor.close()
+                self._cursor = None
+
+
+_database: duckdb.DuckDBPyConnection | None = None
+_database_lock = threading.Lock()
+
+
+def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor on the process's in-memory DuckDB: connecting costs ~60 ms, a cursor ~2 ms."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            _database = duckdb.connect(":memory:")
+            # Reuses footers of files read before; DuckDB re-reads a file modified since.
+            _database.sql("SET parquet_metadata_cache = true")
+        cursor = _database.cursor()
+    # Timestamps come back as UTC, whatever the machine's timezone.
+    cursor.sql("SET TimeZone = 'UTC'")
+    return cursor
+
+
+@contextlib.contextmanager
+def _cleaned_and_locked(root: Path) -> Iterator[None]:
+    with writer_lock(root):
+        remove_stray_temp_files(root)
+        yield
+
+
+def open_candle_store(settings: Settings) -> ParquetCandleStore:
+    """The store under `settings.candles_dir`, with the calendar the settings describe."""
+    calendar = NSECalendar.default(settings.market.holidays_file)
+    return ParquetCandleStore(settings.candles_dir, calendar)
