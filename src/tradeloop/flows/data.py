@@ -8,7 +8,7 @@ from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.settings import load_settings
-from tradeloop.storage._series import WriteReport
+from tradeloop.storage.candles import WriteReport
 from tradeloop.tasks.data import synthesize_symbol
 
 

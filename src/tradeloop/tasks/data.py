@@ -8,8 +8,7 @@ from prefect import task
 
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.settings import Settings
-from tradeloop.storage._series import WriteReport
-from tradeloop.storage.candles import open_candle_store
+from tradeloop.storage.candles import WriteReport, open_candle_store
 from tradeloop.storage.volatility import open_volatility_store
 from tradeloop.tasks.retry import only_transient
 
