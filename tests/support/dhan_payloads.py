@@ -1,4 +1,4 @@
-"""Dhan v2 payload shapes for the loopback server: order rows, super order rows, positions.
+"""Dhan v2 payload shapes for the loopback server: orders, super orders, trades, positions.
 
 Field names and values follow the DhanHQ v2 docs (orders, super order, portfolio, annexure).
 """
@@ -43,6 +43,13 @@ class FakeOrder:
     target_status: str = "PENDING"
     created: str = field(default_factory=lambda: ist_now())
     updated: str = field(default_factory=lambda: ist_now())
+    distinct_leg_ids: bool = False
+    """Give the target and stop legs order ids of their own (Dhan documents the entry's id)."""
+
+    def leg_order_id(self, leg_name: str) -> str:
+        if not self.distinct_leg_ids:
+            return self.order_id
+        return f"{self.order_id}-{'1' if leg_name == 'TARGET_LEG' else '2'}"
 
     def book_row(self, client_id: str) -> dict[str, Any]:
         return {
@@ -86,10 +93,9 @@ class FakeOrder:
             status = "CLOSED"
         exit_side = "SELL" if self.transaction_type == "BUY" else "BUY"
         legs = [
-            self._leg("TARGET_LEG", "1", exit_side, self.target_price, self.target_status, 0.0),
+            self._leg("TARGET_LEG", exit_side, self.target_price, self.target_status, 0.0),
             self._leg(
                 "STOP_LOSS_LEG",
-                "2",
                 exit_side,
                 self.stop_loss_price,
                 self.stop_status,
@@ -104,11 +110,9 @@ class FakeOrder:
             "legDetails": legs,
         }
 
-    def _leg(
-        self, name: str, suffix: str, side: str, price: float, status: str, jump: float
-    ) -> dict[str, Any]:
+    def _leg(self, name: str, side: str, price: float, status: str, jump: float) -> dict[str, Any]:
         return {
-            "orderId": f"{self.order_id}-{suffix}",
+            "orderId": self.leg_order_id(name),
             "legName": name,
             "transactionType": side,
             "remainingQuantity": 0 if status == "TRADED" else self.quantity,
@@ -145,14 +149,57 @@ _SUPER_KEYS = (
 )
 
 
+@dataclass(frozen=True)
+class Instrument:
+    """What the trade book says about a contract (`tradingSymbol` and the `drv*` fields)."""
+
+    trading_symbol: str
+    option_type: str | None = None
+    """CALL or PUT for an option."""
+    strike: float = 0.0
+    expiry: str | None = None
+
+
 @dataclass
 class Trade:
+    """One execution: a row of the trade book, and what the positions are computed from."""
+
     security_id: str
     exchange_segment: str
     product_type: str
     side: str
     quantity: int
     price: float
+    order_id: str = ""
+    exchange_order_id: str = ""
+    trade_id: str = ""
+    order_type: str = "MARKET"
+    order_created: str = field(default_factory=lambda: ist_now())
+    time: str = field(default_factory=lambda: ist_now())
+    instrument: Instrument | None = None
+
+    def row(self, client_id: str) -> dict[str, Any]:
+        instrument = self.instrument or Instrument(f"SYM{self.security_id}")
+        return {
+            "dhanClientId": client_id,
+            "orderId": self.order_id,
+            "exchangeOrderId": self.exchange_order_id,
+            "exchangeTradeId": self.trade_id,
+            "transactionType": self.side,
+            "exchangeSegment": self.exchange_segment,
+            "productType": self.product_type,
+            "orderType": self.order_type,
+            "tradingSymbol": instrument.trading_symbol,
+            "securityId": self.security_id,
+            "tradedQuantity": self.quantity,
+            "tradedPrice": self.price,
+            "createTime": self.order_created,
+            "updateTime": self.time,
+            "exchangeTime": self.time,
+            "drvExpiryDate": instrument.expiry,
+            "drvOptionType": instrument.option_type,
+            "drvStrikePrice": instrument.strike,
+        }
 
 
 def check_create(body: Any, client_id: str, *, super_order: bool) -> str:
@@ -278,4 +325,9 @@ def json_bytes(value: Any) -> bytes:
 
 
 def ist_now() -> str:
-    return datetime.now(IST).strftime("%Y-%m-%d %H:%M:%S")
+    return ist_text(datetime.now(IST))
+
+
+def ist_text(moment: datetime) -> str:
+    """Dhan's timestamp format: IST wall clock, `YYYY-MM-DD HH:MM:SS`."""
+    return moment.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")

@@ -10,6 +10,7 @@ It speaks the v2 shapes the SDK calls (paths under `/v2`):
     DELETE /super/orders/{id}/{leg}     202 Accepted, empty body (as Dhan documents it)
     GET    /orders, /orders/{id}, /orders/external/{correlation-id}
     GET    /super/orders (entry rows with legDetails), /positions, /fundlimit
+    GET    /trades, /trades/{order-id}  the day's trades, newest first
 
 Errors use Dhan's body `{"errorType", "errorCode", "errorMessage"}`: DH-901 for a wrong
 `access-token` header, DH-905 for bad input, DH-906 for an order that cannot be changed, DH-907
@@ -20,7 +21,11 @@ prove the *client* never creates twice. Every request is recorded (method, path,
 headers). Scripts make the next matching request fail in a chosen way: answer only once the test
 releases it (after the client timed out) while the order *was* created, a 5xx, a malformed body,
 an error body. `reject_next_order` makes the next create come back REJECTED with a reason.
-Orders fill only when a test says so (`fill`, `trigger_stop`); positions follow the fills.
+Orders fill only when a test says so (`fill`, `trigger_stop`, `trigger_target`); each fill is a
+trade in the trade book (with an exchange trade id and the IST time given), and positions follow
+the trades. A super order's legs trade under the entry's order id, as Dhan documents its super
+order book (`distinct_leg_ids=True` gives them ids of their own); `instruments` describes a
+security id's contract (option type, strike) in the trade rows.
 """
 
 from __future__ import annotations
@@ -28,82 +33,51 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from .dhan_http import API_PREFIX, DhanRequestHandler, LateAnswer, RecordedRequest, Script
 from .dhan_payloads import (
     LIVE_STATUSES,
     FakeOrder,
+    Instrument,
     Trade,
     check_create,
     error_body,
     ist_now,
+    ist_text,
     json_bytes,
     modification_refusal,
     not_found,
     position_rows,
 )
 
-API_PREFIX = "/v2"
+__all__ = ["TEST_ACCESS_TOKEN", "TEST_CLIENT_ID", "DhanLoopbackServer", "Instrument", "LateAnswer"]
+
 TEST_ACCESS_TOKEN = "tok-SECRET-123"
 """A fake token that is easy to search for in captured logs."""
 TEST_CLIENT_ID = "1000000003"
-_HOLD_SAFETY_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    """The path under /v2, e.g. "/orders/external/tl123"."""
-    body: Any
-    headers: dict[str, str]
-
-
-class LateAnswer(threading.Event):
-    """Holds a processed request's answer until `release()` (or `set()`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.handled = threading.Event()
-        """Set once the server has processed the request: wait on it, never sleep."""
-
-    def release(self) -> None:
-        self.set()
-
-
-@dataclass
-class Script:
-    """What the next `times` requests matching `method` and `path` (a regex) get instead."""
-
-    method: str
-    path: re.Pattern[str]
-    process: bool = False
-    """Run the normal handler first (so an order is created) and then answer as scripted."""
-    status: int | None = None
-    body: bytes | None = None
-    hold: threading.Event | None = None
-    """Answer only once this is set (the server stop sets it too)."""
-    times: int = 1
-    handled: threading.Event = field(default_factory=threading.Event)
-    """Set once a matching request was handled (before any hold): wait on it, never sleep."""
-
-    def release(self) -> None:
-        if self.hold is not None:
-            self.hold.set()
 
 
 class DhanLoopbackServer:
     """The fake Dhan: start it, point a `DhanBroker` at `base_url`, script it, inspect it."""
 
     def __init__(
-        self, *, access_token: str = TEST_ACCESS_TOKEN, client_id: str = TEST_CLIENT_ID
+        self,
+        *,
+        access_token: str = TEST_ACCESS_TOKEN,
+        client_id: str = TEST_CLIENT_ID,
+        distinct_leg_ids: bool = False,
     ) -> None:
         self.access_token = access_token
         self.client_id = client_id
+        self.distinct_leg_ids = distinct_leg_ids
+        """Super order legs get order ids of their own; by default they share the entry's id,
+        as Dhan's super order book documents them."""
         self.orders: dict[str, FakeOrder] = {}
+        self.instruments: dict[str, Instrument] = {}
+        """Contract facts by security id for the trade book (default: a future `SYM<id>`)."""
         self.funds: dict[str, Any] = {
             "dhanClientId": client_id,
             "availabelBalance": 98440.0,
@@ -120,6 +94,7 @@ class DhanLoopbackServer:
         self._trades: list[Trade] = []
         self._reject_reasons: list[str] = []
         self._next_id = 112111182000
+        self._next_trade_id = 15112111180000
         self._lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -127,7 +102,7 @@ class DhanLoopbackServer:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> DhanLoopbackServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), DhanRequestHandler)
         httpd.daemon_threads = True
         httpd.dhan = self  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -207,12 +182,27 @@ class DhanLoopbackServer:
         pattern = re.compile(path_pattern)
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
 
+    @property
+    def trades(self) -> list[Trade]:
+        with self._lock:
+            return list(self._trades)
+
     def orders_with_correlation_id(self, correlation_id: str) -> list[FakeOrder]:
         with self._lock:
             return [o for o in self.orders.values() if o.correlation_id == correlation_id]
 
-    def fill(self, order_id: str, price: float, quantity: int | None = None) -> None:
-        """The order (a super order's entry) trades `quantity` (default: all) at `price`."""
+    def fill(
+        self,
+        order_id: str,
+        price: float,
+        quantity: int | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """The order (a super order's entry) trades `quantity` (default: all) at `price`.
+
+        The trade is listed in the trade book at `at` (default: now), written as Dhan does.
+        """
         with self._lock:
             order = self.orders[order_id]
             units = order.quantity - order.filled_quantity if quantity is None else quantity
@@ -220,39 +210,63 @@ class DhanLoopbackServer:
             order.filled_quantity += units
             order.average_price = round(total / order.filled_quantity, 2)
             order.status = "TRADED" if order.filled_quantity == order.quantity else "PART_TRADED"
-            order.updated = ist_now()
-            self._trades.append(
-                Trade(
-                    order.security_id,
-                    order.exchange_segment,
-                    order.product_type,
-                    order.transaction_type,
-                    units,
-                    price,
-                )
-            )
+            order.updated = ist_now() if at is None else ist_text(at)
+            self._trade(order, order.transaction_type, units, price, order.order_type, at=at)
 
-    def trigger_stop(self, order_id: str, price: float) -> None:
+    def trigger_stop(self, order_id: str, price: float, *, at: datetime | None = None) -> None:
         """A filled super order's stop leg trades at `price`; its target leg is cancelled."""
+        self._exit_leg(order_id, "STOP_LOSS_LEG", price, at)
+
+    def trigger_target(self, order_id: str, price: float, *, at: datetime | None = None) -> None:
+        """A filled super order's target leg trades at `price`; its stop leg is cancelled."""
+        self._exit_leg(order_id, "TARGET_LEG", price, at)
+
+    def _exit_leg(self, order_id: str, leg: str, price: float, at: datetime | None) -> None:
         with self._lock:
             order = self.orders[order_id]
             assert order.is_super and order.status == "TRADED", "fill the entry first"
-            order.stop_status, order.target_status = "TRADED", "CANCELLED"
-            exit_side = "SELL" if order.transaction_type == "BUY" else "BUY"
-            self._trades.append(
-                Trade(
-                    order.security_id,
-                    order.exchange_segment,
-                    order.product_type,
-                    exit_side,
-                    order.quantity,
-                    price,
-                )
+            stop = leg == "STOP_LOSS_LEG"
+            order.stop_status, order.target_status = (
+                ("TRADED", "CANCELLED") if stop else ("CANCELLED", "TRADED")
             )
+            exit_side = "SELL" if order.transaction_type == "BUY" else "BUY"
+            order_type = "STOP_LOSS_MARKET" if stop else "LIMIT"
+            self._trade(order, exit_side, order.quantity, price, order_type, at=at, leg=leg)
+
+    def _trade(
+        self,
+        order: FakeOrder,
+        side: str,
+        quantity: int,
+        price: float,
+        order_type: str,
+        *,
+        at: datetime | None,
+        leg: str = "",
+    ) -> None:
+        self._next_trade_id += 1
+        order_id = order.leg_order_id(leg) if leg else order.order_id
+        self._trades.append(
+            Trade(
+                order.security_id,
+                order.exchange_segment,
+                order.product_type,
+                side,
+                quantity,
+                price,
+                order_id=order_id,
+                exchange_order_id=f"X{order_id}" + (f"-{leg}" if leg else ""),
+                trade_id=str(self._next_trade_id),
+                order_type=order_type,
+                order_created=order.created,
+                time=ist_now() if at is None else ist_text(at),
+                instrument=self.instruments.get(order.security_id),
+            )
+        )
 
     # --- request handling ---------------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> Script | None:
+    def record(self, request: RecordedRequest) -> Script | None:
         with self._lock:
             self._requests.append(request)
             for script in self._scripts:
@@ -265,7 +279,7 @@ class DhanLoopbackServer:
                     return script
         return None
 
-    def _handle(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, bytes]:
         with self._lock:
             for route_method, pattern, handler in _ROUTES:
                 match = pattern.fullmatch(path)
@@ -298,6 +312,7 @@ class DhanLoopbackServer:
             target_price=float(body.get("targetPrice") or 0.0),
             stop_loss_price=float(body.get("stopLossPrice") or 0.0),
             trailing_jump=float(body.get("trailingJump") or 0.0),
+            distinct_leg_ids=super_order and self.distinct_leg_ids,
         )
         return self._store(order)
 
@@ -398,6 +413,15 @@ class DhanLoopbackServer:
         rows = [o.super_row(self.client_id) for o in self.orders.values() if o.is_super]
         return 200, json_bytes(rows)
 
+    def _get_trades(self, _body: Any, order_id: str | None = None) -> tuple[int, bytes]:
+        # Newest first: nothing says Dhan lists them oldest first, so the client must sort.
+        rows = [
+            trade.row(self.client_id)
+            for trade in reversed(self._trades)
+            if order_id is None or trade.order_id == order_id
+        ]
+        return 200, json_bytes(rows)
+
     def _get_positions(self, _body: Any) -> tuple[int, bytes]:
         return 200, json_bytes(position_rows(self._trades, self.client_id))
 
@@ -416,69 +440,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Any]] = [
     ("GET", re.compile(r"/orders/external/([^/]+)"), DhanLoopbackServer._get_by_correlation_id),
     ("GET", re.compile(r"/orders/([^/]+)"), DhanLoopbackServer._get_order),
     ("GET", re.compile(r"/super/orders"), DhanLoopbackServer._get_super_orders),
+    ("GET", re.compile(r"/trades/?"), DhanLoopbackServer._get_trades),
+    ("GET", re.compile(r"/trades/([^/]+)"), DhanLoopbackServer._get_trades),
     ("GET", re.compile(r"/positions"), DhanLoopbackServer._get_positions),
     ("GET", re.compile(r"/fundlimit"), DhanLoopbackServer._get_funds),
 ]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "DhanLoopback/2"
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: the recorded requests are the log."""
-
-    def _dispatch(self, method: str) -> None:
-        dhan: DhanLoopbackServer = self.server.dhan  # type: ignore[attr-defined]
-        path = unquote(urlsplit(self.path).path)
-        path = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        script = dhan._record(RecordedRequest(method, path, body, headers))
-        if headers.get("access-token") != dhan.access_token:
-            status, payload = (
-                401,
-                error_body(
-                    "Invalid_Authentication",
-                    "DH-901",
-                    "Client ID or user generated access token is invalid or expired.",
-                ),
-            )
-        elif script is not None and not script.process:
-            status, payload = script.status or 200, script.body or b""
-        else:
-            status, payload = dhan._handle(method, path, body)
-            if script is not None:
-                status = script.status or status
-                payload = payload if script.body is None else script.body
-        if script is not None:
-            script.handled.set()
-            if script.hold is not None:
-                script.hold.wait(_HOLD_SAFETY_SECONDS)
-        self._send(status, payload)
-
-    def _send(self, status: int, payload: bytes) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a scripted late answer): exactly what the test wanted

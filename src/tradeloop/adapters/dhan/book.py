@@ -123,23 +123,36 @@ class DhanOrderBook:
                 row
                 for row in _as_rows(response.data)
                 if str(row.get("correlationId") or correlation_id) == correlation_id
+                and not _is_exit_leg(row)
             ]
             if rows:
                 return self._single(correlation_id, rows, super_rows=[])
         # Dhan said "no" (an error, or an empty answer): confirm against the day's books.
-        orders = self._rows(self._sdk.order_book(), "read the order book")
-        supers = self._rows(self._sdk.super_order_book(), "read the super orders")
+        orders = self.order_rows()
+        supers = self.super_order_rows()
         return self._single(
             correlation_id,
-            [row for row in orders if str(row.get("correlationId") or "") == correlation_id],
+            [
+                row
+                for row in orders
+                if str(row.get("correlationId") or "") == correlation_id and not _is_exit_leg(row)
+            ],
             super_rows=[
                 row for row in supers if str(row.get("correlationId") or "") == correlation_id
             ],
         )
 
     def orders(self) -> list[BrokerOrder]:
-        rows = self._rows(self._sdk.order_book(), "read the order book")
-        return [self._map(row) for row in rows]
+        return [self._map(row) for row in self.order_rows()]
+
+    def order_rows(self) -> list[Row]:
+        return self._rows(self._sdk.order_book(), "read the order book")
+
+    def super_order_rows(self) -> list[Row]:
+        return self._rows(self._sdk.super_order_book(), "read the super orders")
+
+    def trade_rows(self) -> list[Row]:
+        return self._rows(self._sdk.trade_book(), "read the trade book")
 
     def position_rows(self) -> list[Row]:
         return self._rows(self._sdk.positions(), "read the positions")
@@ -212,3 +225,8 @@ def _as_rows(data: object) -> list[Row]:
     if isinstance(data, list):
         return [row for row in data if isinstance(row, dict)]
     return []
+
+
+def _is_exit_leg(row: Row) -> bool:
+    """A super order's target or stop leg listed as a row of its own: it is not another order."""
+    return str(row.get("legName") or "").upper() in ("TARGET_LEG", "STOP_LOSS_LEG")

@@ -11,6 +11,7 @@ How failures come out (the SDK itself never raises, see `envelope`):
 - `modify_stop` raises `OperationalError` when Dhan refuses the modification, or when the order
   has used up Dhan's 25 modifications; `TransientError` when its outcome stays unknown.
 - `cancel` returns the order's state after the attempt: CANCELLED only if it was cancelled.
+- `fills` raises like any read, and never returns a partial list.
 
 The access token is registered with the process redactor before anything is sent, so it is
 scrubbed from every log record and every message built here.
@@ -34,9 +35,13 @@ from tradeloop.adapters.dhan.order_requests import (
     SuperOrderRequest,
     plan_order,
 )
+from tradeloop.adapters.dhan.origins import order_origins
 from tradeloop.adapters.dhan.sdk import DhanSdk, check_base_url, check_credentials
+from tradeloop.adapters.dhan.trades import fills_from_trades
 from tradeloop.adapters.ratelimit import RateLimiter, shared_dhan_rate_limiter
 from tradeloop.adapters.redaction import redact, register_secret
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.execution.fills import BrokerFill, SupportsFills
 from tradeloop.domain.execution.orders import (
     Broker,
     BrokerOrder,
@@ -67,6 +72,7 @@ class DhanBroker:
         base_url: str = "https://api.dhan.co/v2",
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         rate_limiter: RateLimiter | None = None,
+        cost_table: CostTable | None = None,
     ) -> None:
         token = access_token.get_secret_value()
         check_credentials(client_id, token)
@@ -81,6 +87,7 @@ class DhanBroker:
             rate_limiter=rate_limiter or shared_dhan_rate_limiter(),
         )
         self._book = DhanOrderBook(self._sdk)
+        self._costs = cost_table or CostTable.load()
         self._modifications: dict[str, int] = {}
         self._modifications_lock = threading.Lock()
 
@@ -320,6 +327,19 @@ class DhanBroker:
         """Today's positions, closed ones included (net quantity 0, with realized P&L)."""
         return [mapping.broker_position(row) for row in self._book.position_rows()]
 
+    def fills(self) -> list[BrokerFill]:
+        """Every execution of the day from Dhan's trade book, oldest first (`SupportsFills`).
+
+        The order book and super order book give each trade its correlation id and leg (see
+        `origins`). The trade book has no itemised charges: `costs` come from the shared cost
+        table (see `trades`). A failed read raises; there is never a partial list.
+        """
+        rows = self._book.trade_rows()
+        if not rows:
+            return []
+        origins = order_origins(self._book.order_rows(), self._book.super_order_rows())
+        return fills_from_trades(rows, origins, self._costs)
+
     def funds(self) -> Funds:
         response = self._sdk.fund_limits()
         if response.failure is not None:
@@ -382,3 +402,6 @@ if TYPE_CHECKING:
 
     def _implements_the_broker_port(broker: DhanBroker) -> Broker:
         return broker  # mypy checks DhanBroker against the Broker protocol here
+
+    def _reports_fills(broker: DhanBroker) -> SupportsFills:
+        return broker

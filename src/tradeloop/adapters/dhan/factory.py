@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tradeloop.adapters.dhan.broker import DEFAULT_TIMEOUT_SECONDS, DhanBroker
 from tradeloop.adapters.ratelimit import RateLimiter
+from tradeloop.domain.costs import CostTable
 from tradeloop.errors import ConfigError
 from tradeloop.settings import Settings
 
@@ -18,7 +19,10 @@ def dhan_broker_from_settings(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     rate_limiter: RateLimiter | None = None,
 ) -> DhanBroker:
-    """A `DhanBroker` for the configured account; `ConfigError` naming what is missing."""
+    """A `DhanBroker` for the configured account; `ConfigError` naming what is missing.
+
+    Its fills are charged from the cost table `[execution] costs_table` (default: bundled).
+    """
     missing = []
     client_id = (settings.dhan_client_id or "").strip()
     if not client_id:
@@ -38,4 +42,5 @@ def dhan_broker_from_settings(
         base_url=settings.dhan_base_url,
         timeout=timeout,
         rate_limiter=rate_limiter,
+        cost_table=CostTable.load(settings.execution.costs_table),
     )

@@ -43,7 +43,6 @@ SUPER_ENTRY_STATUS: Mapping[str, OrderStatus] = {
     "CLOSED": OrderStatus.FILLED,
 }
 
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 STOP_LOSS_LEG = "STOP_LOSS_LEG"
 
 
@@ -120,16 +119,21 @@ def side(row: Mapping[str, Any]) -> Side:
 
 
 def dhan_time(raw: object) -> datetime | None:
-    """Dhan's IST wall-clock timestamp (or epoch seconds) as UTC; None when absent or unusable."""
-    if raw is None or raw == "":
+    """Dhan's IST wall-clock timestamp (or epoch seconds) as UTC; None when absent or unusable.
+
+    Dhan writes `YYYY-MM-DD HH:MM:SS`; some endpoints use a `T` between date and time.
+    """
+    if raw is None or raw == "" or isinstance(raw, bool):
         return None
     try:
         if isinstance(raw, int | float):
             return datetime.fromtimestamp(float(raw), UTC)
-        local = datetime.strptime(str(raw).strip(), _TIME_FORMAT).replace(tzinfo=IST)
+        local = datetime.fromisoformat(str(raw).strip())
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=IST)
         return local.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
-        # Dhan writes placeholders such as "0001-01-01 00:00:00" for unset times.
+        # Dhan writes placeholders such as "0001-01-01 00:00:00" or "NA" for unset times.
         return None
 
 

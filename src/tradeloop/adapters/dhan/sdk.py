@@ -1,11 +1,12 @@
 """The dhanhq SDK objects, wired so that every HTTP call goes where we say, at the pace Dhan allows.
 
 Only `DhanHTTP` instances honour a changed `base_url`; the SDK's API classes (`Order`,
-`SuperOrder`, `Portfolio`, `Funds`) each keep the `DhanHTTP` of the `DhanContext` they were built
-with and call nothing else. So one context is built, its `DhanHTTP` gets our base URL and
-timeout, every API object is built from that context, and the constructor checks that they all
-share that one `DhanHTTP`. The SDK's order-update WebSocket (`OrderUpdate`) prints the access
-token, and the `DhanLogin` helpers call Dhan's auth host directly: neither is used.
+`SuperOrder`, `Portfolio`, `Funds`, `Statement`) each keep the `DhanHTTP` of the `DhanContext`
+they were built with and call nothing else. So one context is built, its `DhanHTTP` gets our
+base URL and timeout, every API object is built from that context, and the constructor checks
+that they all share that one `DhanHTTP`. The SDK's order-update WebSocket (`OrderUpdate`)
+prints the access token, and the `DhanLogin` helpers call Dhan's auth host directly: neither is
+used.
 
 Every call takes a token from the rate limiter first, and refuses to run while `http.client`
 debug printing is on (it would print the `access-token` header to stdout, beyond the reach of
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3.connection
-from dhanhq import DhanContext, Funds, Order, Portfolio, SuperOrder
+from dhanhq import DhanContext, Funds, Order, Portfolio, Statement, SuperOrder
 
 from tradeloop.adapters.dhan.envelope import DhanResponse, parse_response
 from tradeloop.adapters.dhan.order_requests import PlainOrderRequest, SuperOrderRequest
@@ -53,7 +54,9 @@ class DhanSdk:
         self._super_orders = SuperOrder(context)
         self._portfolio = Portfolio(context)
         self._funds = Funds(context)
-        for api in (self._orders, self._super_orders, self._portfolio, self._funds):
+        self._statement = Statement(context)
+        apis = (self._orders, self._super_orders, self._portfolio, self._funds, self._statement)
+        for api in apis:
             if api.dhan_http is not transport:
                 raise RuntimeError(
                     f"dhanhq {type(api).__name__} does not use the context's DhanHTTP: the base "
@@ -141,6 +144,10 @@ class DhanSdk:
 
     def super_order_book(self) -> DhanResponse:
         return self._call(RateCategory.NON_TRADING, self._super_orders.get_super_order_list)
+
+    def trade_book(self) -> DhanResponse:
+        """The day's trades (`GET /trades`; the SDK requests `/trades/`)."""
+        return self._call(RateCategory.NON_TRADING, self._statement.get_trade_book)
 
     def positions(self) -> DhanResponse:
         return self._call(RateCategory.NON_TRADING, self._portfolio.get_positions)

@@ -1,0 +1,157 @@
+"""Live fills end to end: a super order's leg fills at Dhan and the position manager closes it.
+
+The real `DhanBroker` (the dhanhq SDK) talks to the loopback Dhan server; the position manager
+runs on the SQLite ledger. Nothing but the trade book tells the manager that the stop or target
+leg filled: `sync()` reads `fills()` and writes the close, the trade and both fills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
+from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.domain.costs import CostTable, InstrumentKind
+from tradeloop.domain.execution.clock import ManualClock
+from tradeloop.domain.execution.fills import FillLeg
+from tradeloop.domain.execution.gateway import OrderGateway
+from tradeloop.domain.execution.mode import ModeGuard
+from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.positions.manager import PositionManager
+from tradeloop.domain.positions.model import ExitReason, PositionState
+from tradeloop.domain.risk.limits import RiskLimits
+from tradeloop.domain.risk.manager import RiskManager
+from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
+from tradeloop.storage.ledger import open_ledger
+
+CLIENT_ID = "1000000003"
+DAY = date(2026, 1, 6)
+SECURITY_ID = "52175"
+
+
+@pytest.fixture
+def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=CLIENT_ID) as server:
+        server.instruments[SECURITY_ID] = Instrument("NIFTY-Jan2026-24000-CE", "CALL", 24000.0)
+        yield server
+
+
+def live_manager(
+    server: DhanLoopbackServer, ledger_url: str, clock: ManualClock
+) -> PositionManager:
+    """A position manager as a fresh live process builds it: only the ledger and Dhan remember."""
+    ledger = open_ledger(ledger_url)
+    broker = DhanBroker(CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=server.base_url)
+    risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
+    guard = ModeGuard.from_settings(
+        load_settings(
+            trading_mode="live",
+            dhan_client_id=CLIENT_ID,
+            dhan_access_token=SecretStr(TEST_ACCESS_TOKEN),
+            live_confirm=LIVE_CONFIRM_PHRASE,
+        )
+    )
+    return PositionManager(OrderGateway(broker, ledger, risk, guard, clock), ledger, ledger, clock)
+
+
+def super_order_intent() -> OrderIntent:
+    return OrderIntent(
+        strategy_id="s-breakout",
+        symbol="NIFTY-24000-CE",
+        security_id=SECURITY_ID,
+        side=Side.BUY,
+        quantity=65,
+        lot_size=65,
+        order_type=OrderType.LIMIT,
+        price=120.0,
+        stop_loss=110.0,
+        target=140.0,
+        trading_day=DAY,
+    )
+
+
+def option_cost(side: Side, price: float, quantity: int) -> float:
+    return (
+        CostTable.load()
+        .order_costs(InstrumentKind.OPTIONS, side is Side.BUY, price, quantity)
+        .total
+    )
+
+
+@pytest.mark.parametrize(
+    ("leg", "exit_price", "reason"),
+    [("stop", 110.0, ExitReason.STOP), ("target", 140.0, ExitReason.TARGET)],
+)
+def test_leg_filled_at_dhan_closes_the_position_through_sync(
+    dhan_server: DhanLoopbackServer, tmp_path: Path, leg: str, exit_price: float, reason: ExitReason
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    manager = live_manager(dhan_server, url, clock)
+    intent = super_order_intent()
+    manager.open(intent)
+    [order] = dhan_server.orders_with_correlation_id(intent.id)
+
+    dhan_server.fill(order.order_id, 120.0, at=ist_datetime(DAY, time(9, 31)))
+    manager.sync()
+    opened = manager.store.position(intent.id)
+    assert opened is not None and opened.state is PositionState.OPEN
+    assert (opened.filled_quantity, opened.entry_price) == (65, 120.0)
+
+    trigger = dhan_server.trigger_stop if leg == "stop" else dhan_server.trigger_target
+    trigger(order.order_id, exit_price, at=ist_datetime(DAY, time(10, 5)))
+    manager.sync()
+
+    closed = manager.store.position(intent.id)
+    assert closed is not None and closed.state is PositionState.CLOSED
+    assert (closed.exit_reason, closed.exit_price, closed.exit_filled_quantity) == (
+        reason,
+        exit_price,
+        65,
+    )
+    assert closed.closed_at == datetime(2026, 1, 6, 4, 35, tzinfo=UTC)  # 10:05 IST
+    [trade] = manager.store.trades(DAY)
+    costs = option_cost(Side.BUY, 120.0, 65) + option_cost(Side.SELL, exit_price, 65)
+    assert trade.gross_pnl == pytest.approx((exit_price - 120.0) * 65)
+    assert trade.costs == pytest.approx(costs)
+    assert trade.net_pnl == pytest.approx(trade.gross_pnl - costs)
+    entry_fill, exit_fill = manager.store.fills(DAY)
+    assert (entry_fill.leg, exit_fill.leg) == (
+        FillLeg.ENTRY,
+        FillLeg.STOP_LOSS if leg == "stop" else FillLeg.TARGET,
+    )
+    assert {entry_fill.correlation_id, exit_fill.correlation_id} == {intent.id}
+    # Only the order the manager placed exists: the leg's fill needed no exit order.
+    assert len(dhan_server.requests_to("POST", r"/(super/)?orders")) == 1
+
+
+def test_restarted_manager_agrees_with_dhan_after_a_stop_filled_while_it_was_down(
+    dhan_server: DhanLoopbackServer, tmp_path: Path
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    intent = super_order_intent()
+    first = live_manager(dhan_server, url, clock)
+    first.open(intent)
+    [order] = dhan_server.orders_with_correlation_id(intent.id)
+    dhan_server.fill(order.order_id, 120.0, at=ist_datetime(DAY, time(9, 31)))
+    first.sync()
+    # The process dies; meanwhile the stop leg fills at Dhan.
+    dhan_server.trigger_stop(order.order_id, 110.0, at=ist_datetime(DAY, time(11, 0)))
+
+    restarted = live_manager(dhan_server, url, clock)
+    report = restarted.start()
+
+    assert report.ok, report.describe()
+    position = restarted.store.position(intent.id)
+    assert position is not None and position.state is PositionState.CLOSED
+    assert position.exit_reason is ExitReason.STOP
+    assert len(restarted.store.fills(DAY)) == 2  # the entry fill was not applied twice

@@ -1,0 +1,133 @@
+"""HTTP plumbing of the loopback Dhan server: recorded requests, scripts, the request handler.
+
+The server (`dhan_server.DhanLoopbackServer`) owns the state and the routes; this module turns
+HTTP requests into calls of its `record` and `handle` and writes the answers back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from .dhan_payloads import error_body
+
+API_PREFIX = "/v2"
+_HOLD_SAFETY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    """The path under /v2, e.g. "/orders/external/tl123"."""
+    body: Any
+    headers: dict[str, str]
+
+
+class LateAnswer(threading.Event):
+    """Holds a processed request's answer until `release()` (or `set()`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handled = threading.Event()
+        """Set once the server has processed the request: wait on it, never sleep."""
+
+    def release(self) -> None:
+        self.set()
+
+
+@dataclass
+class Script:
+    """What the next `times` requests matching `method` and `path` (a regex) get instead."""
+
+    method: str
+    path: re.Pattern[str]
+    process: bool = False
+    """Run the normal handler first (so an order is created) and then answer as scripted."""
+    status: int | None = None
+    body: bytes | None = None
+    hold: threading.Event | None = None
+    """Answer only once this is set (the server stop sets it too)."""
+    times: int = 1
+    handled: threading.Event = field(default_factory=threading.Event)
+    """Set once a matching request was handled (before any hold): wait on it, never sleep."""
+
+    def release(self) -> None:
+        if self.hold is not None:
+            self.hold.set()
+
+
+class ServesDhan(Protocol):
+    access_token: str
+
+    def record(self, request: RecordedRequest) -> Script | None: ...
+
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, bytes]: ...
+
+
+class DhanRequestHandler(BaseHTTPRequestHandler):
+    server_version = "DhanLoopback/2"
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the recorded requests are the log."""
+
+    def _dispatch(self, method: str) -> None:
+        dhan: ServesDhan = self.server.dhan  # type: ignore[attr-defined]
+        path = unquote(urlsplit(self.path).path)
+        path = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        script = dhan.record(RecordedRequest(method, path, body, headers))
+        if headers.get("access-token") != dhan.access_token:
+            status, payload = (
+                401,
+                error_body(
+                    "Invalid_Authentication",
+                    "DH-901",
+                    "Client ID or user generated access token is invalid or expired.",
+                ),
+            )
+        elif script is not None and not script.process:
+            status, payload = script.status or 200, script.body or b""
+        else:
+            status, payload = dhan.handle(method, path, body)
+            if script is not None:
+                status = script.status or status
+                payload = payload if script.body is None else script.body
+        if script is not None:
+            script.handled.set()
+            if script.hold is not None:
+                script.hold.wait(_HOLD_SAFETY_SECONDS)
+        self._send(status, payload)
+
+    def _send(self, status: int, payload: bytes) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a scripted late answer): exactly what the test wanted
