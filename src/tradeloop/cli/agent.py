@@ -1,4 +1,5 @@
-"""`tradeloop agent`: run the agent, list its runs, show one, and replay one without a model."""
+"""`tradeloop agent`: run the agent, research with it, list its runs, show one, and replay one
+without a model."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from tradeloop.agent import AgentRunner, Planner, ScriptedPlanner, ToolRegistry, replay
 from tradeloop.agent.memory import compact_json, truncate
 from tradeloop.agent.records import StepRecord
 from tradeloop.agent.runlog import RUN_FILE_SUFFIX, find_run_file, list_runs, read_run
+from tradeloop.agent.runner import new_run_id, utc_now
 from tradeloop.cli._common import console, fail, settings
 from tradeloop.errors import UserError
 from tradeloop.settings import Settings
@@ -35,10 +38,11 @@ class PlannerChoice(StrEnum):
     ollama = "ollama"
 
 
-def _registry(current: Settings) -> ToolRegistry:
+def _registry(current: Settings, run_id: str | None = None) -> ToolRegistry:
+    """The default tools; backtests are remembered under `run_id` (a replay passes none)."""
     from tradeloop.tools import default_registry
 
-    return default_registry(current)
+    return default_registry(current, run_id=run_id)
 
 
 def _run_file(current: Settings, run_id: str) -> Path:
@@ -215,7 +219,8 @@ def run_command(
 ) -> None:
     """Run the agent on GOAL and record the run under the data directory."""
     current = settings()
-    registry = _registry(current)
+    run_id = new_run_id(utc_now())
+    registry = _registry(current, run_id)
     chosen: Planner
     if planner is PlannerChoice.ollama:
         from tradeloop.adapters.ollama_planner import OllamaPlanner
@@ -226,8 +231,74 @@ def run_command(
     else:
         chosen = _scripted_planner(script)
     runner = AgentRunner(chosen, registry, max_steps=max_steps, run_dir=current.agent_runs_dir)
-    run = runner.run(goal)
+    run = runner.run(goal, run_id=run_id)
     console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps))
     console.print(f"outcome: [bold]{run.outcome}[/]  recorded in {run.run_file}", highlight=False)
     if run.outcome != "done":
         raise fail(run.error or run.outcome)
+
+
+class ResearchPlannerChoice(StrEnum):
+    rules = "rules"
+    ollama = "ollama"
+
+
+@agent_app.command("research")
+def research_command(
+    planner: ResearchPlannerChoice = typer.Option(
+        ResearchPlannerChoice.rules,
+        help="rules: the offline rule-based planner; ollama: the local LLM (TRADELOOP_OLLAMA_*).",
+    ),
+    max_steps: int = typer.Option(20, min=1, max=200, help="The run stops after this many steps."),
+    symbol: str = typer.Option("NIFTY", help="The index to research: NIFTY or BANKNIFTY."),
+    seed: int = typer.Option(7, min=0, help="Seed of the rule-based planner's candidates."),
+    goal: str | None = typer.Option(
+        None, help="The goal given to the planner (default: find the best-scoring strategy)."
+    ),
+) -> None:
+    """Research strategies with the agent (the agent-research Prefect flow) and show its steps.
+
+    Every backtest is remembered in strategy memory (`tradeloop research best`); the run is
+    recorded for `tradeloop agent show` and `tradeloop agent replay`.
+    """
+    settings()  # configures Prefect's home before the flow module imports Prefect
+    from tradeloop.flows.agent import AgentParameters, agent_research_flow
+
+    options: dict[str, Any] = {
+        "planner": planner.value,
+        "max_steps": max_steps,
+        "symbol": symbol,
+        "seed": seed,
+    }
+    if goal is not None:
+        options["goal"] = goal
+    try:
+        parameters = AgentParameters(**options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(part) for part in error['loc']).replace('_', '-')}: "
+            + error["msg"].removeprefix("Value error, ")
+            for error in exc.errors(include_url=False)
+        )
+        raise UserError(f"invalid option: {problems}") from None
+    summary = agent_research_flow(parameters)
+    if summary.run_file is not None:
+        recorded = read_run(Path(summary.run_file))
+        console.print(steps_table(f"run {summary.run_id} ({summary.planner})", recorded.steps))
+    console.print(
+        f"outcome: [bold]{summary.outcome}[/] after {summary.steps} step(s)", highlight=False
+    )
+    if summary.summary:
+        console.print(summary.summary, highlight=False, markup=False)
+    if summary.best_spec_id:
+        console.print(
+            f"best spec: [bold]{summary.best_spec_id}[/] (see `tradeloop research best`)",
+            highlight=False,
+        )
+    console.print(
+        f"run id: {summary.run_id}  (replay it: `tradeloop agent replay {summary.run_id}`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if summary.outcome != "done":
+        raise fail(summary.error or summary.outcome)

@@ -15,13 +15,16 @@ MARKET_TIMEZONE = "Asia/Kolkata"
 
 
 @tool(terminal=True, timeout_seconds=None)
-def finish(summary: str) -> ToolResult:
+def finish(summary: str, best_spec_id: str | None = None) -> ToolResult:
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 
     Args:
         summary: What was done and found, in a few sentences; say why if the goal was not met.
+        best_spec_id: The id of the best strategy found, when the goal was to find one.
     """
-    return ToolResult.done({"summary": summary})
+    if best_spec_id is None:
+        return ToolResult.done({"summary": summary})
+    return ToolResult.done({"summary": summary, "best_spec_id": best_spec_id})
 
 
 @tool(timeout_seconds=None)
