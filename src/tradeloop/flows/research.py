@@ -14,14 +14,13 @@ from prefect import flow, task
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.domain.backtest.config import BacktestConfig
-from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.research import Evaluation, LeaderboardRow, leaderboard
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError
-from tradeloop.settings import Settings, load_settings
+from tradeloop.settings import load_settings
 from tradeloop.tasks.research import evaluate, load_minute_candles, remember
+from tradeloop.tools.session import backtest_config, scoring_config
 
 
 class ResearchParameters(BaseModel):
@@ -66,27 +65,6 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
     return list(specs.values())
 
 
-def _scoring(settings: Settings) -> ScoringConfig:
-    strategy = settings.strategy
-    return ScoringConfig(
-        weight_win_rate=strategy.score_weight_win_rate,
-        weight_profit_factor=strategy.score_weight_profit_factor,
-        weight_drawdown=strategy.score_weight_drawdown,
-        min_trades=strategy.min_trades,
-        min_score=strategy.min_score,
-    )
-
-
-def backtest_config(settings: Settings, symbol: str) -> BacktestConfig:
-    """The backtest config of `symbol` from the risk and execution settings."""
-    return BacktestConfig.for_symbol(
-        symbol,
-        capital=settings.risk.capital,
-        risk_per_trade_pct=settings.risk.risk_per_trade_pct,
-        slippage_bps=settings.execution.slippage_bps,
-    )
-
-
 @flow(name="research", flow_run_name="research-{parameters.seed}")
 def research_flow(parameters: ResearchParameters | None = None) -> list[LeaderboardRow]:
     """Evaluate every generated spec per symbol, remember the results, return the leaderboard."""
@@ -101,7 +79,9 @@ def research_flow(parameters: ResearchParameters | None = None) -> list[Leaderbo
             continue
         candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)
         evaluations.extend(
-            evaluate(specs, candles, backtest_config(settings, symbol), _scoring(settings), folds)
+            evaluate(
+                specs, candles, backtest_config(settings, symbol), scoring_config(settings), folds
+            )
         )
     remember(settings, run_id, evaluations)
     return leaderboard(evaluations)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,8 +15,9 @@ from tradeloop.domain.research import Evaluation, evaluate_specs
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.settings import Settings
 from tradeloop.storage.candles import open_candle_store
-from tradeloop.storage.memory import StrategyRecord, open_strategy_memory
+from tradeloop.storage.memory import open_strategy_memory
 from tradeloop.tasks.retry import only_transient
+from tradeloop.tools.session import strategy_record
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient)
@@ -45,28 +45,6 @@ def evaluate(
 def remember(settings: Settings, run_id: str, evaluations: Sequence[Evaluation]) -> int:
     """Write every evaluation to strategy memory; a retry of the same run replaces, not adds."""
     now = datetime.now(UTC)
-    records = [
-        StrategyRecord(
-            run_id=run_id,
-            evaluated_at=now,
-            spec_id=evaluation.spec.id,
-            name=evaluation.spec.name,
-            symbol=evaluation.spec.symbol,
-            timeframe=evaluation.spec.timeframe,
-            regime=evaluation.regime,
-            window_start=evaluation.window_start,
-            window_end=evaluation.window_end,
-            score=evaluation.score.score,
-            passed=evaluation.score.passed,
-            reasons=evaluation.score.reasons,
-            metrics=_numeric(evaluation.walk_forward.out_of_sample.metrics.model_dump()),
-            spec_json=json.dumps(evaluation.spec.model_dump(mode="json"), sort_keys=True),
-        )
-        for evaluation in evaluations
-    ]
+    records = [strategy_record(evaluation, run_id, now) for evaluation in evaluations]
     open_strategy_memory(settings).remember(run_id, records)
     return len(records)
-
-
-def _numeric(values: dict[str, object]) -> dict[str, float]:
-    return {key: float(value) for key, value in values.items() if isinstance(value, int | float)}

@@ -38,7 +38,7 @@ def utc_now() -> datetime:
 
 def backtest_config(settings: Settings, symbol: str) -> BacktestConfig:
     """The backtest config of `symbol` from the risk and execution settings."""
-    # The same mapping as flows/research.py, which tools/ may not import (flows sit above).
+    # The one mapping from settings to a backtest config: flows/research.py uses it too.
     return BacktestConfig.for_symbol(
         symbol,
         capital=settings.risk.capital,

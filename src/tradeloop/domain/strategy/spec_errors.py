@@ -63,7 +63,7 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
         return f"{message} (got {_short(given)})"
     if kind.endswith(("_type", "_parsing")) or _is_bound(kind):
         description = _field_description(location, root)
-        meaning = f"; it is {description[0].lower()}{description[1:]}" if description else ""
+        meaning = f"; it is {_lower_first(description)}" if description else ""
         return f"{message} (got {_short(given)}){meaning}"
     return message
 
@@ -153,3 +153,10 @@ def _step(annotation: Any, segment: int | str) -> Any:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _lower_first(text: str) -> str:
+    """'Stop loss' -> 'stop loss', but 'ATR multiple' stays as written (an acronym)."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
