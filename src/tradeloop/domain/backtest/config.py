@@ -1,0 +1,125 @@
+"""How a backtest sizes, fills and charges trades: `BacktestConfig`, and the exit reasons.
+
+The fill rules themselves are documented in docs/backtesting.md; this module only holds the
+knobs. Build a config for an index with `BacktestConfig.for_symbol("NIFTY", ...)`: the index is
+traded as its future proxy (spot prices, the future's lot size and tick, futures costs).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tradeloop.domain.costs import InstrumentKind
+from tradeloop.domain.market.instruments import index_instrument
+
+
+class ExitReason(IntEnum):
+    """Why a trade closed. The integer is the code the kernel writes."""
+
+    STOP = 0
+    TARGET = 1
+    TRAILING_STOP = 2
+    BREAK_EVEN_STOP = 3
+    MAX_BARS = 4
+    SQUARE_OFF = 5
+    END_OF_DATA = 6
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+EXIT_REASON_LABELS: tuple[str, ...] = tuple(reason.label for reason in ExitReason)
+
+SizingMode = Literal["risk", "fixed_quantity"]
+
+
+class BacktestConfig(BaseModel):
+    """Capital, sizing, slippage and costs of one backtest. Frozen and strict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    capital: float = Field(1_000_000.0, gt=0, description="Starting capital in rupees.")
+    risk_per_trade_pct: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Percent of capital lost if the initial stop is hit (sizing='risk').",
+    )
+    sizing: SizingMode = Field(
+        "risk",
+        description=(
+            "'risk': quantity = floor(capital × risk% / (entry − stop) / lot) × lot; "
+            "'fixed_quantity': always `quantity` units (to compare with other engines)."
+        ),
+    )
+    quantity: int = Field(
+        0, ge=0, description="Units per trade when sizing='fixed_quantity' (units, not lots)."
+    )
+    lot_size: int = Field(1, gt=0, description="Units per lot: risk sizing rounds down to lots.")
+    compounding: bool = Field(
+        True,
+        description="Size from the realised equity (True) or always from `capital` (False).",
+    )
+    slippage_bps: float = Field(
+        2.0, ge=0, le=1000, description="Slippage against the taker, basis points of the price."
+    )
+    slippage_ticks: float = Field(
+        0.0, ge=0, description="Slippage against the taker, in ticks (added to the bps part)."
+    )
+    tick_size: float = Field(0.05, gt=0, description="Price tick in rupees.")
+    instrument_kind: InstrumentKind = Field(
+        InstrumentKind.FUTURES, description="Which rows of the cost table apply."
+    )
+    stops_from_entry_bar: bool = Field(
+        True,
+        description=(
+            "Check the stop and target on the entry bar itself (True, the default) or only from "
+            "the bar after it (False: the vectorbt and backtesting.py convention)."
+        ),
+    )
+    apply_costs: bool = Field(True, description="Charge brokerage, STT, fees, stamp duty, GST.")
+
+    @model_validator(mode="after")
+    def _quantity_for_fixed_sizing(self) -> BacktestConfig:
+        if self.sizing == "fixed_quantity" and self.quantity <= 0:
+            raise ValueError(
+                "sizing='fixed_quantity' needs quantity > 0 (units per trade); set quantity, "
+                "or use sizing='risk'"
+            )
+        return self
+
+    @classmethod
+    def for_symbol(cls, symbol: str, **overrides: Any) -> BacktestConfig:
+        """A config for an index traded as its future: its lot size and tick, futures costs."""
+        instrument = index_instrument(symbol)
+        values: dict[str, Any] = {
+            "lot_size": instrument.lot_size,
+            "tick_size": instrument.tick_size,
+            "instrument_kind": InstrumentKind.FUTURES,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def kernel_vector(self) -> np.ndarray:
+        """The config as the float64 vector the kernel reads (see `layout.C_*`)."""
+        return np.array(
+            [
+                self.capital,
+                self.risk_per_trade_pct / 100.0,
+                1.0 if self.sizing == "fixed_quantity" else 0.0,
+                float(self.quantity),
+                float(self.lot_size),
+                1.0 if self.compounding else 0.0,
+                self.slippage_bps,
+                self.slippage_ticks,
+                self.tick_size,
+                1.0 if self.stops_from_entry_bar else 0.0,
+                1.0 if self.apply_costs else 0.0,
+            ],
+            dtype=np.float64,
+        )

@@ -1,0 +1,165 @@
+"""`BacktestResult`: the metrics, the trade list and the equity curve of one backtest.
+
+The trade list and the equity curves are polars frames built on first access from the kernel's
+arrays, so a research batch of thousands of specs pays only for the frames it looks at.
+Timestamps are UTC (`Datetime("us", "UTC")`); show them in IST with `to_ist`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tradeloop.domain.backtest import layout
+from tradeloop.domain.backtest.config import EXIT_REASON_LABELS, BacktestConfig
+from tradeloop.domain.backtest.metrics import Metrics, build_metrics
+
+ExitReasonType = pl.Enum(list(EXIT_REASON_LABELS))
+
+# Trade-list columns and the kernel fields they come from, in display order.
+_PRICE_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("entry_price", layout.T_ENTRY_PRICE),
+    ("exit_price", layout.T_EXIT_PRICE),
+)
+_MONEY_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("initial_stop", layout.T_INITIAL_STOP),
+    ("target", layout.T_TARGET),
+    ("risk_per_unit", layout.T_RISK),
+    ("gross_pnl", layout.T_GROSS),
+    ("brokerage", layout.T_BROKERAGE),
+    ("stt", layout.T_STT),
+    ("exchange", layout.T_EXCHANGE),
+    ("sebi", layout.T_SEBI),
+    ("stamp_duty", layout.T_STAMP),
+    ("gst", layout.T_GST),
+    ("costs", layout.T_COSTS),
+    ("slippage", layout.T_SLIPPAGE),
+    ("net_pnl", layout.T_NET),
+    ("r_multiple", layout.T_R),
+)
+COST_COLUMNS: tuple[str, ...] = ("brokerage", "stt", "exchange", "sebi", "stamp_duty", "gst")
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """One backtest of one spec over bars `[start, end)` of a candle frame."""
+
+    spec_id: str
+    direction: int
+    config: BacktestConfig
+    cost_table_version: str
+    start: int
+    end: int
+    records: np.ndarray
+    """The kernel's trade records (rows of `layout.N_TRADE_FIELDS`)."""
+    metric_vector: np.ndarray
+    """The compiled metrics (`metrics.M_*`), wrapped into `metrics` on first access."""
+    stats: np.ndarray
+    """What the simulation measured itself (`layout.K_*`)."""
+    timestamps: np.ndarray
+    """int64 ns UTC bar open times of the whole candle frame (bar indices are absolute)."""
+    sessions: np.ndarray
+    session_equity: np.ndarray
+    """Equity at the last bar close of each session in the range."""
+    bar_equity: np.ndarray | None
+    """Equity at every bar close in the range, or None when the batch did not keep it."""
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Every metric of docs/backtesting.md."""
+        return build_metrics(
+            self.metric_vector, self.stats, bars=self.end - self.start, capital=self.config.capital
+        )
+
+    @cached_property
+    def trades(self) -> pl.DataFrame:
+        """The trade list: one row per closed trade, with its cost breakdown and R multiple.
+
+        `target` is null when the strategy has no take profit. Every P&L column is in rupees for
+        the whole quantity; `slippage` is informational (it is already in the prices).
+        """
+        records = self.records
+        entry_bar = records[:, layout.T_ENTRY_BAR].astype(np.int64)
+        exit_bar = records[:, layout.T_EXIT_BAR].astype(np.int64)
+        signal_bar = records[:, layout.T_SIGNAL_BAR].astype(np.int64)
+        columns: dict[str, Any] = {
+            "trade": pl.Series(np.arange(1, len(records) + 1, dtype=np.int64)),
+            "direction": pl.Series(
+                ["long" if self.direction > 0 else "short"] * len(records), dtype=pl.String
+            ),
+            "signal_time": _utc(self.timestamps[signal_bar]),
+            "entry_time": _utc(self.timestamps[entry_bar]),
+            "exit_time": _utc(self.timestamps[exit_bar]),
+            "exit_reason": pl.Series(
+                np.asarray(EXIT_REASON_LABELS)[records[:, layout.T_REASON].astype(np.int64)],
+                dtype=pl.String,
+            ).cast(ExitReasonType),
+            "quantity": pl.Series(records[:, layout.T_QUANTITY].astype(np.int64)),
+            "bars_held": pl.Series(records[:, layout.T_BARS_HELD].astype(np.int64)),
+        }
+        for name, field in _PRICE_COLUMNS + _MONEY_COLUMNS:
+            columns[name] = pl.Series(np.ascontiguousarray(records[:, field]))
+        columns["target"] = columns["target"].fill_nan(None)
+        columns["signal_bar"] = pl.Series(signal_bar)
+        columns["entry_bar"] = pl.Series(entry_bar)
+        columns["exit_bar"] = pl.Series(exit_bar)
+        order = [
+            "trade",
+            "direction",
+            "signal_time",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "quantity",
+            "exit_reason",
+            "bars_held",
+            "initial_stop",
+            "target",
+            "risk_per_unit",
+            "gross_pnl",
+            *COST_COLUMNS,
+            "costs",
+            "slippage",
+            "net_pnl",
+            "r_multiple",
+            "signal_bar",
+            "entry_bar",
+            "exit_bar",
+        ]
+        return pl.DataFrame({name: columns[name] for name in order})
+
+    @cached_property
+    def equity(self) -> pl.DataFrame:
+        """Equity at every bar close (`ts` is the bar's open time); daily when not kept."""
+        if self.bar_equity is None:
+            return self.daily_equity
+        return pl.DataFrame(
+            {"ts": _utc(self.timestamps[self.start : self.end]), "equity": self.bar_equity}
+        )
+
+    @cached_property
+    def daily_equity(self) -> pl.DataFrame:
+        """Equity at each session's last bar close (`ts` is that bar's open time)."""
+        sessions = self.sessions[self.start : self.end]
+        last = np.flatnonzero(np.diff(sessions) != 0)
+        last_bars = np.append(last, len(sessions) - 1) + self.start
+        return pl.DataFrame({"ts": _utc(self.timestamps[last_bars]), "equity": self.session_equity})
+
+    def summary(self) -> dict[str, Any]:
+        """The metrics and the run's identity, ready for JSON."""
+        return {
+            "spec_id": self.spec_id,
+            "cost_table_version": self.cost_table_version,
+            "config": self.config.model_dump(mode="json"),
+            "metrics": self.metrics.model_dump(mode="json"),
+        }
+
+
+def _utc(nanoseconds: np.ndarray) -> pl.Series:
+    series = pl.Series(np.asarray(nanoseconds, dtype=np.int64)).cast(pl.Datetime("ns"))
+    return series.dt.replace_time_zone("UTC").dt.cast_time_unit("us")

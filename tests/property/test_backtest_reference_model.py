@@ -1,0 +1,154 @@
+"""The compiled kernel against a plain-Python reading of docs/backtesting.md, trade for trade.
+
+The reference is written trade by trade (find the next signal, fill it, scan for its exit),
+not bar by bar like the kernel, and charges through the shared `costs.order_costs`: two
+independent readings of the same rules that must agree on random markets and rules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from test_backtest_invariants import Case, cases
+
+from tradeloop.domain.backtest import BacktestConfig, run_backtest
+from tradeloop.domain.costs import CostBreakdown, CostTable
+from tradeloop.domain.indicators.base import PriceArrays
+from tradeloop.domain.risk.sizing import risk_quantity
+from tradeloop.domain.strategy.signals import Signals
+
+TABLE = CostTable.load()
+OPEN_MINUTE = 9 * 60 + 15
+
+
+def reference_trades(
+    signals: Signals, market: PriceArrays, config: BacktestConfig
+) -> tuple[list[dict[str, Any]], float]:
+    d = signals.direction
+    n = len(market)
+    square_off = signals.square_off_minute - OPEN_MINUTE if signals.square_off_minute >= 0 else None
+
+    def slip(price: float) -> float:
+        return price * config.slippage_bps * 1e-4 + config.slippage_ticks * config.tick_size
+
+    def charges(is_buy: bool, price: float, quantity: float) -> CostBreakdown:
+        if not config.apply_costs:
+            return CostBreakdown()
+        return TABLE.order_costs(config.instrument_kind, is_buy, price, quantity)
+
+    cash = config.capital
+    trades: list[dict[str, Any]] = []
+    t = 0
+    while t < n - 1:
+        fill_bar = t + 1
+        if not signals.entry[t]:
+            t += 1
+            continue
+        if square_off is not None and (
+            market.session[fill_bar] != market.session[t]
+            or market.minute_of_session[fill_bar] >= square_off
+        ):
+            t += 1
+            continue
+        fill = market.open[fill_bar] + d * slip(market.open[fill_bar])
+        risk = signals.stop_offset[t] + signals.stop_fraction * fill
+        reward = signals.target_offset[t] + signals.target_fraction * fill
+        reward += signals.target_r * risk
+        if not (risk > 0 and math.isfinite(risk)) or reward <= 0:
+            t += 1
+            continue
+        stop = fill - d * risk
+        if config.sizing == "fixed_quantity":
+            quantity = config.quantity
+        else:
+            base = cash if config.compounding else config.capital
+            quantity = risk_quantity(
+                base, config.risk_per_trade_pct / 100, fill, stop, config.lot_size
+            )
+        if quantity <= 0:
+            t += 1
+            continue
+        entry_costs = charges(d > 0, fill, quantity)
+        target = fill + d * reward
+        kind = "stop"
+        break_even_done = False
+        break_even = (entry_costs.total + charges(d < 0, fill, quantity).total) / quantity
+        break_even += slip(fill)
+        exit_bar, reference, reason, at_open = -1, 0.0, "", False
+        for i in range(fill_bar, n):
+            if i > fill_bar:
+                opening = market.open[i]
+                if d * (opening - stop) <= 0:
+                    exit_bar, reference, reason, at_open = i, opening, kind, True
+                elif d * (opening - target) >= 0:
+                    exit_bar, reference, reason, at_open = i, opening, "target", True
+                elif square_off is not None and (
+                    market.minute_of_session[i] >= square_off
+                    or market.session[i] != market.session[fill_bar]
+                ):
+                    exit_bar, reference, reason, at_open = i, opening, "square_off", True
+                elif signals.max_bars_held and i - fill_bar >= signals.max_bars_held:
+                    exit_bar, reference, reason, at_open = i, opening, "max_bars", True
+                if exit_bar >= 0:
+                    break
+            if i > fill_bar or config.stops_from_entry_bar:
+                worst = market.low[i] if d > 0 else market.high[i]
+                best = market.high[i] if d > 0 else market.low[i]
+                if d * (worst - stop) <= 0:
+                    exit_bar, reference, reason = i, stop, kind
+                    break
+                if d * (best - target) >= 0:
+                    exit_bar, reference, reason = i, target, "target"
+                    break
+            if i == n - 1:
+                exit_bar, reference, reason = i, market.close[i], "end_of_data"
+                break
+            close = market.close[i]
+            if signals.has_trailing_stop:
+                trail = close - d * (signals.trail_offset[i] + signals.trail_fraction * close)
+                if d * (trail - stop) > 0:
+                    stop, kind = trail, "trailing_stop"
+            reached = d * (close - fill) >= signals.break_even_r * risk  # False for NaN
+            if reached and not break_even_done:
+                break_even_done = True
+                if d * (fill + d * break_even - stop) > 0:
+                    stop, kind = fill + d * break_even, "break_even_stop"
+        exit_price = (
+            reference if reason == "target" and not at_open else reference - d * slip(reference)
+        )
+        costs = entry_costs + charges(d < 0, exit_price, quantity)
+        gross = d * quantity * (exit_price - fill)
+        cash += gross - costs.total
+        trades.append(
+            {
+                "entry_bar": fill_bar,
+                "exit_bar": exit_bar,
+                "exit_reason": reason,
+                "entry_price": fill,
+                "exit_price": exit_price,
+                "quantity": quantity,
+                "net_pnl": gross - costs.total,
+            }
+        )
+        t = exit_bar
+    return trades, cash
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=cases())
+def test_kernel_agrees_with_the_reference_reading_of_the_rules(case: Case) -> None:
+    result = run_backtest(case.signals, case.arrays, case.config)
+    expected, end_cash = reference_trades(case.signals, case.arrays, case.config)
+    actual = result.trades.select(list(expected[0]) if expected else ["entry_bar"]).to_dicts()
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected, strict=True):
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert math.isclose(got[key], value, rel_tol=1e-9, abs_tol=1e-6), (key, got, want)
+            else:
+                assert got[key] == value, (key, got, want)
+    assert math.isclose(result.metrics.end_equity, end_cash, rel_tol=1e-9)
+    assert np.isfinite(result.metrics.max_drawdown)
