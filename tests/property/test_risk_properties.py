@@ -41,8 +41,13 @@ def test_sizing_never_risks_more_than_the_limit(
     # Floating point may land one ulp above the budget; never by more.
     assert sizing.quantity * abs(entry - stop) <= budget * (1 + 1e-12)
     assert sizing.approved == (sizing.quantity > 0)
-    if sizing.approved:  # and one more lot would be over the budget
-        assert (sizing.quantity + lot_size) * abs(entry - stop) > budget * (1 - 1e-12)
+    cap = capital  # the default max_capital_per_trade_pct is 100
+    assert sizing.quantity * entry <= cap * (1 + 1e-12)
+    if sizing.approved:  # and one more lot would be over the budget or the notional cap
+        more = sizing.quantity + lot_size
+        assert (
+            more * abs(entry - stop) > budget * (1 - 1e-12) or more * entry > cap * (1 - 1e-12)
+        )
 
 
 @st.composite

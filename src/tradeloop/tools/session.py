@@ -44,6 +44,7 @@ def backtest_config(settings: Settings, symbol: str) -> BacktestConfig:
         capital=settings.risk.capital,
         risk_per_trade_pct=settings.risk.risk_per_trade_pct,
         slippage_bps=settings.execution.slippage_bps,
+        max_notional_pct=settings.risk.max_capital_per_trade_pct,
     )
 
 

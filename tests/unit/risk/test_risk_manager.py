@@ -31,7 +31,10 @@ def controls() -> InMemoryTradingControls:
 @pytest.fixture
 def risk(controls: InMemoryTradingControls) -> RiskManager:
     # ₹50 lakh: one NIFTY lot (65 × 24,000 = ₹15.6 lakh notional) fits; budget ₹50,000 a trade.
-    return RiskManager(RiskLimits(capital=5_000_000.0), CALENDAR, controls)
+    # Futures are margined: allow notional up to 5x capital so these tests isolate the risk budget.
+    return RiskManager(
+        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=500.0), CALENDAR, controls
+    )
 
 
 def entry(**overrides: object) -> OrderIntent:
@@ -74,6 +77,16 @@ def test_good_long_entry_is_approved_with_its_sized_quantity(risk: RiskManager) 
     decision = risk.check(entry(), Portfolio(), AT_0930)
     assert decision.approved, decision.reasons
     assert decision.sized_quantity == 455  # ₹50,000 / ₹100 per unit = 500 → 7 lots of 65
+
+
+def test_sizing_stays_within_the_notional_cap(controls: InMemoryTradingControls) -> None:
+    # By risk 7 lots of 65, but 7 × 65 × 24,000 is above the ₹5,000,000 cap (100% of capital):
+    # 5,000,000 / (24,000 × 65) = 3.2 → 3 lots; the intent (1 lot) is approved as it stands.
+    capped = RiskManager(RiskLimits(capital=5_000_000.0), CALENDAR, controls)
+    assert capped.size(5_000_000.0, 24_000.0, 23_900.0, 65).quantity == 195
+    decision = capped.check(entry(), Portfolio(), AT_0930)
+    assert decision.approved, decision.reasons
+    assert decision.sized_quantity == 195
 
 
 def test_good_short_entry_is_approved(risk: RiskManager) -> None:

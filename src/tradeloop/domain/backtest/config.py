@@ -7,6 +7,7 @@ traded as its future proxy (spot prices, the future's lot size and tick, futures
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -83,6 +84,14 @@ class BacktestConfig(BaseModel):
         ),
     )
     apply_costs: bool = Field(True, description="Charge brokerage, STT, fees, stamp duty, GST.")
+    max_notional_pct: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Risk sizing never takes a notional (fill × quantity) above this percent of the "
+            "sizing capital, as the risk manager's max_capital_per_trade_pct; None = no cap."
+        ),
+    )
 
     @model_validator(mode="after")
     def _quantity_for_fixed_sizing(self) -> BacktestConfig:
@@ -120,6 +129,7 @@ class BacktestConfig(BaseModel):
                 self.tick_size,
                 1.0 if self.stops_from_entry_bar else 0.0,
                 1.0 if self.apply_costs else 0.0,
+                math.inf if self.max_notional_pct is None else self.max_notional_pct / 100.0,
             ],
             dtype=np.float64,
         )

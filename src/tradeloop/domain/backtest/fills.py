@@ -16,6 +16,7 @@ from tradeloop.domain.backtest.layout import (
     C_APPLY_COSTS,
     C_FIXED_SIZING,
     C_LOT_SIZE,
+    C_MAX_NOTIONAL_FRACTION,
     C_QUANTITY,
     C_RISK_FRACTION,
     C_SLIPPAGE_BPS,
@@ -128,7 +129,16 @@ def open_position(
         lot_size = int(config[C_LOT_SIZE])
         if base * config[C_RISK_FRACTION] / risk / lot_size >= 2.0**53:
             return SKIPPED_INVALID_STOP  # a stop a hair from the fill: no sane size exists
-        quantity = float(risk_quantity_nb(base, config[C_RISK_FRACTION], price, stop, lot_size))
+        quantity = float(
+            risk_quantity_nb(
+                base,
+                config[C_RISK_FRACTION],
+                price,
+                stop,
+                lot_size,
+                base * config[C_MAX_NOTIONAL_FRACTION],
+            )
+        )
     if quantity <= 0.0:
         return SKIPPED_ZERO_LOT
     record[:] = 0.0

@@ -117,15 +117,37 @@ class RiskManager:
         self._calendar = calendar
         self._controls = controls
 
-    def size(self, capital: float, entry: float, stop: float, lot_size: int) -> Sizing:
-        """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (whole lots)."""
+    def size(
+        self, capital: float, entry: float, stop: float, lot_size: int, *, cap_notional: bool = True
+    ) -> Sizing:
+        """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (whole lots).
+
+        With `cap_notional` (the default, as the backtester sizes) the quantity is also kept
+        within `max_capital_per_trade_pct` of capital, so a sized intent is never refused for
+        its notional. `check` sizes without the cap so each limit is reported by its own name.
+        """
         budget = capital * self.limits.risk_fraction
         risk_per_unit = abs(entry - stop)
-        quantity = risk_quantity(capital, self.limits.risk_fraction, entry, stop, lot_size)
+        quantity = risk_quantity(
+            capital,
+            self.limits.risk_fraction,
+            entry,
+            stop,
+            lot_size,
+            max_notional=self.limits.max_notional_per_trade if cap_notional else math.inf,
+        )
         reason = ""
         if quantity == 0:
             if not (risk_per_unit > 0 and math.isfinite(risk_per_unit)):
                 reason = f"stop {stop} equals entry {entry}: the risk per unit must be above zero"
+            elif risk_quantity(capital, self.limits.risk_fraction, entry, stop, lot_size):
+                cap = self.limits.max_notional_per_trade
+                reason = (
+                    f"zero lots: one lot of {lot_size} at {entry} is a notional of "
+                    f"{_rupees(entry * lot_size)}, above {_rupees(cap)}"
+                    f" ({self.limits.max_capital_per_trade_pct}% of capital); raise "
+                    "max_capital_per_trade_pct or trade a smaller contract"
+                )
             else:
                 reason = (
                     f"zero lots: one lot of {lot_size} risks "
@@ -177,8 +199,13 @@ class RiskManager:
         sized: int | None = None
         entry = _entry_price(intent)
         if entry is not None and intent.stop_loss is not None:
-            sizing = self.size(self.limits.capital, entry, intent.stop_loss, intent.lot_size)
-            sized = sizing.quantity
+            sizing = self.size(
+                self.limits.capital, entry, intent.stop_loss, intent.lot_size, cap_notional=False
+            )
+            sized = min(
+                sizing.quantity,
+                self.size(self.limits.capital, entry, intent.stop_loss, intent.lot_size).quantity,
+            )
             if not sizing.approved:
                 failures.append((RiskCheck.ZERO_LOTS, sizing.reason))
             elif intent.quantity > sizing.quantity:

@@ -2,8 +2,10 @@
 
     quantity = floor(capital × risk_fraction / |entry − stop| / lot_size) × lot_size
 
-in units (Dhan quantities are units, not lots). The loss at the stop is therefore never more
-than `capital × risk_fraction` (before costs and slippage beyond the stop).
+in units (Dhan quantities are units, not lots), then capped so that the notional
+`entry × quantity` stays within `max_notional` (whole lots again). The loss at the stop is
+therefore never more than `capital × risk_fraction` (before costs and slippage beyond the
+stop), and a stop a hair from the entry cannot size an absurd position.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ import math
 
 
 def risk_quantity(
-    capital: float, risk_fraction: float, entry: float, stop: float, lot_size: int
+    capital: float,
+    risk_fraction: float,
+    entry: float,
+    stop: float,
+    lot_size: int,
+    max_notional: float = math.inf,
 ) -> int:
     """Units to trade so that a stop-out loses at most `capital × risk_fraction`.
 
@@ -27,5 +34,7 @@ def risk_quantity(
         return 0
     # No rounding tolerance on purpose: a ratio computed as 1.9999999 sizes one lot, never more
     # risk than the budget.
-    lots = math.floor(budget / risk_per_unit / lot_size)
-    return max(lots, 0) * lot_size
+    lots = budget / risk_per_unit / lot_size
+    if max_notional < math.inf:
+        lots = min(lots, max_notional / (abs(entry) * lot_size))
+    return max(math.floor(lots), 0) * lot_size

@@ -3,7 +3,8 @@
 Same formula, same order of floating-point operations, same zero cases, so the backtester sizes
 exactly as the risk manager does (`tests/unit/backtest/test_sizing_twin.py` checks they agree):
 
-    quantity = floor(capital × risk_fraction / |entry − stop| / lot_size) × lot_size
+    quantity = floor(capital × risk_fraction / |entry − stop| / lot_size) × lot_size,
+    capped at floor(max_notional / (entry × lot_size)) lots
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def risk_quantity_nb(
-    capital: float, risk_fraction: float, entry: float, stop: float, lot_size: int
+    capital: float,
+    risk_fraction: float,
+    entry: float,
+    stop: float,
+    lot_size: int,
+    max_notional: float,
 ) -> int:
     """Units to trade so that a stop-out loses at most `capital × risk_fraction`; 0 to skip.
 
@@ -25,5 +31,7 @@ def risk_quantity_nb(
     budget = capital * risk_fraction
     if not (risk_per_unit > 0 and budget > 0 and math.isfinite(risk_per_unit)):
         return 0
-    lots = math.floor(budget / risk_per_unit / lot_size)
-    return max(lots, 0) * lot_size
+    lots = budget / risk_per_unit / lot_size
+    if max_notional < math.inf:
+        lots = min(lots, max_notional / (abs(entry) * lot_size))
+    return max(math.floor(lots), 0) * lot_size
