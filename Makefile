@@ -33,9 +33,11 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 demo: $(STAMP)
+	@mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/python -m tradeloop.demo
 
 test: $(STAMP)
+	@mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests were collected"; exit 0; fi; exit $$status
 

@@ -10,16 +10,25 @@ Prefect runs on its temporary local server with its home inside the data directo
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
-from tradeloop.cli._common import console, settings
+from tradeloop.cli._common import settings
 from tradeloop.domain.market.calendar import to_ist
 
 EXAMPLES = Path("examples/strategies")
 RANDOM_SPECS_PER_SYMBOL = 150
+
+# The leaderboard has 13 columns: when the output is a log (CI, a pipe), rich would squeeze it
+# into 80 columns and cut every name; a terminal keeps its own width.
+console = (
+    Console(width=150) if not sys.stdout.isatty() and "COLUMNS" not in os.environ else Console()
+)
 
 
 def _store_table() -> Table:
