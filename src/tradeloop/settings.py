@@ -48,10 +48,13 @@ class RiskSettings(_Section):
         3.0, gt=0, le=100, description="Daily loss that HALTs trading."
     )
     max_capital_per_trade_pct: float = Field(
-        100.0,
+        500.0,
         gt=0,
         le=1000,
-        description="Notional of one trade as percent of capital (above 100 = leverage).",
+        description=(
+            "Largest notional (entry × quantity) of one trade, as percent of capital. Index "
+            "futures are margined (about 12-20%), so 500 allows up to 5x; set 100 for no leverage."
+        ),
     )
     entry_window_start: time = Field(
         time(9, 20), description="No new entries before this IST time."
