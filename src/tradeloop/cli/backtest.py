@@ -35,6 +35,7 @@ from tradeloop.domain.backtest.walkforward import WalkForwardMode
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import IST, ist_datetime
 from tradeloop.domain.market.resample import resample
+from tradeloop.domain.research import unsupported_reason
 from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import ConfigError, NotFoundError, UserError
@@ -181,11 +182,9 @@ def _config(
     slippage_bps: float | None,
     no_costs: bool,
 ) -> BacktestConfig:
-    if spec.instrument.kind == "option":
-        raise UserError(
-            f"spec {spec.name!r} trades options: the backtester prices index and futures "
-            'trades only for now; use {"kind": "index"} or {"kind": "future"}'
-        )
+    reason = unsupported_reason(spec)
+    if reason is not None:
+        raise UserError(reason)
     # The one mapping from settings (tools/session.py), then this run's options on top.
     values = backtest_config(current, spec.symbol).model_dump()
     overrides = {"capital": capital, "risk_per_trade_pct": risk_pct, "slippage_bps": slippage_bps}

@@ -27,7 +27,7 @@ from tradeloop.domain.market.regime import classify_regime
 from tradeloop.domain.market.resample import resample
 from tradeloop.domain.strategy.compiler import compile_many
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.errors import DataValidationError
+from tradeloop.errors import DataValidationError, SpecError
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +61,16 @@ class LeaderboardRow:
     reason: str
 
 
+def unsupported_reason(spec: StrategySpec) -> str | None:
+    """Why the backtester cannot test `spec` yet, or None when it can."""
+    if spec.instrument.kind == "option":
+        return (
+            f"spec {spec.name!r} trades options: the backtester prices index and futures trades "
+            'only for now; use {"kind": "index"} or {"kind": "future"}'
+        )
+    return None
+
+
 def evaluate_specs(
     specs: Sequence[StrategySpec],
     candles: pl.DataFrame,
@@ -83,6 +93,10 @@ def evaluate_specs(
             f"specs {wrong} trade another symbol than the candles ({symbols}): "
             "evaluate each symbol's specs on its own candles"
         )
+    for spec in specs:
+        reason = unsupported_reason(spec)
+        if reason is not None:
+            raise SpecError(reason)
     regime = classify_regime(candles)
     window_start, window_end = candles["ts"].min(), candles["ts"].max()
     by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)

@@ -10,11 +10,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.domain.research import Evaluation, LeaderboardRow, leaderboard
+from tradeloop.domain.research import (
+    Evaluation,
+    LeaderboardRow,
+    leaderboard,
+    unsupported_reason,
+)
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError
@@ -62,7 +67,14 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
         )
         for spec in generated:
             specs.setdefault(spec.id, spec)
-    return list(specs.values())
+    supported = []
+    for spec in specs.values():
+        reason = unsupported_reason(spec)
+        if reason is None:
+            supported.append(spec)
+        else:
+            get_run_logger().warning("skipped: %s", reason)
+    return supported
 
 
 @flow(name="research", flow_run_name="research-{parameters.seed}")

@@ -119,14 +119,17 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
             candles = None
         if candles is None or candles.is_empty():
             return ToolResult.failure("NoCandles", _no_candles(session, target.symbol, start, end))
-        evaluation = evaluate_specs(
-            [target],
-            candles,
-            session.backtest_config(target.symbol),
-            session.scoring,
-            folds,
-            cost_table=session.cost_table,
-        )[0]
+        try:
+            evaluation = evaluate_specs(
+                [target],
+                candles,
+                session.backtest_config(target.symbol),
+                session.scoring,
+                folds,
+                cost_table=session.cost_table,
+            )[0]
+        except SpecError as exc:  # valid, but not backtestable yet (an option spec)
+            return spec_failure(exc)
         session.remember(evaluation)
         return ToolResult.ok(evaluation_view(evaluation, session.scoring))
 
