@@ -67,13 +67,15 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
         )
         for spec in generated:
             specs.setdefault(spec.id, spec)
-    supported = []
-    for spec in specs.values():
-        reason = unsupported_reason(spec)
-        if reason is None:
-            supported.append(spec)
-        else:
-            get_run_logger().warning("skipped: %s", reason)
+    supported = [spec for spec in specs.values() if unsupported_reason(spec) is None]
+    skipped = len(specs) - len(supported)
+    if skipped:
+        get_run_logger().warning(
+            "%s: skipped %d option spec(s): the backtester prices index and futures trades only "
+            "for now",
+            symbol,
+            skipped,
+        )
     return supported
 
 
