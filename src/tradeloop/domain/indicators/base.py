@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
 from tradeloop.errors import DataValidationError, SpecError
@@ -67,19 +68,20 @@ class PriceArrays:
                 f"{list(_REQUIRED_COLUMNS)} (the shared candle schema)"
             )
         ts = _timestamps_ns(candles)
-        if len(ts) > 1:
-            steps = np.diff(ts)
-            if (steps <= 0).any():
-                row = int(np.argmax(steps <= 0)) + 1
-                raise DataValidationError(
-                    f"candle row {row}: ts {candles['ts'][row]} is not after the previous bar's "
-                    f"{candles['ts'][row - 1]}; sort by ts and drop duplicates first"
-                )
+        session = np.empty(len(ts), dtype=np.int64)
+        minute_of_session = np.empty(len(ts), dtype=np.int64)
+        row = _session_clock(ts, session, minute_of_session)
+        if row > 0:
+            raise DataValidationError(
+                f"candle row {row}: ts {candles['ts'][row]} is not after the previous bar's "
+                f"{candles['ts'][row - 1]}; sort by ts and drop duplicates first"
+            )
         prices = {
-            name: candles[name].cast(pl.Float64).to_numpy()
-            for name in ("open", "high", "low", "close", "volume")
+            name: _float64(candles[name]) for name in ("open", "high", "low", "close", "volume")
         }
         for name, values in prices.items():
+            if math.isfinite(values.sum()):
+                continue  # a NaN or an infinity makes the sum non-finite: the common case
             bad = ~np.isfinite(values)
             if bad.any():
                 row = int(np.argmax(bad))
@@ -88,12 +90,6 @@ class PriceArrays:
                     " (missing or not finite); drop or repair that bar before computing "
                     "indicators"
                 )
-        local = ts + _IST_OFFSET_NS
-        day = np.floor_divide(local, _NS_PER_DAY)
-        minute_of_day = np.floor_divide(local - day * _NS_PER_DAY, _NS_PER_MINUTE)
-        session = np.zeros(len(ts), dtype=np.int64)
-        if len(ts) > 1:
-            session[1:] = np.cumsum(np.diff(day) != 0)
         return cls(
             open=prices["open"],
             high=prices["high"],
@@ -101,7 +97,7 @@ class PriceArrays:
             close=prices["close"],
             volume=prices["volume"],
             session=session,
-            minute_of_session=(minute_of_day - _SESSION_OPEN_MINUTE).astype(np.int64),
+            minute_of_session=minute_of_session,
             ts=ts,
             bar_minutes=_bar_minutes(candles),
         )
@@ -134,14 +130,52 @@ def _timestamps_ns(candles: pl.DataFrame) -> np.ndarray:
     if column.null_count():
         row = int(column.is_null().arg_max() or 0)
         raise DataValidationError(f"candle row {row}: ts is null; drop that row")
-    stamps: np.ndarray = column.dt.cast_time_unit("ns").dt.epoch("ns").to_numpy()
-    return stamps.astype(np.int64)
+    # The physical values are int64 counts of the column's unit since the epoch (UTC).
+    stamps: np.ndarray = column.to_physical().to_numpy()
+    return stamps.astype(np.int64, copy=False) * _NS_PER_UNIT[column.dtype.time_unit]
+
+
+_NS_PER_UNIT: Final = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+
+
+def _float64(column: pl.Series) -> np.ndarray:
+    """The column as float64 numpy, without a copy when it already is one."""
+    if column.dtype != pl.Float64:
+        column = column.cast(pl.Float64)
+    values: np.ndarray = column.to_numpy()
+    return values
+
+
+@njit(cache=True)
+def _session_clock(
+    ts: np.ndarray, session: np.ndarray, minute_of_session: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """Fill each bar's session index (+1 when the IST date changes) and minutes from 09:15 IST
+    to its open, in one pass; the first row whose ts is not after the previous one, or 0."""
+    day_before = 0
+    count = -1
+    for row in range(len(ts)):
+        if row > 0 and ts[row] <= ts[row - 1]:
+            return row
+        local = ts[row] + _IST_OFFSET_NS
+        day = local // _NS_PER_DAY
+        if row == 0 or day != day_before:
+            count += 1
+            day_before = day
+        session[row] = count
+        minute_of_session[row] = (local - day * _NS_PER_DAY) // _NS_PER_MINUTE - (
+            _SESSION_OPEN_MINUTE
+        )
+    return 0
 
 
 def _bar_minutes(candles: pl.DataFrame) -> int:
     if "interval" not in candles.columns or candles.height == 0:
         return 1
-    intervals = candles["interval"].unique().to_list()
+    column = candles["interval"]
+    first = column[0]
+    uniform = first is not None and not (column != first).any()  # cheaper than unique()
+    intervals = [first] if uniform else column.unique().to_list()
     if len(intervals) != 1 or intervals[0] not in INTERVAL_MINUTES:
         raise DataValidationError(
             f"candle frame has interval(s) {intervals}; indicators need exactly one of "

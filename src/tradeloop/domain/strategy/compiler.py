@@ -72,7 +72,7 @@ def compile_many(specs: Sequence[StrategySpec], candles: pl.DataFrame) -> list[S
         _check_frame(spec, candles, facts)
     plan = _Plan(specs)
     cache = IndicatorCache(arrays)
-    evaluator = Evaluator(cache, reused=plan.reused)
+    evaluator = Evaluator(cache, reused=plan.reused, batch=len(plan.order))
     compiled: dict[str, Signals] = {}
     for position, spec in enumerate(plan.order):
         compiled[spec.id] = evaluator.compile(spec)

@@ -31,7 +31,7 @@ from tradeloop.domain.strategy.conditions import (
     PriceOperand,
     operand_key,
 )
-from tradeloop.domain.strategy.kernels import fill_mask
+from tradeloop.domain.strategy.kernels import check_at, fill_mask, flatnonzero_and
 from tradeloop.domain.strategy.rules import (
     AtrStop,
     AtrTrail,
@@ -49,6 +49,12 @@ Values = np.ndarray | float
 _SESSION_LENGTH = CLOSE_MINUTE - OPEN_MINUTE
 _DENSE_SHARE = 0.02
 """Above this share of the bars, a condition is checked by a full pass, not by gathers."""
+_DENSE_SHARE_COMPILED = 0.08
+"""The same for a comparison or crossing, whose gather and compare are one compiled loop."""
+_ENTRY_BLOCK_BYTES = 8 << 20
+"""A batch's entry masks are rows of blocks about this large: numpy backs allocations of 4 MB
+and more with huge pages, which costs far fewer page faults than one fresh 1 MB array per spec.
+A kept `Signals` keeps its block alive (at most this many bytes)."""
 _MIRRORED = {
     "<": ">",
     "<=": ">=",
@@ -58,12 +64,6 @@ _MIRRORED = {
     "crosses_below": "crosses_above",
 }
 
-_COMPARE: dict[str, Callable[..., np.ndarray]] = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
 _CROSSING: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]] = {
     # Crossing at t: the relation holds at t and its complement held at t-1. Both sides are
     # compared explicitly: a NaN on either bar is neither, so warm-up never "crosses".
@@ -148,7 +148,10 @@ def _selectivity_rank(item: Item) -> int:
 class Evaluator:
     """Compiles specs on the candles behind one `IndicatorCache`."""
 
-    def __init__(self, cache: IndicatorCache, reused: frozenset[object] = frozenset()) -> None:
+    def __init__(
+        self, cache: IndicatorCache, reused: frozenset[object] = frozenset(), batch: int = 1
+    ) -> None:
+        """`batch`: how many specs will be compiled, to size the blocks of entry masks."""
         self.cache = cache
         self.arrays = cache.arrays
         self.size = len(self.arrays)
@@ -157,11 +160,14 @@ class Evaluator:
         self.nans = _frozen(np.full(self.size, np.nan))
         self._everywhere = _frozen(np.ones(self.size, dtype=bool))
         self._scratch = np.empty(self.size, dtype=bool)
+        self._indices = np.empty(self.size, dtype=np.int64)
         self._holding: dict[object, np.ndarray] = {}
         self._keys: dict[int, tuple[Condition, object]] = {}
         self._operands: dict[OperandKey, np.ndarray] = {}
         self._derived: dict[object, np.ndarray] = {}
         self._bar_close: np.ndarray | None = None
+        self._entries_left = max(1, batch)
+        self._entry_rows: list[np.ndarray] = []
 
     def forget(self, key: object) -> None:
         """Drop what is kept of a shared condition that no later spec needs."""
@@ -225,9 +231,17 @@ class Evaluator:
             bars = bars[np.isfinite(self._at(operand, bars))]
         for offset in must_be_positive:
             bars = bars[offset[bars] > 0.0]
-        entry = np.zeros(self.size, dtype=bool)
+        entry = self._new_entry()
         entry[bars] = True
         return entry
+
+    def _new_entry(self) -> np.ndarray:
+        """A zeroed bool[n] of its own: a row of the current block of entry masks."""
+        if not self._entry_rows:
+            rows = min(self._entries_left, max(1, _ENTRY_BLOCK_BYTES // max(1, self.size)))
+            self._entry_rows = list(np.zeros((rows, self.size), dtype=bool)[::-1])
+        self._entries_left = max(1, self._entries_left - 1)
+        return self._entry_rows.pop()
 
     def _all_of(self, items: Sequence[Item], window: np.ndarray) -> np.ndarray:
         """Bars in the window where every item holds: the most selective item is scanned,
@@ -259,9 +273,7 @@ class Evaluator:
 
     def _scan(self, condition: Condition, window: np.ndarray) -> np.ndarray:
         """Sorted bars inside the window where the condition holds, from one pass."""
-        holds = self._dense(condition)
-        holds &= window
-        return np.flatnonzero(holds)
+        return flatnonzero_and(self._dense(condition), window, self._indices)
 
     def _dense(self, condition: Condition) -> np.ndarray:
         """The condition at every bar, in scratch space the next call overwrites."""
@@ -292,25 +304,26 @@ class Evaluator:
         held = self._holding.get(self._key(item))
         if held is not None:
             return _members(bars, held)
-        if len(bars) > self.size * _DENSE_SHARE:
-            # Gathering float64 operands at many scattered bars misses the cache on each one;
-            # one sequential pass and a gather from the 1-byte mask costs less.
-            return self._dense(item)[bars]
-        left = self._at(item.left, bars)
         if isinstance(item.right, tuple):
+            if len(bars) > self.size * _DENSE_SHARE:
+                # Gathering float64 operands at many scattered bars misses the cache on each
+                # one; one sequential pass and a gather from the 1-byte mask costs less.
+                return self._dense(item)[bars]
+            left = self._at(item.left, bars)
             low, high = (self._at(side, bars) for side in item.right)
             result = np.greater_equal(left, low)
             result &= np.less_equal(left, high)
             return result
-        right = self._at(item.right, bars)
-        if item.op in _COMPARE:
-            return _COMPARE[item.op](left, right)
-        now, before = _CROSSING[item.op]
-        previous = np.maximum(bars - 1, 0)
-        result = now(left, right)
-        result &= before(self._at(item.left, previous), self._at(item.right, previous))
-        result &= bars > 0
-        return result
+        if len(bars) > self.size * _DENSE_SHARE_COMPILED:
+            return self._dense(item)[bars]
+        op: str = item.op
+        left_operand: Operand = item.left
+        right_operand: Operand = item.right
+        if isinstance(left_operand, int | float):
+            left_operand, op, right_operand = right_operand, _MIRRORED[op], left_operand
+        values = self._values(left_operand)
+        assert isinstance(values, np.ndarray), "validation refuses constant-only conditions"
+        return check_at(values, self._values(right_operand), op, bars)
 
     def _key(self, condition: Condition) -> object:
         """`condition_key`, remembered per condition object for the life of the batch."""
