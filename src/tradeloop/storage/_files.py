@@ -105,6 +105,14 @@ def writer_lock(root: Path) -> Iterator[None]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def exclusive_writer(root: Path) -> Iterator[None]:
+    """Hold `root`'s writer lock and clear what a crashed writer left, for one write."""
+    with writer_lock(root):
+        remove_stray_temp_files(root)
+        yield
+
+
 def upsert(existing: pl.DataFrame | None, new: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int]:
     """`existing` with the rows of `new` added, replacing those with the same `key`, sorted by
     `key`; and how many were replaced."""

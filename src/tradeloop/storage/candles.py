@@ -37,11 +37,10 @@ from tradeloop.errors import DataValidationError
 from tradeloop.settings import Settings
 from tradeloop.storage._files import (
     DATA_FILE,
+    exclusive_writer,
     not_found,
-    remove_stray_temp_files,
     upsert,
     write_parquet_atomically,
-    writer_lock,
 )
 from tradeloop.storage._series import Gap, SeriesSummary, WriteReport, find_gaps, summarise
 
@@ -290,7 +289,7 @@ class ParquetCandleStore(PartitionedCandleStore):
         self._cursor_lock = threading.Lock()
 
     def _write_session(self) -> contextlib.AbstractContextManager[object]:
-        return _cleaned_and_locked(self.root)
+        return exclusive_writer(self.root)
 
     def _path(self, key: PartitionKey) -> Path:
         return self.root / key.name / DATA_FILE
@@ -372,13 +371,6 @@ def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
     # Timestamps come back as UTC, whatever the machine's timezone.
     cursor.sql("SET TimeZone = 'UTC'")
     return cursor
-
-
-@contextlib.contextmanager
-def _cleaned_and_locked(root: Path) -> Iterator[None]:
-    with writer_lock(root):
-        remove_stray_temp_files(root)
-        yield
 
 
 def open_candle_store(settings: Settings) -> ParquetCandleStore:

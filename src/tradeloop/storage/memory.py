@@ -21,7 +21,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.settings import Settings
-from tradeloop.storage._files import write_parquet_atomically
+from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
 
 _SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -161,7 +161,8 @@ class ParquetStrategyMemory(_FrameMemory):
 
     def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None:
         if records:
-            write_parquet_atomically(_frame(records), self._path(run_id))
+            with exclusive_writer(self._root):
+                write_parquet_atomically(_frame(records), self._path(run_id))
 
     def _all(self) -> pl.DataFrame:
         files = sorted(str(path) for path in self._root.glob("run=*.parquet"))

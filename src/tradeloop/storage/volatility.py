@@ -17,11 +17,10 @@ from tradeloop.domain.market.validation import SYMBOL_PATTERN, RuleFailure, rais
 from tradeloop.settings import Settings
 from tradeloop.storage._files import (
     DATA_FILE,
+    exclusive_writer,
     not_found,
-    remove_stray_temp_files,
     upsert,
     write_parquet_atomically,
-    writer_lock,
 )
 from tradeloop.storage._series import WriteReport
 
@@ -46,8 +45,7 @@ class VolatilityStore:
         frame = validate_volatility(df)
         replaced = 0
         touched = []
-        with writer_lock(self.root):
-            remove_stray_temp_files(self.root)
+        with exclusive_writer(self.root):
             for (symbol,), part in frame.group_by("symbol", maintain_order=True):
                 path = self._path(str(symbol))
                 merged, overlap = upsert(_read(path), part.sort("day"), "day")
