@@ -14,6 +14,7 @@ whose id is in `exclude` (already remembered).
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
@@ -124,20 +125,12 @@ def _get(document: Any, path: Path) -> Any:
 
 
 def _set(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
-    copied: dict[str, Any] = _copy(document)
+    copied: dict[str, Any] = copy.deepcopy(document)
     node: Any = copied
     for step in path[:-1]:
         node = node[step]
     node[path[-1]] = value
     return copied
-
-
-def _copy(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {key: _copy(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_copy(item) for item in node]
-    return node
 
 
 def _scaled(value: float, factor: float) -> float | int:

@@ -9,6 +9,7 @@ Grid paths use the notation of error messages: ``"exit.stop_loss.multiple"``,
 
 from __future__ import annotations
 
+import copy
 import itertools
 import random
 import re
@@ -193,7 +194,7 @@ def grid_specs(template: StrategySpec, grid: Grid) -> list[StrategySpec]:
     specs: dict[str, StrategySpec] = {}
     combinations = itertools.product(*(grid[path] for path in paths))
     for index, values in enumerate(combinations):
-        document = _copy(base)
+        document = copy.deepcopy(base)
         for (path, steps), value in zip(paths.items(), values, strict=True):
             parent, last = _lookup(document, steps[:-1], path), steps[-1]
             parent[last] = value
@@ -266,14 +267,6 @@ def _render(steps: Sequence[str | int]) -> str:
     for step in steps:
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
     return text
-
-
-def _copy(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {key: _copy(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_copy(item) for item in node]
-    return node
 
 
 def _suffixed(name: str, suffix: str) -> str:
