@@ -54,7 +54,7 @@ def reference_trades(
             t += 1
             continue
         fill = market.open[fill_bar] + d * slip(market.open[fill_bar])
-        risk = signals.stop_offset[t] + signals.stop_fraction * fill
+        risk = signals.stop_offset[t] * signals.stop_scale + signals.stop_fraction * fill
         reward = signals.target_offset[t] + signals.target_fraction * fill
         reward += signals.target_r * risk
         if not (risk > 0 and math.isfinite(risk)) or reward <= 0:
@@ -108,7 +108,8 @@ def reference_trades(
                 break
             close = market.close[i]
             if signals.has_trailing_stop:
-                trail = close - d * (signals.trail_offset[i] + signals.trail_fraction * close)
+                offset = signals.trail_offset[i] * signals.trail_scale
+                trail = close - d * (offset + signals.trail_fraction * close)
                 if d * (trail - stop) > 0:
                     stop, kind = trail, "trailing_stop"
             reached = d * (close - fill) >= signals.break_even_r * risk  # False for NaN

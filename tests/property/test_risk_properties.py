@@ -45,9 +45,7 @@ def test_sizing_never_risks_more_than_the_limit(
     assert sizing.quantity * entry <= cap * (1 + 1e-12)
     if sizing.approved:  # and one more lot would be over the budget or the notional cap
         more = sizing.quantity + lot_size
-        assert (
-            more * abs(entry - stop) > budget * (1 - 1e-12) or more * entry > cap * (1 - 1e-12)
-        )
+        assert more * abs(entry - stop) > budget * (1 - 1e-12) or more * entry > cap * (1 - 1e-12)
 
 
 @st.composite

@@ -85,7 +85,7 @@ def reference_entry(spec: StrategySpec, candles: pl.DataFrame) -> np.ndarray:
     direction = 1 if spec.direction == "long" else -1
     for rule in (spec.exit.stop_loss, spec.exit.trailing_stop):
         if isinstance(rule, AtrStop | AtrTrail):
-            entry &= cache.get("atr", {"period": rule.period}) * rule.multiple > 0
+            entry &= cache.get("atr", {"period": rule.period}) > 0
         if isinstance(rule, SwingStop):
             params = {"left": rule.strength, "right": rule.strength}
             swing = cache.get("swings", params, "low" if direction == 1 else "high")

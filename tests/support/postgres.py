@@ -181,4 +181,3 @@ def running_postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
-

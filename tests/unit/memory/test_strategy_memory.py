@@ -15,8 +15,15 @@ from tradeloop.storage.memory import (
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 
 
-def _record(spec_id: str, score: float, *, run: str = "r1", symbol: str = "NIFTY",
-            when: datetime = T0, passed: bool | None = None) -> StrategyRecord:
+def _record(
+    spec_id: str,
+    score: float,
+    *,
+    run: str = "r1",
+    symbol: str = "NIFTY",
+    when: datetime = T0,
+    passed: bool | None = None,
+) -> StrategyRecord:
     return StrategyRecord(
         run_id=run,
         evaluated_at=when,

@@ -273,7 +273,7 @@ def test_percent_target_trailing_stop_break_even_and_time_limit() -> None:
     assert signals.break_even_r == 1 and signals.max_bars_held == 12
 
 
-def test_atr_stop_and_trail_offsets_are_multiples_of_the_atr_at_each_bar() -> None:
+def test_atr_stop_and_trail_are_the_atr_arrays_scaled_by_their_multiples() -> None:
     candles = candles_from_closes(RISING_AND_FALLING)
     spec = spec_of(
         ALWAYS,
@@ -284,8 +284,9 @@ def test_atr_stop_and_trail_offsets_are_multiples_of_the_atr_at_each_bar() -> No
     )
     signals = compile_spec(spec, candles)
     cache = IndicatorCache(PriceArrays.from_candles(candles))
-    np.testing.assert_allclose(signals.stop_offset, 1.5 * cache.get("atr", {"period": 5}))
-    np.testing.assert_allclose(signals.trail_offset, 3 * cache.get("atr", {"period": 7}))
+    np.testing.assert_array_equal(signals.stop_offset, cache.get("atr", {"period": 5}))
+    np.testing.assert_array_equal(signals.trail_offset, cache.get("atr", {"period": 7}))
+    assert signals.stop_scale == 1.5 and signals.trail_scale == 3
     assert signals.stop_fraction == 0 and signals.trail_fraction == 0
 
 
@@ -361,7 +362,8 @@ def _same(first: Signals, second: Signals) -> None:
     np.testing.assert_array_equal(first.stop_offset, second.stop_offset)
     np.testing.assert_array_equal(first.target_offset, second.target_offset)
     np.testing.assert_array_equal(first.trail_offset, second.trail_offset)
-    for name in ("stop_fraction", "target_fraction", "target_r", "trail_fraction"):
+    scalars = ("stop_fraction", "stop_scale", "target_fraction", "target_r", "trail_fraction")
+    for name in (*scalars, "trail_scale"):
         assert getattr(first, name) == getattr(second, name)
 
 

@@ -222,6 +222,8 @@ def spec_vector(signals: Signals) -> np.ndarray:
     vector[layout.P_TARGET_FRACTION] = signals.target_fraction
     vector[layout.P_TARGET_R] = signals.target_r
     vector[layout.P_TRAIL_FRACTION] = signals.trail_fraction
+    vector[layout.P_STOP_SCALE] = signals.stop_scale
+    vector[layout.P_TRAIL_SCALE] = signals.trail_scale
     vector[layout.P_BREAK_EVEN_R] = signals.break_even_r
     vector[layout.P_MAX_BARS] = max(signals.max_bars_held, 0)
     vector[layout.P_HAS_SQUARE_OFF] = 1.0 if signals.square_off_minute >= 0 else 0.0

@@ -26,6 +26,7 @@ from tradeloop.domain.backtest.layout import (
     P_HAS_TRAIL,
     P_MAX_BARS,
     P_TRAIL_FRACTION,
+    P_TRAIL_SCALE,
     SQUARE_OFF,
     STOP,
     T_COSTS,
@@ -212,6 +213,7 @@ def find_exit(
     fill = record[T_ENTRY_PRICE]
     risk = record[T_RISK]
     trail_fraction = spec[P_TRAIL_FRACTION]
+    trail_scale = spec[P_TRAIL_SCALE]
     has_trail = spec[P_HAS_TRAIL] > 0
     break_even_pending = not math.isnan(break_even_r)
     break_even_level = 0.0
@@ -232,7 +234,9 @@ def find_exit(
         # On the close, effective from the next bar, never loosened.
         closing = close[bar]
         if has_trail:
-            level = closing - direction * (trail_offset[bar] + trail_fraction * closing)
+            level = closing - direction * (
+                trail_offset[bar] * trail_scale + trail_fraction * closing
+            )
             if direction * (level - stop) > 0.0:
                 stop = level
                 stop_kind = TRAILING_STOP

@@ -26,6 +26,7 @@ from tradeloop.domain.backtest.layout import (
     OPENED,
     P_DIRECTION,
     P_STOP_FRACTION,
+    P_STOP_SCALE,
     P_TARGET_FRACTION,
     P_TARGET_R,
     R_BROKERAGE_FLAT,
@@ -118,7 +119,7 @@ def open_position(
     direction = spec[P_DIRECTION]
     reference = open_[bar]
     price = reference + direction * slippage(reference, config)
-    risk = stop_offset[signal_bar] + spec[P_STOP_FRACTION] * price
+    risk = stop_offset[signal_bar] * spec[P_STOP_SCALE] + spec[P_STOP_FRACTION] * price
     reward = target_offset[signal_bar] + spec[P_TARGET_FRACTION] * price + spec[P_TARGET_R] * risk
     if not (risk > 0.0 and math.isfinite(risk)) or reward <= 0.0:
         return SKIPPED_INVALID_STOP

@@ -16,7 +16,8 @@ N_CONFIG = 12
 # Spec vector: the scalar fields of `Signals` (the square-off arrives as `square_off_bars`).
 P_DIRECTION, P_STOP_FRACTION, P_TARGET_FRACTION, P_TARGET_R, P_TRAIL_FRACTION = range(5)
 P_BREAK_EVEN_R, P_MAX_BARS, P_HAS_SQUARE_OFF, P_HAS_TRAIL = range(5, 9)
-N_SPEC = 9
+P_STOP_SCALE, P_TRAIL_SCALE = range(9, 11)
+N_SPEC = 11
 
 # Charge rates, in `costs.RATE_FIELDS` order (engine.py checks the order at import).
 R_BROKERAGE_FLAT, R_BROKERAGE_RATE, R_STT_BUY, R_STT_SELL = range(4)

@@ -44,7 +44,10 @@ def classify_regime(candles: pl.DataFrame) -> str:
     trend = "trending-up" if z > TREND_Z else "trending-down" if z < -TREND_Z else "ranging"
     annual = daily_sigma * math.sqrt(252)
     volatility = (
-        "low-vol" if annual < LOW_VOLATILITY else "normal-vol" if annual < HIGH_VOLATILITY
+        "low-vol"
+        if annual < LOW_VOLATILITY
+        else "normal-vol"
+        if annual < HIGH_VOLATILITY
         else "high-vol"
     )
     return f"{trend}/{volatility}"

@@ -74,10 +74,9 @@ class FiniteCheck:
 
 @dataclass(frozen=True)
 class AtrOffset:
-    """`multiple` x ATR(`period`) at each bar: the distance of an ATR stop or trailing stop."""
+    """ATR(`period`) at each bar: an ATR stop or trailing stop is this times its multiple."""
 
     period: int
-    multiple: float
 
     @property
     def indicators(self) -> frozenset[IndicatorKey]:
@@ -101,8 +100,8 @@ ExitOffset = AtrOffset | SwingOffset
 
 @dataclass(frozen=True)
 class PositiveCheck:
-    """The exit distance is positive on the bar (an ATR that is warm and not zero; a price
-    that has not already broken the swing)."""
+    """The exit distance is positive on the bar: an ATR that is warm and not zero (its
+    multiple is positive), a price that has not already broken the swing."""
 
     offset: ExitOffset
 
@@ -154,7 +153,7 @@ def stop_offset(spec: StrategySpec) -> ExitOffset | None:
     """The per-bar part of the stop distance; None for a percent stop."""
     stop = spec.exit.stop_loss
     if isinstance(stop, AtrStop):
-        return AtrOffset(stop.period, stop.multiple)
+        return AtrOffset(stop.period)
     if isinstance(stop, SwingStop):
         return SwingOffset(stop.strength, direction_of(spec))
     return None
@@ -163,12 +162,13 @@ def stop_offset(spec: StrategySpec) -> ExitOffset | None:
 def trail_offset(spec: StrategySpec) -> AtrOffset | None:
     """The per-bar trailing distance; None without a trailing stop or for a percent trail."""
     trail = spec.exit.trailing_stop
-    return AtrOffset(trail.period, trail.multiple) if isinstance(trail, AtrTrail) else None
+    return AtrOffset(trail.period) if isinstance(trail, AtrTrail) else None
 
 
 def exit_offsets(spec: StrategySpec) -> list[ExitOffset]:
     """The exit arrays of the spec; each must be positive at a signal bar."""
-    return [offset for offset in (stop_offset(spec), trail_offset(spec)) if offset is not None]
+    offsets = (stop_offset(spec), trail_offset(spec))
+    return list(dict.fromkeys(offset for offset in offsets if offset is not None))
 
 
 def all_conditions(spec: StrategySpec) -> list[Condition]:

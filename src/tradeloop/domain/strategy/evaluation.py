@@ -44,6 +44,8 @@ from tradeloop.domain.strategy.conditions import (
 from tradeloop.domain.strategy.kernels import fill_mask, unpack_bits
 from tradeloop.domain.strategy.plan import plan_batch
 from tradeloop.domain.strategy.rules import (
+    AtrStop,
+    AtrTrail,
     PercentStop,
     PercentTarget,
     PercentTrail,
@@ -156,8 +158,7 @@ class Evaluator:
 
     def _offset(self, offset: ExitOffset) -> np.ndarray:
         if isinstance(offset, AtrOffset):
-            atr = self.cache.get("atr", {"period": offset.period}, "atr")
-            return _frozen(atr * offset.multiple)
+            return self.cache.get("atr", {"period": offset.period}, "atr")
         params = {"left": offset.strength, "right": offset.strength}
         if offset.direction == 1:
             return _frozen(self.arrays.close - self.cache.get("swings", params, "low"))
@@ -184,9 +185,9 @@ class Evaluator:
         stop, target, trail = exit_rules.stop_loss, exit_rules.take_profit, exit_rules.trailing_stop
         stop_part = stop_offset(spec)
         trail_part = trail_offset(spec)
-        trail_values, trail_fraction = np.empty(0), 0.0
-        if trail_part is not None:
-            trail_values = self._offsets[trail_part]
+        trail_values, trail_fraction, trail_scale = np.empty(0), 0.0, 1.0
+        if isinstance(trail, AtrTrail) and trail_part is not None:
+            trail_values, trail_scale = self._offsets[trail_part], trail.multiple
         elif isinstance(trail, PercentTrail):
             trail_values, trail_fraction = self.zeros, trail.percent / 100.0
         square_off = exit_rules.square_off
@@ -197,11 +198,13 @@ class Evaluator:
             entry=self._entry(spec),
             stop_offset=self.zeros if stop_part is None else self._offsets[stop_part],
             stop_fraction=stop.percent / 100.0 if isinstance(stop, PercentStop) else 0.0,
+            stop_scale=stop.multiple if isinstance(stop, AtrStop) else 1.0,
             target_offset=self.nans if target is None else self.zeros,
             target_fraction=target.percent / 100.0 if isinstance(target, PercentTarget) else 0.0,
             target_r=target.r if isinstance(target, RMultipleTarget) else 0.0,
             trail_offset=trail_values,
             trail_fraction=trail_fraction,
+            trail_scale=trail_scale,
             break_even_r=math.nan if break_even is None else break_even,
             max_bars_held=exit_rules.max_bars_held or 0,
             square_off_minute=-1
@@ -242,9 +245,9 @@ class Evaluator:
         return bits
 
     def _new_entry(self) -> np.ndarray:
-        """A zeroed bool[n] of its own: a row of the current block of entry masks."""
+        """A bool[n] of its own (not initialised): a row of the current block of entry masks."""
         if not self._entry_rows:
             rows = min(self._entries_left, max(1, _ENTRY_BLOCK_BYTES // max(1, self.size)))
-            self._entry_rows = list(np.zeros((rows, self.size), dtype=bool)[::-1])
+            self._entry_rows = list(np.empty((rows, self.size), dtype=bool)[::-1])
         self._entries_left = max(1, self._entries_left - 1)
         return self._entry_rows.pop()
