@@ -41,7 +41,7 @@ from tradeloop.domain.strategy.conditions import (
     IndicatorOperand,
     PriceOperand,
 )
-from tradeloop.domain.strategy.kernels import fill_mask, unpack_bits
+from tradeloop.domain.strategy.kernels import fill_mask, finite_bits, unpack_bits
 from tradeloop.domain.strategy.plan import plan_batch
 from tradeloop.domain.strategy.rules import (
     AtrStop,
@@ -121,10 +121,13 @@ class Evaluator:
         if isinstance(need, AtrOffset | SwingOffset):
             self._offsets[need] = self._offset(need)
             return
+        if isinstance(need, FiniteCheck):
+            values = self._values(need.operand)
+            assert isinstance(values, np.ndarray)
+            self._bits[need] = _frozen(finite_bits(values, self._scratch))
+            return
         if isinstance(need, ConditionCheck):
             mask = self._dense(need.condition)
-        elif isinstance(need, FiniteCheck):
-            mask = np.isfinite(self._values(need.operand), out=self._scratch)
         elif isinstance(need, PositiveCheck):
             mask = np.greater(self._offsets[need.offset], 0.0, out=self._scratch)
         else:

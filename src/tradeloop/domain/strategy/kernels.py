@@ -1,4 +1,5 @@
-"""Compiled kernels: one comparison or crossing on every bar, in one vectorised pass.
+"""Compiled kernels: one comparison or crossing on every bar in one vectorised pass, and the
+bitsets (one bit per bar, `np.packbits(..., bitorder="little")`) the compiler combines.
 
 numpy needs two compares, two shifted views and an AND (three 1 MB temporaries) for a crossing;
 these loops write the answer straight into a caller-owned bool array, with no branch in the
@@ -107,3 +108,34 @@ def unpack_bits(bits: np.ndarray, out: np.ndarray) -> np.ndarray:
     array as long as `out`) into the bool array `out`, every element, and return it."""
     _unpack(bits, out.view(np.uint8))
     return out
+
+
+@njit(cache=True)
+def _leading_non_finite(values: np.ndarray) -> int:  # pragma: no cover - compiled
+    for bar in range(len(values)):
+        if np.isfinite(values[bar]):
+            return bar
+    return len(values)
+
+
+def finite_bits(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """The little-endian bitset of `np.isfinite(values)`; `scratch` is a bool array as long.
+
+    An indicator is usually NaN while it warms up and finite from then on: when the sum of the
+    rest is finite (a NaN or an infinity anywhere makes it non-finite) the bitset is built from
+    the warm-up length alone, without writing a mask. Otherwise, or if the sum overflows, the
+    mask is computed bar by bar.
+    """
+    size = len(values)
+    first = _leading_non_finite(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rest = values[first:].sum()
+    if not np.isfinite(rest):
+        return np.packbits(np.isfinite(values, out=scratch), bitorder="little")
+    bits = np.zeros((size + 7) // 8, dtype=np.uint8)
+    bits[(first + 7) // 8 :] = 0xFF
+    if first % 8:
+        bits[first // 8] = (0xFF << (first % 8)) & 0xFF
+    if size % 8:
+        bits[-1] &= (1 << (size % 8)) - 1
+    return bits
