@@ -33,7 +33,7 @@ from tradeloop.domain.strategy.spec import StrategySpec
 BARS = 1_000_000
 SPECS = 100
 TARGET_RATIO = 2.0
-REPEATS = 5
+REPEATS = 7
 
 Arrays = dict[str, np.ndarray]
 IndicatorKey = tuple[str, tuple[tuple[str, float], ...]]

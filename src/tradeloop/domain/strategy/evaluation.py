@@ -114,12 +114,16 @@ class Evaluator:
                     del self._offsets[need]
                 else:
                     del self._bits[need]
+        missing = [
+            spec.name for spec, signals in zip(specs, compiled, strict=True) if signals is None
+        ]
+        assert not missing, f"the batch plan never assembled {missing}"
         return [signals for signals in compiled if signals is not None]
 
     # ------------------------------------------------------------------------ answers
     def _answer(self, need: Need) -> None:
         if isinstance(need, AtrOffset | SwingOffset):
-            self._offsets[need] = self._offset(need)
+            self._offset(need)
             return
         if isinstance(need, FiniteCheck):
             values = self._values(need.operand)
@@ -129,7 +133,7 @@ class Evaluator:
         if isinstance(need, ConditionCheck):
             mask = self._dense(need.condition)
         elif isinstance(need, PositiveCheck):
-            mask = np.greater(self._offsets[need.offset], 0.0, out=self._scratch)
+            mask = np.greater(self._offset(need.offset), 0.0, out=self._scratch)
         else:
             mask = self._window(need)
         self._bits[need] = _frozen(np.packbits(mask, bitorder="little"))
@@ -160,12 +164,20 @@ class Evaluator:
         return float(operand)
 
     def _offset(self, offset: ExitOffset) -> np.ndarray:
+        """The exit array, computed once per batch."""
+        values = self._offsets.get(offset)
+        if values is not None:
+            return values
         if isinstance(offset, AtrOffset):
-            return self.cache.get("atr", {"period": offset.period}, "atr")
-        params = {"left": offset.strength, "right": offset.strength}
-        if offset.direction == 1:
-            return _frozen(self.arrays.close - self.cache.get("swings", params, "low"))
-        return _frozen(self.cache.get("swings", params, "high") - self.arrays.close)
+            values = self.cache.get("atr", {"period": offset.period}, "atr")
+        else:
+            params = {"left": offset.strength, "right": offset.strength}
+            if offset.direction == 1:
+                values = _frozen(self.arrays.close - self.cache.get("swings", params, "low"))
+            else:
+                values = _frozen(self.cache.get("swings", params, "high") - self.arrays.close)
+        self._offsets[offset] = values
+        return values
 
     def _window(self, window: WindowCheck) -> np.ndarray:
         """Bars whose close is inside the window (minutes from 09:15; a 1h bar from 15:15
