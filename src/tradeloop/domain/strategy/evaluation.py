@@ -59,10 +59,11 @@ Operand = float | IndicatorOperand | PriceOperand
 Item = Condition | AllOf | AnyOf
 Values = np.ndarray | float
 _SESSION_LENGTH = CLOSE_MINUTE - OPEN_MINUTE
-_ENTRY_BLOCK_BYTES = 8 << 20
-"""A batch's entry masks are rows of blocks about this large: numpy backs allocations of 4 MB
-and more with huge pages, which costs far fewer page faults than one fresh 1 MB array per spec.
-A kept `Signals` keeps its block alive (at most this many bytes)."""
+_ENTRY_BLOCK_BYTES = 64 << 20
+"""A batch's entry masks are rows of blocks about this large. Above glibc's mmap threshold (at
+most 32 MB) a block is mapped on its own, outside the heap the indicators' arrays are recycled
+in, so it does not push fresh (page-faulting) memory under the next indicator; numpy backs it
+with huge pages. A kept `Signals` keeps its block alive (at most this many bytes)."""
 _MIRRORED = {
     "<": ">",
     "<=": ">=",
