@@ -43,3 +43,13 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that use the shared Prefect server last, keeping every other order.
+
+    Once started, the server's background services sleep for random intervals drawn from the
+    global `random` module. Hypothesis watches that module while it draws examples, so a
+    property test running alongside them got a HypothesisDeprecationWarning, at random.
+    """
+    items.sort(key=lambda item: "prefect_harness" in getattr(item, "fixturenames", ()))
