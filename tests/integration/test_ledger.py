@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from support.intents import TRADING_DAY, future_entry
 from support.postgres import PostgresServer, running_postgres, unavailable_reason
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg
 from tradeloop.domain.execution.journal import DuplicateIntentError, Refusal
 from tradeloop.domain.execution.orders import (
     BrokerOrder,
-    OrderIntent,
     OrderStatus,
     OrderType,
     Side,
@@ -32,7 +32,7 @@ from tradeloop.domain.risk.state import TradingState
 from tradeloop.errors import ConfigError, TransientError
 from tradeloop.storage.ledger import Ledger, open_ledger
 
-DAY = date(2026, 1, 6)
+DAY = TRADING_DAY
 NOW = datetime(2026, 1, 6, 4, 0, tzinfo=UTC)  # 09:30 IST
 
 
@@ -60,21 +60,7 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
     opened.close()
 
 
-def intent(**overrides: object) -> OrderIntent:
-    fields: dict[str, object] = {
-        "strategy_id": "s-orb",
-        "symbol": "NIFTY-FUT",
-        "security_id": "13",
-        "side": Side.BUY,
-        "quantity": 65,
-        "lot_size": 65,
-        "stop_loss": 23_900.0,
-        "target": 24_200.0,
-        "reference_price": 24_000.0,
-        "trading_day": DAY,
-    }
-    fields.update(overrides)
-    return OrderIntent.model_validate(fields)
+intent = future_entry
 
 
 def fill(fill_id: str, side: Side, quantity: int, price: float, **extra: object) -> BrokerFill:

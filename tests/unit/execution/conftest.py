@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, time
-from typing import Any
+from datetime import time
 
 import pytest
 
+from support.intents import TRADING_DAY, future_entry
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
 from tradeloop.domain.execution.mode import ModeGuard, live_mode_report
-from tradeloop.domain.execution.orders import OrderIntent, Side
+from tradeloop.domain.execution.orders import OrderIntent
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
@@ -22,7 +22,7 @@ from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import InMemoryTradingControls
 from tradeloop.settings import load_settings
 
-DAY = date(2026, 1, 6)
+DAY = TRADING_DAY
 IntentFactory = Callable[..., OrderIntent]
 
 
@@ -74,20 +74,4 @@ def gateway(
 
 @pytest.fixture
 def make_intent() -> IntentFactory:
-    def build(**overrides: Any) -> OrderIntent:
-        fields: dict[str, Any] = {
-            "strategy_id": "s-orb",
-            "symbol": "NIFTY-FUT",
-            "security_id": "13",
-            "side": Side.BUY,
-            "quantity": 65,
-            "lot_size": 65,
-            "stop_loss": 23_900.0,
-            "target": 24_200.0,
-            "reference_price": 24_000.0,
-            "trading_day": DAY,
-        }
-        fields.update(overrides)
-        return OrderIntent.model_validate(fields)
-
-    return build
+    return future_entry

@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+from support.intents import TRADING_DAY, future_entry
+from tradeloop.domain.execution.orders import OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.manager import RiskCheck, RiskManager
@@ -18,7 +19,7 @@ from tradeloop.domain.risk.state import (
 )
 from tradeloop.settings import RiskSettings
 
-DAY = date(2026, 1, 6)  # a Tuesday, a trading day
+DAY = TRADING_DAY
 AT_0930 = ist_datetime(DAY, time(9, 30))
 CALENDAR = NSECalendar.default()
 
@@ -37,21 +38,7 @@ def risk(controls: InMemoryTradingControls) -> RiskManager:
     )
 
 
-def entry(**overrides: object) -> OrderIntent:
-    fields: dict[str, object] = {
-        "strategy_id": "s-orb",
-        "symbol": "NIFTY-FUT",
-        "security_id": "13",
-        "side": Side.BUY,
-        "quantity": 65,
-        "lot_size": 65,
-        "stop_loss": 23_900.0,
-        "target": 24_200.0,
-        "reference_price": 24_000.0,
-        "trading_day": DAY,
-    }
-    fields.update(overrides)
-    return OrderIntent.model_validate(fields)
+entry = future_entry
 
 
 def long_position(units: int = 65) -> Portfolio:
