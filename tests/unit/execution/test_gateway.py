@@ -36,14 +36,7 @@ class TimesOutAfterCreating(CountingPaper):
 
     def place(self, intent: OrderIntent) -> BrokerOrder:
         super().place(intent)
-        return BrokerOrder(
-            order_id=None,
-            correlation_id=intent.id,
-            status=OrderStatus.UNKNOWN,
-            side=intent.side,
-            quantity=intent.quantity,
-            message="timed out",
-        )
+        return BrokerOrder.unknown(intent, "timed out")
 
 
 class RaisesAfterCreating(CountingPaper):
@@ -55,14 +48,7 @@ class RaisesAfterCreating(CountingPaper):
 class TimesOutWithoutCreating(CountingPaper):
     def place(self, intent: OrderIntent) -> BrokerOrder:
         self.place_calls += 1
-        return BrokerOrder(
-            order_id=None,
-            correlation_id=intent.id,
-            status=OrderStatus.UNKNOWN,
-            side=intent.side,
-            quantity=intent.quantity,
-            message="timed out",
-        )
+        return BrokerOrder.unknown(intent, "timed out")
 
 
 class LookupFailsOnce(TimesOutAfterCreating):

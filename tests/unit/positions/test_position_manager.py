@@ -167,14 +167,7 @@ class LosesEveryCreate(PaperBroker):
     """A create whose request never arrived and whose answer never came: outcome unknown."""
 
     def place(self, intent: OrderIntent) -> BrokerOrder:
-        return BrokerOrder(
-            order_id=None,
-            correlation_id=intent.id,
-            status=OrderStatus.UNKNOWN,
-            side=intent.side,
-            quantity=intent.quantity,
-            message="read timed out",
-        )
+        return BrokerOrder.unknown(intent, "read timed out")
 
 
 def test_unknown_entry_is_never_guessed_closed() -> None:

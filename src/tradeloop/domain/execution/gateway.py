@@ -167,13 +167,9 @@ class OrderGateway:
         if record.status is not OrderStatus.UNKNOWN:
             record = self.journal.update(
                 intent_id,
-                BrokerOrder(
-                    order_id=None,
-                    correlation_id=intent_id,
-                    status=OrderStatus.UNKNOWN,
-                    side=record.intent.side,
-                    quantity=record.intent.quantity,
-                    message="journalled but not found at the broker after a restart or retry",
+                BrokerOrder.unknown(
+                    record.intent,
+                    "journalled but not found at the broker after a restart or retry",
                 ),
                 now,
             )
@@ -256,14 +252,8 @@ class OrderGateway:
         except Exception as exc:
             # Whatever failed, the request may have left: treat it as UNKNOWN and reconcile.
             _log.warning("place of %s raised %s: reconciling", intent.id, type(exc).__name__)
-            unknown = BrokerOrder(
-                order_id=None,
-                correlation_id=intent.id,
-                status=OrderStatus.UNKNOWN,
-                side=intent.side,
-                quantity=intent.quantity,
-                security_id=intent.security_id,
-                message=f"place raised {type(exc).__name__}: outcome unknown",
+            unknown = BrokerOrder.unknown(
+                intent, f"place raised {type(exc).__name__}: outcome unknown"
             )
             return unknown, exc
 

@@ -140,6 +140,19 @@ class BrokerOrder:
     """Why it was rejected, or what made the outcome unknown. Never contains secrets."""
     updated_at: datetime | None = None
 
+    @classmethod
+    def unknown(cls, intent: OrderIntent, message: str) -> BrokerOrder:
+        """A create of `intent` whose outcome is not known: reconcile by its correlation id."""
+        return cls(
+            order_id=None,
+            correlation_id=intent.id,
+            status=OrderStatus.UNKNOWN,
+            side=intent.side,
+            quantity=intent.quantity,
+            security_id=intent.security_id,
+            message=message,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerPosition:
