@@ -24,10 +24,9 @@ import talib
 
 from tradeloop.domain.indicators.registry import get_indicator
 from tradeloop.domain.market.synthetic import generate_market
+from tradeloop.domain.strategy.checks import IndicatorKey, indicators_of
 from tradeloop.domain.strategy.compiler import compile_many
-from tradeloop.domain.strategy.conditions import AllOf, Condition, IndicatorOperand
 from tradeloop.domain.strategy.generators import random_specs
-from tradeloop.domain.strategy.rules import AtrStop, AtrTrail
 from tradeloop.domain.strategy.spec import StrategySpec
 
 BARS = 1_000_000
@@ -36,7 +35,6 @@ TARGET_RATIO = 2.0
 REPEATS = 7
 
 Arrays = dict[str, np.ndarray]
-IndicatorKey = tuple[str, tuple[tuple[str, float], ...]]
 
 # Our parameter names -> TA-Lib's arguments, written out here so the peer is TA-Lib itself.
 _TALIB: dict[str, Callable[[Arrays, dict[str, float]], Any]] = {
@@ -75,33 +73,12 @@ def minute_candles(bars: int) -> pl.DataFrame:
     return generate_market("NIFTY", days=days, seed=42).candles.head(bars)
 
 
-def indicators_of(spec: StrategySpec) -> set[IndicatorKey]:
-    """The distinct (indicator, params) a spec reads, its ATR exits included."""
-    conditions: list[Condition] = []
-    for item in spec.entry.items:
-        if isinstance(item, Condition):
-            conditions.append(item)
-        else:
-            conditions.extend(item.all if isinstance(item, AllOf) else item.any)
-    conditions.extend(spec.filters.regime)
-    keys = {
-        (operand.indicator, tuple(sorted(operand.params.items())))
-        for condition in conditions
-        for operand in condition.operands
-        if isinstance(operand, IndicatorOperand)
-    }
-    for exit_rule in (spec.exit.stop_loss, spec.exit.trailing_stop):
-        if isinstance(exit_rule, AtrStop | AtrTrail):
-            keys.add(("atr", (("period", float(exit_rule.period)),)))
-    return keys
-
-
 def talib_only_specs(count: int) -> list[StrategySpec]:
     chosen: list[StrategySpec] = []
     for spec in random_specs(seed=2024, n=count * 6, symbol="NIFTY", timeframe="1m"):
-        stop_is_swing = spec.exit.stop_loss.kind in ("swing_low", "swing_high")
+        # A swing stop reads the native `swings` indicator, so it is left out here too.
         sources = {get_indicator(name).source for name, _ in indicators_of(spec)}
-        if sources <= {"talib"} and not stop_is_swing:
+        if sources <= {"talib"}:
             chosen.append(spec)
         if len(chosen) == count:
             return chosen

@@ -10,6 +10,7 @@ compare equal and are answered once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tradeloop.domain.strategy.conditions import (
@@ -217,6 +218,11 @@ def needs_of(spec: StrategySpec) -> list[Need]:
     return list(needs)
 
 
+def indicators_read(needs: Iterable[Need]) -> frozenset[IndicatorKey]:
+    """Every (indicator, params) the needs read."""
+    return frozenset().union(*(need.indicators for need in needs))
+
+
 def indicators_of(spec: StrategySpec) -> frozenset[IndicatorKey]:
     """Every (indicator, params) the spec reads, its exits included."""
-    return frozenset().union(*(need.indicators for need in needs_of(spec)))
+    return indicators_read(needs_of(spec))

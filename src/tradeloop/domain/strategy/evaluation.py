@@ -31,7 +31,6 @@ from tradeloop.domain.strategy.checks import (
     direction_of,
     exit_offsets,
     stop_offset,
-    trail_offset,
     unchecked_operands,
 )
 from tradeloop.domain.strategy.conditions import (
@@ -200,10 +199,9 @@ class Evaluator:
         exit_rules = spec.exit
         stop, target, trail = exit_rules.stop_loss, exit_rules.take_profit, exit_rules.trailing_stop
         stop_part = stop_offset(spec)
-        trail_part = trail_offset(spec)
         trail_values, trail_fraction, trail_scale = np.empty(0), 0.0, 1.0
-        if isinstance(trail, AtrTrail) and trail_part is not None:
-            trail_values, trail_scale = self._offsets[trail_part], trail.multiple
+        if isinstance(trail, AtrTrail):
+            trail_values, trail_scale = self._offsets[AtrOffset(trail.period)], trail.multiple
         elif isinstance(trail, PercentTrail):
             trail_values, trail_fraction = self.zeros, trail.percent / 100.0
         square_off = exit_rules.square_off

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tradeloop.domain.strategy.checks import IndicatorKey, Need, needs_of
+from tradeloop.domain.strategy.checks import IndicatorKey, Need, indicators_read, needs_of
 from tradeloop.domain.strategy.spec import StrategySpec
 
 
@@ -30,7 +30,7 @@ class Step:
 def plan_batch(specs: Sequence[StrategySpec]) -> list[Step]:
     """The steps that compile `specs` (distinct specs), in order."""
     needs = [needs_of(spec) for spec in specs]
-    indicators = [frozenset().union(*(need.indicators for need in own)) for own in needs]
+    indicators = [indicators_read(own) for own in needs]
     position: dict[IndicatorKey, int] = {}
     for index in _fewest_new_indicators_first(indicators):
         for key in sorted(indicators[index]):
