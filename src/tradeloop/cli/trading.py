@@ -45,6 +45,13 @@ def _mode_banner(loaded: Settings) -> ModeReport:
     return report
 
 
+def _ledger() -> Ledger:
+    """The configured ledger, after printing the trading mode."""
+    loaded = settings()
+    _mode_banner(loaded)
+    return Ledger.from_settings(loaded)
+
+
 def _today() -> date:
     return to_ist(datetime.now(UTC)).date()
 
@@ -76,9 +83,7 @@ def kill_switch_on(
     reason: str = typer.Option(..., "--reason", help="Why: kept in the ledger's history."),
 ) -> None:
     """Turn the kill switch on: no new orders; the position manager flattens what is open."""
-    loaded = settings()
-    _mode_banner(loaded)
-    switch = Ledger.from_settings(loaded).set_kill_switch(True, _reason(reason), datetime.now(UTC))
+    switch = _ledger().set_kill_switch(True, _reason(reason), datetime.now(UTC))
     console.print(f"kill switch [bold red]ON[/] at {_ist(switch.changed_at)} IST: {switch.reason}")
 
 
@@ -87,9 +92,7 @@ def kill_switch_off(
     reason: str = typer.Option(..., "--reason", help="Why it is safe again."),
 ) -> None:
     """Turn the kill switch off (trading resumes; a HALTED day stays halted)."""
-    loaded = settings()
-    _mode_banner(loaded)
-    ledger = Ledger.from_settings(loaded)
+    ledger = _ledger()
     switch = ledger.set_kill_switch(False, _reason(reason), datetime.now(UTC))
     console.print(
         f"kill switch [bold green]off[/] at {_ist(switch.changed_at)} IST: {switch.reason}"
@@ -102,9 +105,7 @@ def kill_switch_off(
 @kill_switch_app.command("status")
 def kill_switch_status() -> None:
     """Show the kill switch, today's trading state, and the switch's recent history."""
-    loaded = settings()
-    _mode_banner(loaded)
-    ledger = Ledger.from_settings(loaded)
+    ledger = _ledger()
     switch = ledger.kill_switch()
     state = "[bold red]ON[/]" if switch.engaged else "[green]off[/]"
     since = f" since {_ist(switch.changed_at)} IST ({switch.reason})" if switch.changed_at else ""
@@ -145,9 +146,7 @@ def positions(
     all_days: bool = typer.Option(False, "--all", help="Every position, not only one day's."),
 ) -> None:
     """Positions of a day (and any still open), with state, stop, target and entry."""
-    loaded = settings()
-    _mode_banner(loaded)
-    ledger = Ledger.from_settings(loaded)
+    ledger = _ledger()
     wanted = None if all_days else _day(day)
     rows = ledger.positions(wanted)
     if wanted is not None:
@@ -191,9 +190,7 @@ def orders(ctx: typer.Context, day: str | None = DAY_OPTION) -> None:
     """Orders of a day: status, broker id, fills; refusals by the risk manager below."""
     if ctx.invoked_subcommand is not None:
         return
-    loaded = settings()
-    _mode_banner(loaded)
-    ledger = Ledger.from_settings(loaded)
+    ledger = _ledger()
     wanted = _day(day)
     records = ledger.orders(wanted)
     table = Table(
@@ -270,9 +267,7 @@ def resolve_order(
 
 def trades(day: str | None = DAY_OPTION) -> None:
     """Closed round trips of a day with costs, net P&L and R multiple, and the day's total."""
-    loaded = settings()
-    _mode_banner(loaded)
-    ledger = Ledger.from_settings(loaded)
+    ledger = _ledger()
     wanted = _day(day)
     rows = ledger.trades(wanted)
     table = Table(
