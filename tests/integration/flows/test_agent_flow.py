@@ -4,6 +4,7 @@ and with the real `ollama` client against a loopback Ollama server."""
 from __future__ import annotations
 
 import json
+import time
 from uuid import UUID
 
 import pytest
@@ -31,16 +32,30 @@ def stored() -> Settings:
     return settings
 
 
-def flow_and_task_run_names(flow_run_id: UUID | None) -> tuple[str, list[str]]:
+def flow_and_task_run_names(
+    flow_run_id: UUID | None, *, settled_tasks: int = 0
+) -> tuple[str, list[str]]:
+    """The flow run's name and its task runs' names, sorted.
+
+    The server records task runs from the engine's events on a background consumer, so a read
+    made as the flow returns can miss the last task or see one under its pre-rename name. With
+    `settled_tasks`, wait (up to 30 s) until that many task runs are recorded in a final state.
+    """
     assert flow_run_id is not None
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + 30.0
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(flow_run_id)
-        task_runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+        while True:
+            task_runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            settled = [run for run in task_runs if run.state is not None and run.state.is_final()]
+            if len(settled) >= settled_tasks or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     return flow_run.name, sorted(task_run.name for task_run in task_runs)
 
 
@@ -66,7 +81,9 @@ def test_rules_planner_researches_to_done_one_task_per_step(stored: Settings) ->
     assert {record.run_id for record in remembered} == {summary.run_id}
     assert summary.best_spec_id in {record.spec_id for record in remembered}
 
-    flow_run_name, task_names = flow_and_task_run_names(state.state_details.flow_run_id)
+    flow_run_name, task_names = flow_and_task_run_names(
+        state.state_details.flow_run_id, settled_tasks=6
+    )
     assert flow_run_name == "agent-research-rules-NIFTY"
     assert task_names == sorted(f"agent-step-{number}" for number in range(1, 7))
 
