@@ -181,16 +181,27 @@ def test_transient_lookup_failure_propagates_and_the_retry_adopts(
     assert broker.place_calls == 1 and len(broker.orders()) == 1
 
 
-def test_crash_between_journal_and_broker_is_reconciled_not_resent(
+CrashedSubmit = tuple[OrderGateway, CountingPaper, OrderIntent]
+
+
+@pytest.fixture
+def crashed_after_journal(
     make_gateway: GatewayFactory,
     make_intent: IntentFactory,
     journal: InMemoryOrderJournal,
     clock: ManualClock,
-) -> None:
+) -> CrashedSubmit:
+    """The process wrote the intent's PENDING row, then died before it heard from the broker."""
     gateway, broker = make_gateway(CountingPaper)
     intent = make_intent()
-    # The process wrote the PENDING row, then died before calling the broker.
     journal.create_pending(intent, "paper", "paper", clock.now())
+    return gateway, broker, intent
+
+
+def test_crash_between_journal_and_broker_is_reconciled_not_resent(
+    crashed_after_journal: CrashedSubmit,
+) -> None:
+    gateway, broker, intent = crashed_after_journal  # ... before calling the broker
 
     with pytest.raises(OrderStateUnknownError):
         gateway.submit(intent, Portfolio())
@@ -201,15 +212,10 @@ def test_crash_between_journal_and_broker_is_reconciled_not_resent(
 
 
 def test_crash_after_the_broker_created_it_is_adopted_on_restart(
-    make_gateway: GatewayFactory,
-    make_intent: IntentFactory,
-    journal: InMemoryOrderJournal,
-    clock: ManualClock,
+    crashed_after_journal: CrashedSubmit,
 ) -> None:
-    gateway, broker = make_gateway(CountingPaper)
-    intent = make_intent()
-    journal.create_pending(intent, "paper", "paper", clock.now())
-    broker.place(intent)  # ... and died before recording the answer
+    gateway, broker, intent = crashed_after_journal
+    broker.place(intent)  # ... after the broker created it, before recording the answer
 
     result = gateway.submit(intent, Portfolio())
 
@@ -217,14 +223,9 @@ def test_crash_after_the_broker_created_it_is_adopted_on_restart(
 
 
 def test_resolving_an_order_the_broker_has_adopts_it_instead(
-    make_gateway: GatewayFactory,
-    make_intent: IntentFactory,
-    journal: InMemoryOrderJournal,
-    clock: ManualClock,
+    crashed_after_journal: CrashedSubmit,
 ) -> None:
-    gateway, broker = make_gateway(CountingPaper)
-    intent = make_intent()
-    journal.create_pending(intent, "paper", "paper", clock.now())
+    gateway, broker, intent = crashed_after_journal
     broker.place(intent)
 
     record = gateway.resolve_not_placed(intent.id, "I thought it was absent")
