@@ -84,3 +84,15 @@ def make_intent() -> Callable[..., OrderIntent]:
         return OrderIntent(**fields)
 
     return build
+
+
+@pytest.fixture
+def place_order(broker: DhanBroker, make_intent: Callable[..., OrderIntent]) -> Callable[..., str]:
+    """Place `make_intent(**overrides)` through the broker; the order id Dhan gave it."""
+
+    def place(**overrides: Any) -> str:
+        order = broker.place(make_intent(**overrides))
+        assert order.order_id is not None, f"Dhan created no order: {order.message}"
+        return order.order_id
+
+    return place

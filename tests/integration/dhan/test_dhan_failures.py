@@ -21,6 +21,7 @@ from tradeloop.errors import (
 )
 
 IntentFactory = Callable[..., OrderIntent]
+PlaceOrder = Callable[..., str]
 BrokerFactory = Callable[..., DhanBroker]
 
 DHAN_500 = b'{"errorType": "Internal_Server_Error", "errorCode": "DH-908", "errorMessage": "oops"}'
@@ -227,35 +228,32 @@ def test_two_orders_with_one_correlation_id_need_a_person(
 
 
 def test_modify_stop_whose_answer_was_lost_but_applied_is_verified_by_reading_back(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
+    order_id = place_order(stop_loss=110.0, target=140.0)
     dhan_server.malformed_next("PUT", r"/super/orders/.*", process=True)
 
-    order = broker.modify_stop(placed.order_id, 112.0)
+    order = broker.modify_stop(order_id, 112.0)
 
-    assert order.order_id == placed.order_id
-    assert dhan_server.orders[placed.order_id].stop_loss_price == 112.0
+    assert order.order_id == order_id
+    assert dhan_server.orders[order_id].stop_loss_price == 112.0
 
 
 def test_modify_stop_that_failed_without_answer_says_the_stop_has_not_moved(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
+    order_id = place_order(stop_loss=110.0, target=140.0)
     dhan_server.fail_next("PUT", r"/super/orders/.*", status=503, body=HTML_502)
 
     with pytest.raises(TransientError, match="has NOT moved"):
-        broker.modify_stop(placed.order_id, 112.0)
-    assert dhan_server.orders[placed.order_id].stop_loss_price == 110.0
+        broker.modify_stop(order_id, 112.0)
+    assert dhan_server.orders[order_id].stop_loss_price == 110.0
 
 
 def test_modify_stop_refused_by_dhan_is_an_operational_error(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
+    order_id = place_order(stop_loss=110.0, target=140.0)
     dhan_server.fail_next(
         "PUT",
         r"/super/orders/.*",
@@ -265,28 +263,26 @@ def test_modify_stop_refused_by_dhan_is_an_operational_error(
     )
 
     with pytest.raises(OperationalError, match="above LTP"):
-        broker.modify_stop(placed.order_id, 112.0)
+        broker.modify_stop(order_id, 112.0)
 
 
 def test_cancel_whose_answer_was_lost_but_applied_returns_cancelled(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(order_type=OrderType.LIMIT, price=118.0))
-    assert placed.order_id is not None
+    order_id = place_order(order_type=OrderType.LIMIT, price=118.0)
     dhan_server.malformed_next("DELETE", r"/orders/.*", process=True)
 
-    assert broker.cancel(placed.order_id).status is OrderStatus.CANCELLED
+    assert broker.cancel(order_id).status is OrderStatus.CANCELLED
 
 
 def test_cancel_that_failed_without_answer_is_transient(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(order_type=OrderType.LIMIT, price=118.0))
-    assert placed.order_id is not None
+    order_id = place_order(order_type=OrderType.LIMIT, price=118.0)
     dhan_server.fail_next("DELETE", r"/orders/.*", status=500, body=HTML_502)
 
     with pytest.raises(TransientError, match="retry the cancel"):
-        broker.cancel(placed.order_id)
+        broker.cancel(order_id)
 
 
 def test_modify_of_an_order_dhan_does_not_know_names_the_id(broker: DhanBroker) -> None:

@@ -21,6 +21,7 @@ from tradeloop.errors import OperationalError
 SECURITY_ID = "52175"  # the make_intent fixture's default
 
 IntentFactory = Callable[..., OrderIntent]
+PlaceOrder = Callable[..., str]
 
 
 def test_entry_with_stop_and_target_becomes_a_limit_super_order_at_the_reference_price(
@@ -106,11 +107,10 @@ def test_order_by_correlation_id_of_an_unknown_id_is_none(broker: DhanBroker) ->
 
 
 def test_partially_filled_order_maps_to_part_filled(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(order_type=OrderType.LIMIT, price=119.0))
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=119.0, quantity=65)
+    order_id = place_order(order_type=OrderType.LIMIT, price=119.0)
+    dhan_server.fill(order_id, price=119.0, quantity=65)
 
     [order] = broker.orders()
 
@@ -122,25 +122,24 @@ def test_partially_filled_order_maps_to_part_filled(
 
 
 def test_modify_stop_moves_the_super_order_stop_leg_and_keeps_its_trailing_jump(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0, trailing_jump=2.5))
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=120.0)
+    order_id = place_order(stop_loss=110.0, target=140.0, trailing_jump=2.5)
+    dhan_server.fill(order_id, price=120.0)
 
-    order = broker.modify_stop(placed.order_id, 115.0)
+    order = broker.modify_stop(order_id, 115.0)
 
     assert order.status is OrderStatus.FILLED
-    [request] = dhan_server.requests_to("PUT", f"/super/orders/{placed.order_id}")
+    [request] = dhan_server.requests_to("PUT", f"/super/orders/{order_id}")
     assert request.body == {
         "dhanClientId": TEST_CLIENT_ID,
-        "orderId": placed.order_id,
+        "orderId": order_id,
         "legName": "STOP_LOSS_LEG",
         "stopLossPrice": 115.0,
         "trailingJump": 2.5,
     }
-    assert dhan_server.orders[placed.order_id].stop_loss_price == 115.0
-    assert broker.modifications_left(placed.order_id) == MAX_MODIFICATIONS_PER_ORDER - 1
+    assert dhan_server.orders[order_id].stop_loss_price == 115.0
+    assert broker.modifications_left(order_id) == MAX_MODIFICATIONS_PER_ORDER - 1
 
 
 def test_modify_stop_of_a_plain_stop_limit_order_keeps_the_limit_offset(
@@ -169,93 +168,86 @@ def test_modify_stop_of_a_plain_stop_limit_order_keeps_the_limit_offset(
 
 
 def test_modify_stop_refuses_the_26th_modification_before_sending_it(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=100.0, target=160.0))
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=120.0)
+    order_id = place_order(stop_loss=100.0, target=160.0)
+    dhan_server.fill(order_id, price=120.0)
     for step in range(MAX_MODIFICATIONS_PER_ORDER):
-        broker.modify_stop(placed.order_id, 101.0 + step * 0.5)
-    assert broker.modifications_left(placed.order_id) == 0
+        broker.modify_stop(order_id, 101.0 + step * 0.5)
+    assert broker.modifications_left(order_id) == 0
 
     with pytest.raises(OperationalError, match=r"25 modifications.*Stop trailing"):
-        broker.modify_stop(placed.order_id, 120.0)
+        broker.modify_stop(order_id, 120.0)
 
-    sent = dhan_server.requests_to("PUT", f"/super/orders/{placed.order_id}")
+    sent = dhan_server.requests_to("PUT", f"/super/orders/{order_id}")
     assert len(sent) == MAX_MODIFICATIONS_PER_ORDER
-    assert dhan_server.orders[placed.order_id].stop_loss_price == 113.0
+    assert dhan_server.orders[order_id].stop_loss_price == 113.0
 
 
 def test_modify_stop_of_a_limit_order_is_refused_as_it_has_no_stop(
-    broker: DhanBroker, make_intent: IntentFactory
+    broker: DhanBroker, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(order_type=OrderType.LIMIT, price=118.0))
-    assert placed.order_id is not None
+    order_id = place_order(order_type=OrderType.LIMIT, price=118.0)
 
     with pytest.raises(OperationalError, match="LIMIT order"):
-        broker.modify_stop(placed.order_id, 100.0)
+        broker.modify_stop(order_id, 100.0)
 
 
 def test_modify_stop_after_the_stop_filled_is_refused(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=120.0)
-    dhan_server.trigger_stop(placed.order_id, price=110.0)
+    order_id = place_order(stop_loss=110.0, target=140.0)
+    dhan_server.fill(order_id, price=120.0)
+    dhan_server.trigger_stop(order_id, price=110.0)
 
     with pytest.raises(OperationalError, match="no working stop"):
-        broker.modify_stop(placed.order_id, 112.0)
+        broker.modify_stop(order_id, 112.0)
     assert dhan_server.requests_to("PUT", r"/super/orders/.*") == []
 
 
 def test_cancel_plain_order(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(order_type=OrderType.LIMIT, price=118.0))
-    assert placed.order_id is not None
+    order_id = place_order(order_type=OrderType.LIMIT, price=118.0)
 
-    order = broker.cancel(placed.order_id)
+    order = broker.cancel(order_id)
 
     assert order.status is OrderStatus.CANCELLED
-    assert len(dhan_server.requests_to("DELETE", f"/orders/{placed.order_id}")) == 1
+    assert len(dhan_server.requests_to("DELETE", f"/orders/{order_id}")) == 1
 
 
 def test_cancel_pending_super_order_cancels_every_leg_despite_the_empty_202(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
+    order_id = place_order(stop_loss=110.0, target=140.0)
 
-    order = broker.cancel(placed.order_id)
+    order = broker.cancel(order_id)
 
     assert order.status is OrderStatus.CANCELLED
-    assert dhan_server.requests_to("DELETE", f"/super/orders/{placed.order_id}/ENTRY_LEG")
-    fake = dhan_server.orders[placed.order_id]
+    assert dhan_server.requests_to("DELETE", f"/super/orders/{order_id}/ENTRY_LEG")
+    fake = dhan_server.orders[order_id]
     assert (fake.stop_status, fake.target_status) == ("CANCELLED", "CANCELLED")
 
 
 def test_cancel_of_a_super_order_after_entry_fill_cancels_its_exits_only(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=120.0)
+    order_id = place_order(stop_loss=110.0, target=140.0)
+    dhan_server.fill(order_id, price=120.0)
 
-    order = broker.cancel(placed.order_id)
+    order = broker.cancel(order_id)
 
     assert order.status is OrderStatus.FILLED
-    assert dhan_server.orders[placed.order_id].stop_status == "CANCELLED"
+    assert dhan_server.orders[order_id].stop_status == "CANCELLED"
 
 
 def test_cancel_of_a_filled_order_sends_nothing_and_says_why(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent())
-    assert placed.order_id is not None
-    dhan_server.fill(placed.order_id, price=120.0)
+    order_id = place_order()
+    dhan_server.fill(order_id, price=120.0)
 
-    order = broker.cancel(placed.order_id)
+    order = broker.cancel(order_id)
 
     assert order.status is OrderStatus.FILLED
     assert "nothing to cancel" in order.message
@@ -263,18 +255,20 @@ def test_cancel_of_a_filled_order_sends_nothing_and_says_why(
 
 
 def test_exit_position_cancels_the_exits_then_sells_the_open_quantity_at_market(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker,
+    dhan_server: DhanLoopbackServer,
+    make_intent: IntentFactory,
+    place_order: PlaceOrder,
 ) -> None:
-    entry = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert entry.order_id is not None
-    dhan_server.fill(entry.order_id, price=120.0)
+    entry_id = place_order(stop_loss=110.0, target=140.0)
+    dhan_server.fill(entry_id, price=120.0)
     exit_intent = make_intent(side=Side.SELL, is_exit=True, quantity=195, reason="square off")
 
-    order = broker.exit_position(exit_intent, cancel_order_ids=[entry.order_id])
+    order = broker.exit_position(exit_intent, cancel_order_ids=[entry_id])
 
     assert order.status is OrderStatus.OPEN
     assert order.quantity == 130  # capped at the open position, not the intent's 195
-    assert dhan_server.orders[entry.order_id].stop_status == "CANCELLED"
+    assert dhan_server.orders[entry_id].stop_status == "CANCELLED"
     [request] = dhan_server.requests_to("POST", "/orders")
     assert (request.body["transactionType"], request.body["quantity"]) == ("SELL", 130)
     assert request.body["orderType"] == "MARKET"
@@ -282,12 +276,14 @@ def test_exit_position_cancels_the_exits_then_sells_the_open_quantity_at_market(
 
 
 def test_exit_position_when_flat_sends_nothing(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker,
+    dhan_server: DhanLoopbackServer,
+    make_intent: IntentFactory,
+    place_order: PlaceOrder,
 ) -> None:
-    entry = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert entry.order_id is not None
-    dhan_server.fill(entry.order_id, price=120.0)
-    dhan_server.trigger_stop(entry.order_id, price=110.0)
+    entry_id = place_order(stop_loss=110.0, target=140.0)
+    dhan_server.fill(entry_id, price=120.0)
+    dhan_server.trigger_stop(entry_id, price=110.0)
 
     order = broker.exit_position(make_intent(side=Side.SELL, is_exit=True))
 
@@ -298,11 +294,13 @@ def test_exit_position_when_flat_sends_nothing(
 
 
 def test_exit_position_on_the_side_that_adds_to_the_position_is_refused(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker,
+    dhan_server: DhanLoopbackServer,
+    make_intent: IntentFactory,
+    place_order: PlaceOrder,
 ) -> None:
-    entry = broker.place(make_intent())
-    assert entry.order_id is not None
-    dhan_server.fill(entry.order_id, price=120.0)
+    entry_id = place_order()
+    dhan_server.fill(entry_id, price=120.0)
 
     with pytest.raises(OperationalError, match="adds to it"):
         broker.exit_position(make_intent(side=Side.BUY, is_exit=True))
@@ -310,15 +308,13 @@ def test_exit_position_on_the_side_that_adds_to_the_position_is_refused(
 
 
 def test_positions_map_net_quantity_average_and_realized_pnl(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    entry = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert entry.order_id is not None
-    dhan_server.fill(entry.order_id, price=120.0)
-    other = broker.place(make_intent(security_id="52176", side=Side.SELL, quantity=65))
-    assert other.order_id is not None
-    dhan_server.fill(other.order_id, price=80.0)
-    dhan_server.trigger_stop(entry.order_id, price=110.0)
+    entry_id = place_order(stop_loss=110.0, target=140.0)
+    dhan_server.fill(entry_id, price=120.0)
+    other_id = place_order(security_id="52176", side=Side.SELL, quantity=65)
+    dhan_server.fill(other_id, price=80.0)
+    dhan_server.trigger_stop(entry_id, price=110.0)
 
     positions = {p.security_id: p for p in broker.positions()}
 
@@ -336,12 +332,11 @@ def test_funds_read_dhans_misspelled_available_balance(
 
 
 def test_every_call_goes_to_the_configured_base_url_with_the_token(
-    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, place_order: PlaceOrder
 ) -> None:
-    placed = broker.place(make_intent(stop_loss=110.0, target=140.0))
-    assert placed.order_id is not None
-    broker.modify_stop(placed.order_id, 111.0)
-    broker.cancel(placed.order_id)
+    order_id = place_order(stop_loss=110.0, target=140.0)
+    broker.modify_stop(order_id, 111.0)
+    broker.cancel(order_id)
     broker.orders()
     broker.positions()
     broker.funds()
