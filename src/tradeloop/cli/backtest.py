@@ -35,6 +35,7 @@ from tradeloop.domain.backtest.walkforward import WalkForwardMode
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import IST, ist_datetime
 from tradeloop.domain.market.resample import resample
+from tradeloop.domain.money import rupees
 from tradeloop.domain.research import unsupported_reason
 from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
@@ -196,25 +197,6 @@ def _config(
         raise ConfigError(f"invalid backtest option: {exc}") from None
 
 
-def _rupees(value: float, paise: bool = True) -> str:
-    """₹ with Indian digit grouping: ₹12,34,567.89 (or ₹12,34,568 without paise)."""
-    if not math.isfinite(value):
-        return str(value)
-    sign = "-" if value < 0 else ""
-    whole, fraction = f"{abs(value):.2f}".split(".")
-    if not paise:
-        whole, fraction = f"{abs(value):.0f}", ""
-    head, tail = whole[:-3], whole[-3:]
-    groups: list[str] = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    digits = ",".join([*groups, tail])
-    return f"{sign}₹{digits}.{fraction}" if fraction else f"{sign}₹{digits}"
-
-
 def _ratio(value: float) -> str:
     return "∞" if math.isinf(value) else f"{value:.2f}"
 
@@ -236,16 +218,16 @@ def _metrics_table(metrics: Metrics) -> Table:
     rows = [
         ("trades (wins / losses)", f"{metrics.trades} ({metrics.wins} / {metrics.losses})"),
         ("win rate", f"{metrics.win_rate_pct:.1f}%"),
-        ("net P&L", _rupees(metrics.net_pnl)),
-        ("gross P&L / charges", f"{_rupees(metrics.gross_pnl)} / {_rupees(metrics.costs)}"),
+        ("net P&L", rupees(metrics.net_pnl)),
+        ("gross P&L / charges", f"{rupees(metrics.gross_pnl)} / {rupees(metrics.costs)}"),
         ("return / CAGR", f"{metrics.return_pct:.2f}% / {metrics.cagr_pct:.2f}%"),
-        ("max drawdown", f"{_rupees(metrics.max_drawdown)} ({metrics.max_drawdown_pct:.2f}%)"),
+        ("max drawdown", f"{rupees(metrics.max_drawdown)} ({metrics.max_drawdown_pct:.2f}%)"),
         (
             "longest drawdown",
             f"{metrics.longest_drawdown_bars} bars ({metrics.longest_drawdown_sessions} sessions)",
         ),
         ("profit factor", _ratio(metrics.profit_factor)),
-        ("expectancy", f"{_rupees(metrics.expectancy)} ({metrics.expectancy_r:+.2f} R)"),
+        ("expectancy", f"{rupees(metrics.expectancy)} ({metrics.expectancy_r:+.2f} R)"),
         ("sharpe / sortino", f"{_ratio(metrics.sharpe)} / {_ratio(metrics.sortino)}"),
         ("exposure", f"{metrics.exposure_pct:.1f}% of bars"),
         (
@@ -285,7 +267,7 @@ def _folds_table(walk: WalkForwardResult) -> Table:
             _ratio(inside.profit_factor),
             str(outside.trades),
             f"{outside.win_rate_pct:.0f}%",
-            _rupees(outside.net_pnl, paise=False),
+            rupees(outside.net_pnl, paise=False),
             _ratio(outside.profit_factor),
             f"{outside.max_drawdown_pct:.1f}%",
         )
@@ -323,7 +305,7 @@ def _trades_table(result: BacktestResult) -> Table:
             f"{row['entry_price']:.2f}",
             f"{row['exit_price']:.2f}",
             _REASON_LABELS.get(row["exit_reason"], row["exit_reason"]),
-            _rupees(row["net_pnl"], paise=False),
+            rupees(row["net_pnl"], paise=False),
             f"{row['r_multiple']:+.2f}",
         )
     return table

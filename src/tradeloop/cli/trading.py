@@ -14,6 +14,7 @@ from rich.table import Table
 from tradeloop.cli._common import console, fail, settings
 from tradeloop.domain.execution.mode import ModeReport, live_mode_report
 from tradeloop.domain.market.calendar import to_ist
+from tradeloop.domain.money import rupees
 from tradeloop.errors import UserError
 from tradeloop.settings import Settings
 from tradeloop.storage.ledger import Ledger
@@ -61,7 +62,7 @@ def _ist(moment: datetime | None) -> str:
 
 
 def _rupees(value: float | None) -> str:
-    return "" if value is None else f"₹{value:,.2f}"
+    return "" if value is None else rupees(value)
 
 
 def _price(value: float | None) -> str:

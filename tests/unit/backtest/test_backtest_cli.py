@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tradeloop.cli import app
-from tradeloop.cli.backtest import _rupees
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
@@ -115,17 +114,3 @@ def test_bad_options_are_refused_with_the_fix(
     result = CliRunner().invoke(app, ["backtest", "spec.json", *arguments])
     assert isinstance(result.exception, UserError)
     assert message in str(result.exception)
-
-
-@pytest.mark.parametrize(
-    ("value", "paise", "shown"),
-    [
-        (1234567.891, True, "₹12,34,567.89"),
-        (-98765.4, True, "-₹98,765.40"),
-        (999.0, False, "₹999"),
-        (100000.0, False, "₹1,00,000"),
-        (12.345, True, "₹12.35"),
-    ],
-)
-def test_rupees_use_indian_digit_grouping(value: float, paise: bool, shown: str) -> None:
-    assert _rupees(value, paise=paise) == shown

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, to_ist
+from tradeloop.domain.money import rupees
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.sizing import risk_quantity
 from tradeloop.domain.risk.state import DayState, Portfolio, TradingControlStore, TradingState
@@ -103,10 +104,6 @@ class Sizing(BaseModel):
         return self.quantity * self.risk_per_unit
 
 
-def _rupees(value: float) -> str:
-    return f"₹{value:,.2f}"
-
-
 class RiskManager:
     """Sizes trades and approves or refuses intents. Reads and escalates the persisted controls."""
 
@@ -144,16 +141,16 @@ class RiskManager:
                 cap = self.limits.max_notional_per_trade
                 reason = (
                     f"zero lots: one lot of {lot_size} at {entry} is a notional of "
-                    f"{_rupees(entry * lot_size)}, above {_rupees(cap)}"
+                    f"{rupees(entry * lot_size)}, above {rupees(cap)}"
                     f" ({self.limits.max_capital_per_trade_pct}% of capital); raise "
                     "max_capital_per_trade_pct or trade a smaller contract"
                 )
             else:
                 reason = (
                     f"zero lots: one lot of {lot_size} risks "
-                    f"{_rupees(risk_per_unit * lot_size)} ({_rupees(risk_per_unit)} per unit "
-                    f"from entry {entry} to stop {stop}), above the {_rupees(budget)} budget "
-                    f"({self.limits.risk_per_trade_pct}% of {_rupees(capital)}); "
+                    f"{rupees(risk_per_unit * lot_size)} ({rupees(risk_per_unit)} per unit "
+                    f"from entry {entry} to stop {stop}), above the {rupees(budget)} budget "
+                    f"({self.limits.risk_per_trade_pct}% of {rupees(capital)}); "
                     "move the stop closer or raise risk_per_trade_pct"
                 )
         return Sizing(
@@ -172,8 +169,8 @@ class RiskManager:
             stored = self._controls.set_day_state(
                 day,
                 TradingState.HALTED,
-                f"daily loss {_rupees(-portfolio.day_pnl)} reached the limit "
-                f"{_rupees(self.limits.max_daily_loss)} ({self.limits.max_daily_loss_pct}%)",
+                f"daily loss {rupees(-portfolio.day_pnl)} reached the limit "
+                f"{rupees(self.limits.max_daily_loss)} ({self.limits.max_daily_loss_pct}%)",
                 now,
             )
         state = stored.state.stricter(portfolio.trading_state)
@@ -213,7 +210,7 @@ class RiskManager:
                     (
                         RiskCheck.QUANTITY_ABOVE_RISK,
                         f"quantity {intent.quantity} is above the {sizing.quantity} units "
-                        f"({sizing.lots} lots) that risk {_rupees(sizing.budget)} between entry "
+                        f"({sizing.lots} lots) that risk {rupees(sizing.budget)} between entry "
                         f"{entry} and stop {intent.stop_loss}: lower the quantity",
                     )
                 )
@@ -222,8 +219,8 @@ class RiskManager:
                 failures.append(
                     (
                         RiskCheck.NOTIONAL,
-                        f"notional {_rupees(notional)} ({intent.quantity} × {entry}) is above "
-                        f"{_rupees(self.limits.max_notional_per_trade)} "
+                        f"notional {rupees(notional)} ({intent.quantity} × {entry}) is above "
+                        f"{rupees(self.limits.max_notional_per_trade)} "
                         f"({self.limits.max_capital_per_trade_pct}% of capital): trade fewer lots",
                     )
                 )
@@ -302,8 +299,8 @@ class RiskManager:
             failures.append(
                 (
                     RiskCheck.DAILY_LOSS,
-                    f"the day's P&L {_rupees(portfolio.day_pnl)} has reached the daily loss limit "
-                    f"{_rupees(self.limits.max_daily_loss)}",
+                    f"the day's P&L {rupees(portfolio.day_pnl)} has reached the daily loss limit "
+                    f"{rupees(self.limits.max_daily_loss)}",
                 )
             )
         return failures
