@@ -17,11 +17,11 @@ from test_backtest_invariants import Case, cases
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 from tradeloop.domain.costs import CostBreakdown, CostTable
 from tradeloop.domain.indicators.base import PriceArrays
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.domain.risk.sizing import risk_quantity
 from tradeloop.domain.strategy.signals import Signals
 
 TABLE = CostTable.load()
-OPEN_MINUTE = 9 * 60 + 15
 
 
 def reference_trades(

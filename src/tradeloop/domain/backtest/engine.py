@@ -22,10 +22,10 @@ from tradeloop.domain.backtest.metrics import metrics_batch
 from tradeloop.domain.backtest.result import BacktestResult
 from tradeloop.domain.costs import RATE_FIELDS, CostTable
 from tradeloop.domain.indicators.base import PriceArrays
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
 
-_SESSION_OPEN_MINUTE = 9 * 60 + 15
 _KERNEL_RATE_ORDER = (
     "brokerage_flat",
     "brokerage_rate",
@@ -237,7 +237,7 @@ def square_off_bars(candles: KernelMarket, square_off_minute: int) -> np.ndarray
     """`exits.square_off_bars` for an IST minute of day; empty when there is no square-off."""
     if square_off_minute < 0:
         return frozen(np.empty(0, dtype=np.int64), np.int64)
-    minute = square_off_minute - _SESSION_OPEN_MINUTE
+    minute = square_off_minute - OPEN_MINUTE
     return frozen(exits.square_off_bars(candles.session, candles.minute, minute), np.int64)
 
 

@@ -20,12 +20,12 @@ import polars as pl
 from numba import njit
 
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import DataValidationError, SpecError
 
 _NS_PER_MINUTE: Final = 60_000_000_000
 _NS_PER_DAY: Final = 86_400_000_000_000
 _IST_OFFSET_NS: Final = (5 * 60 + 30) * _NS_PER_MINUTE
-_SESSION_OPEN_MINUTE: Final = 9 * 60 + 15
 _REQUIRED_COLUMNS: Final = ("ts", "open", "high", "low", "close", "volume")
 
 Unit = Literal["price", "points", "percent", "ratio", "atr_multiple", "direction", "flag", "volume"]
@@ -164,7 +164,7 @@ def _session_clock(
             day_before = day
         session[row] = count
         minute_of_session[row] = (local - day * _NS_PER_DAY) // _NS_PER_MINUTE - (
-            _SESSION_OPEN_MINUTE
+            OPEN_MINUTE
         )
     return 0
 

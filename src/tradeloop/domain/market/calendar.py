@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from tradeloop.domain.market.session import CLOSE as SESSION_CLOSE
+from tradeloop.domain.market.session import MINUTES as SESSION_MINUTES
+from tradeloop.domain.market.session import OPEN as SESSION_OPEN
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import ConfigError
 
 IST = ZoneInfo("Asia/Kolkata")
 IST_OFFSET = timedelta(hours=5, minutes=30)
-SESSION_OPEN = time(9, 15)
-SESSION_CLOSE = time(15, 30)
-SESSION_MINUTES = 375
-_OPEN_MINUTE = 9 * 60 + 15
 _NS_PER_MINUTE = 60_000_000_000
 _NS_PER_DAY = 86_400_000_000_000
 _IST_OFFSET_NS = int(IST_OFFSET.total_seconds()) * 1_000_000_000
@@ -210,8 +210,8 @@ class NSECalendar:
         days = np.floor_divide(local, _NS_PER_DAY)
         minute_of_day = np.floor_divide(local - days * _NS_PER_DAY, _NS_PER_MINUTE)
         weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
-        in_hours = (minute_of_day >= _OPEN_MINUTE) & (
-            minute_of_day < _OPEN_MINUTE + SESSION_MINUTES
+        in_hours = (minute_of_day >= OPEN_MINUTE) & (
+            minute_of_day < OPEN_MINUTE + SESSION_MINUTES
         )
         trading_day = (weekday < 5) & ~np.isin(days, self._holiday_days)
         result: np.ndarray = in_hours & trading_day

@@ -15,8 +15,9 @@ import difflib
 
 import polars as pl
 
-from tradeloop.domain.market.calendar import IST_OFFSET, SESSION_MINUTES, SESSION_OPEN, to_ist
+from tradeloop.domain.market.calendar import IST_OFFSET, SESSION_MINUTES, to_ist
 from tradeloop.domain.market.candles import CANDLE_COLUMNS, INTERVAL_MINUTES, INTERVALS
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import DataValidationError
 
 _SOURCE_INTERVAL = "1m"
@@ -37,10 +38,9 @@ _SPELLINGS: dict[str, str] = {
 _US_PER_MINUTE = 60_000_000
 _US_PER_DAY = 86_400_000_000
 _IST_OFFSET_US = int(IST_OFFSET.total_seconds()) * 1_000_000
-_OPEN_MINUTE = SESSION_OPEN.hour * 60 + SESSION_OPEN.minute
 # IST has no DST, so 09:15 IST is 03:45 UTC every day and windows of a fixed UTC offset line up
 # with every session's open: a width that divides a day, shifted by 03:45 modulo the width.
-_OPEN_MINUTE_UTC = _OPEN_MINUTE - int(IST_OFFSET.total_seconds()) // 60
+_OPEN_MINUTE_UTC = OPEN_MINUTE - int(IST_OFFSET.total_seconds()) // 60
 _WINDOWS: dict[str, str] = {
     name: "1d" if name == "1d" else f"{minutes}m" for name, minutes in INTERVAL_MINUTES.items()
 }
@@ -138,7 +138,7 @@ def _check_source(candles: pl.DataFrame, interval: str) -> None:
 def _check_session_hours(candles: pl.DataFrame) -> None:
     """Refuse minutes outside 09:15–15:29 IST: they would land in a neighbouring window."""
     local_us = pl.col("ts").dt.epoch("us") + _IST_OFFSET_US
-    session_minute = local_us.mod(_US_PER_DAY) // _US_PER_MINUTE - _OPEN_MINUTE
+    session_minute = local_us.mod(_US_PER_DAY) // _US_PER_MINUTE - OPEN_MINUTE
     is_outside = (session_minute < 0) | (session_minute >= SESSION_MINUTES)
     if not candles.select(is_outside.any()).item():
         return

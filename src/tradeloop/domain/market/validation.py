@@ -34,6 +34,7 @@ from tradeloop.domain.market.candles import (
     INTERVALS,
     PRICE_COLUMNS,
 )
+from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import DataValidationError
 
 EXAMPLES_SHOWN = 5
@@ -44,7 +45,6 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9&_.-]*$")
 _US_PER_MINUTE = 60_000_000
 _US_PER_DAY = 86_400_000_000
 _IST_OFFSET_US = 19_800_000_000
-_OPEN_MINUTE = 9 * 60 + 15
 _ROW = "__row"
 _IN_SESSION = "__in_session"
 _ON_GRID = "__on_grid"
@@ -378,7 +378,7 @@ def _session_masks(
     """(inside a session, on the interval's grid) per row."""
     micros = frame["ts"].to_physical().fill_null(0).to_numpy()
     in_session = calendar.in_session_mask(micros.astype("datetime64[us]"))
-    since_open = (micros + _IST_OFFSET_US) % _US_PER_DAY - _OPEN_MINUTE * _US_PER_MINUTE
+    since_open = (micros + _IST_OFFSET_US) % _US_PER_DAY - OPEN_MINUTE * _US_PER_MINUTE
     if interval == "1d":
         return in_session, since_open == 0
     return in_session, since_open % (INTERVAL_MINUTES.get(interval, 1) * _US_PER_MINUTE) == 0

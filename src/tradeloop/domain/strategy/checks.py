@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tradeloop.domain.market.session import CLOSE_MINUTE, OPEN_MINUTE, minute_of_day
 from tradeloop.domain.strategy.conditions import (
     AllOf,
     AnyOf,
@@ -22,7 +23,6 @@ from tradeloop.domain.strategy.conditions import (
 )
 from tradeloop.domain.strategy.rules import AtrStop, AtrTrail, SwingStop
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.domain.strategy.validation import CLOSE_MINUTE, OPEN_MINUTE
 
 IndicatorKey = tuple[str, tuple[tuple[str, float], ...]]
 """An indicator and its parameters, sorted: what the `IndicatorCache` computes once."""
@@ -122,8 +122,8 @@ class WindowCheck:
     def of(cls, spec: StrategySpec) -> WindowCheck:
         window = spec.filters.time_window
         square_off = spec.exit.square_off
-        start = OPEN_MINUTE if window is None else window.start.hour * 60 + window.start.minute
-        end = CLOSE_MINUTE if window is None else window.end.hour * 60 + window.end.minute
+        start = OPEN_MINUTE if window is None else minute_of_day(window.start)
+        end = CLOSE_MINUTE if window is None else minute_of_day(window.end)
         if square_off is not None:
             end = min(end, square_off.hour * 60 + square_off.minute - 1)
         return cls(start - OPEN_MINUTE, end - OPEN_MINUTE)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tradeloop.domain.indicators.cache import IndicatorCache
+from tradeloop.domain.market.session import MINUTES as _SESSION_LENGTH
 from tradeloop.domain.strategy.checks import (
     AtrOffset,
     Check,
@@ -52,12 +53,10 @@ from tradeloop.domain.strategy.rules import (
 )
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.domain.strategy.validation import CLOSE_MINUTE, OPEN_MINUTE
 
 Operand = float | IndicatorOperand | PriceOperand
 Item = Condition | AllOf | AnyOf
 Values = np.ndarray | float
-_SESSION_LENGTH = CLOSE_MINUTE - OPEN_MINUTE
 _ENTRY_BLOCK_BYTES = 64 << 20
 """A batch's entry masks are rows of blocks about this large. Above glibc's mmap threshold (at
 most 32 MB) a block is mapped on its own, outside the heap the indicators' arrays are recycled

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.strategy.conditions import Condition
 from tradeloop.domain.strategy.tagged import keyed, tag
 
@@ -225,8 +226,8 @@ class ExitRules(_Rule):
         None, ge=1, le=100_000, description="Exit after this many bars; null = no limit."
     )
     square_off: ClockTime | None = Field(
-        time(15, 15),
-        json_schema_extra={"default": "15:15"},
+        SQUARE_OFF,
+        json_schema_extra={"default": SQUARE_OFF.strftime("%H:%M")},
         description=(
             "IST time (HH:MM) at which an open position is closed; a bar open time of the "
             "timeframe. null = hold overnight (required for the 1d timeframe)."

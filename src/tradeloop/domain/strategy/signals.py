@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tradeloop.domain.market.session import SQUARE_OFF_MINUTE
+
 
 @dataclass(frozen=True, eq=False)
 class Signals:
@@ -55,7 +57,7 @@ class Signals:
     """Move the stop to entry after the close reaches +X R; NaN = never."""
     max_bars_held: int = 0
     """Exit at the next bar's open after this many bars; 0 = no limit."""
-    square_off_minute: int = 15 * 60 + 15
+    square_off_minute: int = SQUARE_OFF_MINUTE
     """IST minute of day at which an open position is closed (at that bar's open); -1 = hold."""
 
     def __post_init__(self) -> None:

@@ -25,6 +25,7 @@ from datetime import time
 from typing import TYPE_CHECKING, Final
 
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
+from tradeloop.domain.market.session import CLOSE_MINUTE, OPEN_MINUTE
 from tradeloop.domain.strategy.bounds import INF, Bounds, format_bounds, operand_unit, output_bounds
 from tradeloop.domain.strategy.conditions import (
     AllOf,
@@ -41,8 +42,6 @@ from tradeloop.errors import SpecError
 if TYPE_CHECKING:
     from tradeloop.domain.strategy.spec import StrategySpec
 
-OPEN_MINUTE: Final = 9 * 60 + 15
-CLOSE_MINUTE: Final = 15 * 60 + 30
 
 _MIRROR: Final[dict[Op, Op]] = {
     "<": ">",
