@@ -21,6 +21,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tradeloop.domain.backtest.scoring import ScoringConfig
+from tradeloop.domain.market import session
+from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.errors import ConfigError
 
 ENV_PREFIX = "TRADELOOP_"
@@ -36,48 +39,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RiskSettings(_Section):
-    """Limits the risk manager enforces on every order, whoever asked for it."""
-
-    capital: float = Field(1_000_000.0, gt=0, description="Trading capital in rupees.")
-    risk_per_trade_pct: float = Field(
-        1.0, gt=0, le=10, description="Percent of capital at risk per trade."
-    )
-    max_open_positions: int = Field(3, ge=1, le=50)
-    max_daily_loss_pct: float = Field(
-        3.0, gt=0, le=100, description="Daily loss that HALTs trading."
-    )
-    max_capital_per_trade_pct: float = Field(
-        500.0,
-        gt=0,
-        le=1000,
-        description=(
-            "Largest notional (entry × quantity) of one trade, as percent of capital. Index "
-            "futures are margined (about 12-20%), so 500 allows up to 5x; set 100 for no leverage."
-        ),
-    )
-    entry_window_start: time = Field(
-        time(9, 20), description="No new entries before this IST time."
-    )
-    entry_window_end: time = Field(time(15, 0), description="No new entries after this IST time.")
-    min_reward_risk: float = Field(
-        1.5, gt=0, description="Minimum (target - entry) / (entry - stop)."
-    )
-
-
-class StrategySettings(_Section):
-    """Research and promotion settings."""
-
-    min_score: float = Field(0.65, ge=0, le=1, description="Score needed before deployment.")
-    min_trades: int = Field(
-        20, ge=1, description="Out-of-sample trades needed for a non-zero score."
-    )
-    score_weight_win_rate: float = 0.4
-    score_weight_profit_factor: float = 0.4
-    score_weight_drawdown: float = 0.2
-    walk_forward_folds: int = Field(4, ge=2, le=20)
-
-
 class ExecutionSettings(_Section):
     """How orders are simulated (paper, backtest) and sent (live)."""
 
@@ -88,7 +49,7 @@ class ExecutionSettings(_Section):
         None, description="A TOML cost table that replaces the bundled one (see docs/costs.md)."
     )
     square_off_time: time = Field(
-        time(15, 15), description="Intraday positions close at this IST time."
+        session.SQUARE_OFF, description="Intraday positions close at this IST time."
     )
     break_even_after_r: float = Field(1.0, gt=0, description="Move the stop to entry after +X R.")
 
@@ -134,8 +95,8 @@ class Settings(BaseSettings):
     ollama_model: str = "qwen2.5:7b-instruct"
     ollama_num_ctx: int = Field(8192, ge=512)
     ollama_timeout_s: float = Field(120.0, gt=0)
-    risk: RiskSettings = RiskSettings()
-    strategy: StrategySettings = StrategySettings()
+    risk: RiskLimits = RiskLimits()
+    strategy: ScoringConfig = ScoringConfig()
     execution: ExecutionSettings = ExecutionSettings()
     market: MarketSettings = MarketSettings()
 
@@ -164,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def memory_dir(self) -> Path:
         return self.data_dir / "memory"
+
+    @property
+    def volatility_dir(self) -> Path:
+        return self.data_dir / "volatility"
 
     @property
     def agent_runs_dir(self) -> Path:

@@ -9,12 +9,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from tradeloop.app import stores
 from tradeloop.cli import app
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.errors import DataValidationError, NotFoundError
 from tradeloop.settings import load_settings
-from tradeloop.storage.candles import open_candle_store
-from tradeloop.storage.volatility import open_volatility_store
 
 runner = CliRunner()
 
@@ -42,17 +41,17 @@ def test_synth_stores_candles_and_implied_volatility(data_dir: Path) -> None:
     assert "NIFTY" in output and "BANKNIFTY" in output
     assert "2025-03-03 09:15" in output and "2025-03-05 15:29" in output
     settings = load_settings()
-    candles = open_candle_store(settings).load("NIFTY", "1m")
+    candles = stores.candle_store(settings).load("NIFTY", "1m")
     assert candles.height == 3 * 375
-    assert open_volatility_store(settings).load("BANKNIFTY").height == 3
+    assert stores.volatility_store(settings).load("BANKNIFTY").height == 3
     assert (data_dir / "candles" / "symbol=NIFTY" / "interval=1m" / "year=2025").is_dir()
 
 
 def test_synth_twice_with_the_same_seed_changes_nothing(data_dir: Path) -> None:
     invoke("data", "synth", "--symbol", "NIFTY", "--days", "2")
-    first = open_candle_store(load_settings()).load("NIFTY", "1m")
+    first = stores.candle_store(load_settings()).load("NIFTY", "1m")
     invoke("data", "synth", "--symbol", "NIFTY", "--days", "2")
-    assert open_candle_store(load_settings()).load("NIFTY", "1m").equals(first)
+    assert stores.candle_store(load_settings()).load("NIFTY", "1m").equals(first)
 
 
 def test_ls_lists_series_in_ist(data_dir: Path) -> None:
@@ -78,7 +77,7 @@ def test_import_prints_rows_range_and_timezone_assumption(data_dir: Path, tmp_pa
     assert "read as Asia/Kolkata wall-clock time" in output
     again = invoke("data", "import", str(csv), "--symbol", "NIFTY", "--interval", "1m")
     assert "(0 new, 2 replaced)" in again
-    assert open_candle_store(load_settings()).load("NIFTY", "1m").height == 2
+    assert stores.candle_store(load_settings()).load("NIFTY", "1m").height == 2
 
 
 def test_import_of_a_bad_file_writes_nothing_and_names_the_row(
@@ -97,13 +96,13 @@ def test_import_of_a_bad_file_writes_nothing_and_names_the_row(
     assert "nothing was imported" in message
     assert "row 1 (2025-01-02 09:15 IST), same time as row 0" in message
     assert "line = row + 2" in message
-    assert open_candle_store(load_settings()).series() == []
+    assert stores.candle_store(load_settings()).series() == []
 
 
 def test_gaps_lists_missing_runs(data_dir: Path) -> None:
     market = generate_market("NIFTY", days=3, start=date(2025, 1, 6))
     hole = pl.int_range(pl.len()).is_between(400, 409)
-    open_candle_store(load_settings()).write(market.candles.filter(~hole))
+    stores.candle_store(load_settings()).write(market.candles.filter(~hole))
     output = invoke("data", "gaps", "--symbol", "NIFTY")
     assert "2025-01-07 09:40" in output and "2025-01-07 09:49" in output
     assert "1 gaps, 10 missing bars in NIFTY 1m from 2025-01-06 to 2025-01-08" in output

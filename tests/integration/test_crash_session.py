@@ -28,13 +28,13 @@ from typing import Any
 
 import pytest
 
+from tradeloop.app.trading import paper_stack
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.market.calendar import ist_datetime, to_ist
 from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.positions.replay import Bar
-from tradeloop.execution_factory import paper_stack
 from tradeloop.settings import load_settings
 from tradeloop.storage.ledger import Ledger, open_ledger
 

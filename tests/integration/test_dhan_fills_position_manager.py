@@ -16,11 +16,11 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.app.trading import mode_guard
 from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.fills import FillLeg
 from tradeloop.domain.execution.gateway import OrderGateway
-from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
 from tradeloop.domain.positions.manager import PositionManager
@@ -49,9 +49,14 @@ def live_manager(
 ) -> PositionManager:
     """A position manager as a fresh live process builds it: only the ledger and Dhan remember."""
     ledger = open_ledger(ledger_url)
-    broker = DhanBroker(CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=server.base_url)
+    broker = DhanBroker(
+        CLIENT_ID,
+        SecretStr(TEST_ACCESS_TOKEN),
+        cost_table=CostTable.load(),
+        base_url=server.base_url,
+    )
     risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
-    guard = ModeGuard.from_settings(
+    guard = mode_guard(
         load_settings(
             trading_mode="live",
             dhan_client_id=CLIENT_ID,

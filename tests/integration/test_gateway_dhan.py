@@ -18,9 +18,10 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.app.trading import mode_guard
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import GatewayResult, OrderGateway, SubmitOutcome
-from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import (
     BrokerOrder,
     OrderIntent,
@@ -68,10 +69,14 @@ def live_gateway(server: DhanLoopbackServer, ledger: Ledger, timeout: float) -> 
         live_confirm=LIVE_CONFIRM_PHRASE,
     )
     broker = DhanBroker(
-        CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=server.base_url, timeout=timeout
+        CLIENT_ID,
+        SecretStr(TEST_ACCESS_TOKEN),
+        cost_table=CostTable.load(),
+        base_url=server.base_url,
+        timeout=timeout,
     )
     risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
-    return OrderGateway(broker, ledger, risk, ModeGuard.from_settings(settings), clock)
+    return OrderGateway(broker, ledger, risk, mode_guard(settings), clock)
 
 
 def option_intent() -> OrderIntent:
@@ -173,10 +178,13 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
     def manager(broker_class: type[DhanBroker]) -> PositionManager:
         ledger = open_ledger(url)  # a fresh process: only the ledger and Dhan remember
         broker = broker_class(
-            CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=dhan_server.base_url
+            CLIENT_ID,
+            SecretStr(TEST_ACCESS_TOKEN),
+            cost_table=CostTable.load(),
+            base_url=dhan_server.base_url,
         )
         risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
-        guard = ModeGuard.from_settings(
+        guard = mode_guard(
             load_settings(
                 trading_mode="live",
                 dhan_client_id=CLIENT_ID,

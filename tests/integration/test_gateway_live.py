@@ -13,15 +13,15 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.app.trading import broker_for, mode_guard, trading_stack
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
-from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.execution.paper import PaperBroker
 from tradeloop.domain.market.calendar import ist_datetime
 from tradeloop.domain.risk.state import Portfolio
 from tradeloop.errors import TradingRefusedError
-from tradeloop.execution_factory import broker_for, trading_stack
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, Settings, load_settings
 
 CLIENT_ID = "1000000003"
@@ -78,8 +78,13 @@ def direct_dhan_gateway(
 ) -> OrderGateway:
     """A real DhanBroker built by hand (bypassing the factory), behind the settings' guard."""
     stack = trading_stack(settings.model_copy(update={"trading_mode": "paper"}), clock=clock)
-    broker = DhanBroker(CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=server.base_url)
-    return OrderGateway(broker, stack.ledger, stack.risk, ModeGuard.from_settings(settings), clock)
+    broker = DhanBroker(
+        CLIENT_ID,
+        SecretStr(TEST_ACCESS_TOKEN),
+        cost_table=CostTable.load(),
+        base_url=server.base_url,
+    )
+    return OrderGateway(broker, stack.ledger, stack.risk, mode_guard(settings), clock)
 
 
 def assert_refused_everywhere(

@@ -1,4 +1,5 @@
-"""domain/ is pure trading logic: no orchestration, I/O client, database, LLM or broker SDK.
+"""domain/ is pure trading logic: no orchestration, I/O client, database, LLM, broker SDK or
+settings (the composition root, `tradeloop.app`, turns settings into domain objects).
 
 An AST walk of every module under src/tradeloop/domain (imports inside functions and
 `TYPE_CHECKING` blocks count too: a lazy import is still a dependency).
@@ -31,7 +32,8 @@ FORBIDDEN = (
     "tradeloop.agent",
     "tradeloop.tools",
     "tradeloop.cli",
-    "tradeloop.api",
+    "tradeloop.app",
+    "tradeloop.settings",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
 
@@ -19,6 +19,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from tradeloop.app.research import ResearchContext, research_context
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.backtest import (
     BacktestConfig,
@@ -32,8 +33,7 @@ from tradeloop.domain.backtest import (
     score_walk_forward,
 )
 from tradeloop.domain.backtest.walkforward import WalkForwardMode
-from tradeloop.domain.costs import CostTable
-from tradeloop.domain.market.calendar import IST, ist_datetime
+from tradeloop.domain.market.calendar import IST
 from tradeloop.domain.market.resample import resample
 from tradeloop.domain.money import rupees
 from tradeloop.domain.research import unsupported_reason
@@ -41,8 +41,6 @@ from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import ConfigError, NotFoundError, UserError
 from tradeloop.settings import Settings
-from tradeloop.storage.candles import open_candle_store
-from tradeloop.tools.session import backtest_config, scoring_config
 
 TRADES_SHOWN = 10
 # Short labels so a trade row fits an 80-column terminal; files keep the full names.
@@ -82,17 +80,17 @@ def backtest(
 ) -> None:
     """Backtest SPEC.json on stored 1m candles, print metrics and score, save the trades."""
     current = settings()
+    context = research_context(current)
     spec = _retarget(load_spec(spec_file), symbol)
     first_day, last_day = _day(start, "--from"), _day(end, "--to")
     if first_day and last_day and last_day < first_day:
         raise UserError(f"--to {last_day} is before --from {first_day}: swap them")
     if mode not in ("rolling", "anchored"):
         raise UserError(f"--mode {mode!r} is unknown: use rolling or anchored")
-    config = _config(current, spec, capital, risk_pct, slippage_bps, no_costs)
-    candles = _candles(current, spec, first_day, last_day)
-    table = CostTable.load(current.execution.costs_table)
+    config = _config(context, spec, capital, risk_pct, slippage_bps, no_costs)
+    candles = _candles(context, spec, first_day, last_day)
+    table, scoring = context.costs, context.scoring
     signals = compile_spec(spec, candles)
-    scoring = scoring_config(current)
     walk: WalkForwardResult | None = None
     if walk_forward:
         folds_mode = cast(WalkForwardMode, mode)
@@ -157,16 +155,14 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _candles(
-    current: Settings, spec: StrategySpec, first_day: date | None, last_day: date | None
+    context: ResearchContext, spec: StrategySpec, first_day: date | None, last_day: date | None
 ) -> pl.DataFrame:
-    start = ist_datetime(first_day, time(0)) if first_day else None
-    stop = ist_datetime(last_day + timedelta(days=1), time(0)) if last_day else None
     remedy = (
         f"run `tradeloop data synth --symbol {spec.symbol}` or `tradeloop data import` to store "
         "1m candles first"
     )
     try:
-        minutes = open_candle_store(current).load(spec.symbol, "1m", start, stop)
+        minutes = context.minute_candles(spec.symbol, first_day, last_day)
     except NotFoundError as exc:
         raise NotFoundError(f"no 1m candles stored for {spec.symbol}: {remedy} ({exc})") from None
     if minutes.height == 0:
@@ -176,7 +172,7 @@ def _candles(
 
 
 def _config(
-    current: Settings,
+    context: ResearchContext,
     spec: StrategySpec,
     capital: float | None,
     risk_pct: float | None,
@@ -186,8 +182,8 @@ def _config(
     reason = unsupported_reason(spec)
     if reason is not None:
         raise UserError(reason)
-    # The one mapping from settings (tools/session.py), then this run's options on top.
-    values = backtest_config(current, spec.symbol).model_dump()
+    # The one mapping from settings (the research context), then this run's options on top.
+    values = context.backtest_config(spec.symbol).model_dump()
     overrides = {"capital": capital, "risk_per_trade_pct": risk_pct, "slippage_bps": slippage_bps}
     values.update({name: value for name, value in overrides.items() if value is not None})
     values["apply_costs"] = not no_costs

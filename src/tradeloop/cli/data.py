@@ -20,14 +20,13 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from tradeloop.app import stores
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.market.calendar import IST
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.validation import format_ist
 from tradeloop.errors import DataValidationError
-from tradeloop.storage.candles import open_candle_store
 from tradeloop.storage.importer import read_candle_file
-from tradeloop.storage.volatility import open_volatility_store
 
 data_app = typer.Typer(
     help="Candles: generate the synthetic market, import files, list series, find gaps.",
@@ -104,7 +103,7 @@ def synth(
 
     first_day = _parse_day(start)
     current = settings()
-    store, volatility = open_candle_store(current), open_volatility_store(current)
+    store, volatility = stores.candle_store(current), stores.volatility_store(current)
     table = _table(
         _text("symbol"),
         _number("rows"),
@@ -146,7 +145,7 @@ def import_file(
     ),
 ) -> None:
     """Import a candle file: validated whole, upserted by timestamp, nothing written if refused."""
-    store = open_candle_store(settings())
+    store = stores.candle_store(settings())
     with _progress() as progress:
         task = progress.add_task(f"reading {file.name}", total=2)
         result = read_candle_file(file, symbol, interval, timezone)
@@ -174,7 +173,7 @@ def import_file(
 def list_series() -> None:
     """List the stored candle series."""
     current = settings()
-    store = open_candle_store(current)
+    store = stores.candle_store(current)
     summaries = store.series()
     if not summaries:
         console.print(
@@ -200,7 +199,7 @@ def list_series() -> None:
             f"{summary.sessions:,}",
         )
     console.print(table)
-    with_iv = open_volatility_store(current).symbols()
+    with_iv = stores.volatility_store(current).symbols()
     if with_iv:
         console.print(f"implied volatility stored for: {', '.join(with_iv)}")
 
@@ -218,7 +217,7 @@ def gaps(
     limit: int = typer.Option(GAPS_SHOWN, min=1, help="Gaps to list at most."),
 ) -> None:
     """Find bars missing inside NSE sessions, grouped into contiguous runs."""
-    store = open_candle_store(settings())
+    store = stores.candle_store(settings())
     start, end = _parse_day(from_day), _parse_day(to_day)
     if start is None or end is None:
         stored = store.load(symbol, interval)  # also names unknown symbols and intervals

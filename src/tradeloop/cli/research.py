@@ -115,10 +115,10 @@ def best(
     passed_only: bool = typer.Option(False, "--passed", help="Only strategies that passed."),
 ) -> None:
     """The best remembered strategies (latest evaluation of each), from strategy memory."""
-    from tradeloop.storage.memory import open_strategy_memory
+    from tradeloop.app.stores import strategy_memory
 
     current = settings()
-    records = open_strategy_memory(current).best(limit, symbol=symbol, passed_only=passed_only)
+    records = strategy_memory(current).best(limit, symbol=symbol, passed_only=passed_only)
     table = Table(title="Strategy memory: best latest evaluations", title_justify="left")
     for header in (
         "strategy",

@@ -11,8 +11,10 @@ from datetime import UTC, date, datetime
 import typer
 from rich.table import Table
 
+from tradeloop.app import stores
+from tradeloop.app.trading import live_mode_report
 from tradeloop.cli._common import console, fail, settings
-from tradeloop.domain.execution.mode import ModeReport, live_mode_report
+from tradeloop.domain.execution.mode import ModeReport
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
 from tradeloop.errors import UserError
@@ -50,7 +52,7 @@ def _ledger() -> Ledger:
     """The configured ledger, after printing the trading mode."""
     loaded = settings()
     _mode_banner(loaded)
-    return Ledger.from_settings(loaded)
+    return stores.ledger(loaded)
 
 
 def _today() -> date:
@@ -255,7 +257,7 @@ def resolve_order(
     reason: str = typer.Option(..., "--reason", help="What you checked."),
 ) -> None:
     """Settle an UNKNOWN order: the broker is asked once more; absent → marked not placed."""
-    from tradeloop.execution_factory import trading_stack
+    from tradeloop.app.trading import trading_stack
 
     if not not_placed:
         raise fail("pass --not-placed to confirm the order is absent at the broker", code=2)

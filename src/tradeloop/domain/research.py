@@ -76,11 +76,15 @@ def evaluate_specs(
     candles: pl.DataFrame,
     config: BacktestConfig,
     scoring: ScoringConfig,
-    folds: int = 4,
+    cost_table: CostTable,
+    *,
+    folds: int,
     mode: WalkForwardMode = "rolling",
-    cost_table: CostTable | None = None,
 ) -> list[Evaluation]:
-    """Walk every spec forward on `candles` (1m bars of the specs' symbol) and score it."""
+    """Walk every spec forward on `candles` (1m bars of the specs' symbol) and score it.
+
+    Every fill is charged from `cost_table`; `folds` walk-forward folds are scored out of sample.
+    """
     if candles.is_empty():
         raise DataValidationError(
             "no candles in the research window: synthesize or import data first "

@@ -25,7 +25,6 @@ from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import load_settings
 from tradeloop.tasks.research import evaluate, load_minute_candles, remember
-from tradeloop.tools.session import backtest_config, scoring_config
 
 
 class ResearchParameters(BaseModel):
@@ -84,7 +83,6 @@ def research_flow(parameters: ResearchParameters | None = None) -> list[Leaderbo
     """Evaluate every generated spec per symbol, remember the results, return the leaderboard."""
     parameters = parameters or ResearchParameters()
     settings = load_settings()
-    folds = parameters.folds or settings.strategy.walk_forward_folds
     run_id = str(flow_run.get_id() or f"local-{parameters.seed}")
     evaluations: list[Evaluation] = []
     for symbol in (name.upper() for name in parameters.symbols):
@@ -92,10 +90,6 @@ def research_flow(parameters: ResearchParameters | None = None) -> list[Leaderbo
         if not specs:
             continue
         candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)
-        evaluations.extend(
-            evaluate(
-                specs, candles, backtest_config(settings, symbol), scoring_config(settings), folds
-            )
-        )
+        evaluations.extend(evaluate(settings, specs, candles, parameters.folds))
     remember(settings, run_id, evaluations)
     return leaderboard(evaluations)

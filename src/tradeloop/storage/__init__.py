@@ -17,10 +17,9 @@ if TYPE_CHECKING:
         ParquetCandleStore,
         SeriesSummary,
         WriteReport,
-        open_candle_store,
     )
     from tradeloop.storage.importer import ImportResult, read_candle_file
-    from tradeloop.storage.volatility import VolatilityStore, open_volatility_store
+    from tradeloop.storage.volatility import VolatilityStore
 
 _HOMES = {
     "CandleStore": "candles",
@@ -29,11 +28,9 @@ _HOMES = {
     "ParquetCandleStore": "candles",
     "SeriesSummary": "candles",
     "WriteReport": "candles",
-    "open_candle_store": "candles",
     "ImportResult": "importer",
     "read_candle_file": "importer",
     "VolatilityStore": "volatility",
-    "open_volatility_store": "volatility",
 }
 
 __all__ = [
@@ -45,8 +42,6 @@ __all__ = [
     "SeriesSummary",
     "VolatilityStore",
     "WriteReport",
-    "open_candle_store",
-    "open_volatility_store",
     "read_candle_file",
 ]
 

@@ -34,7 +34,6 @@ from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.domain.market.candles import CANDLE_COLUMNS, CANDLE_SCHEMA, INTERVALS
 from tradeloop.domain.market.validation import SYMBOL_PATTERN, validate_candles
 from tradeloop.errors import DataValidationError
-from tradeloop.settings import Settings
 from tradeloop.storage._files import (
     DATA_FILE,
     exclusive_writer,
@@ -53,7 +52,6 @@ __all__ = [
     "ParquetCandleStore",
     "SeriesSummary",
     "WriteReport",
-    "open_candle_store",
 ]
 
 
@@ -371,9 +369,3 @@ def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
     # Timestamps come back as UTC, whatever the machine's timezone.
     cursor.sql("SET TimeZone = 'UTC'")
     return cursor
-
-
-def open_candle_store(settings: Settings) -> ParquetCandleStore:
-    """The store under `settings.candles_dir`, with the calendar the settings describe."""
-    calendar = NSECalendar.default(settings.market.holidays_file)
-    return ParquetCandleStore(settings.candles_dir, calendar)

@@ -26,7 +26,6 @@ from tradeloop.domain.positions.model import Position, PositionEvent, TradeRecor
 from tradeloop.domain.positions.store import StaleWriteError, fill_day
 from tradeloop.domain.risk.state import DayState, KillSwitch, TradingState
 from tradeloop.errors import NotFoundError
-from tradeloop.settings import Settings
 from tradeloop.storage.ledger_engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_ledger_engine,
@@ -49,15 +48,11 @@ from tradeloop.storage.ledger_models import (
 
 
 class Ledger:
-    """The ledger on one database. Create it with `open_ledger(url)` or `Ledger.from_settings`."""
+    """The ledger on one database. Create it with `open_ledger(url)`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         ledger_registry.metadata.create_all(engine)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Ledger:
-        return open_ledger(settings.ledger_url)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,14 +14,16 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.settings import Settings
 from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
+
+if TYPE_CHECKING:
+    from tradeloop.domain.research import Evaluation
 
 _SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -75,6 +77,27 @@ class StrategyRecord(BaseModel):
         values["reasons"] = tuple(json.loads(values["reasons"]))
         values["metrics"] = json.loads(values["metrics"])
         return cls.model_validate(values)
+
+    @classmethod
+    def of(cls, evaluation: Evaluation, run_id: str, evaluated_at: datetime) -> StrategyRecord:
+        """The record of one evaluation: its out-of-sample metrics, score and context."""
+        metrics = evaluation.walk_forward.out_of_sample.metrics.model_dump()
+        return cls(
+            run_id=run_id,
+            evaluated_at=evaluated_at,
+            spec_id=evaluation.spec.id,
+            name=evaluation.spec.name,
+            symbol=evaluation.spec.symbol,
+            timeframe=evaluation.spec.timeframe,
+            regime=evaluation.regime,
+            window_start=evaluation.window_start,
+            window_end=evaluation.window_end,
+            score=evaluation.score.score,
+            passed=evaluation.score.passed,
+            reasons=evaluation.score.reasons,
+            metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
+            spec_json=json.dumps(evaluation.spec.model_dump(mode="json"), sort_keys=True),
+        )
 
 
 class StrategyMemory(Protocol):
@@ -176,7 +199,3 @@ class ParquetStrategyMemory(_FrameMemory):
         return frame.with_columns(
             [pl.col(name).dt.convert_time_zone("UTC") for name in timestamps]
         ).cast(_SCHEMA)
-
-
-def open_strategy_memory(settings: Settings) -> ParquetStrategyMemory:
-    return ParquetStrategyMemory(settings.memory_dir)

@@ -14,7 +14,6 @@ from typing import Final
 import polars as pl
 
 from tradeloop.domain.market.validation import SYMBOL_PATTERN, RuleFailure, raise_if_any
-from tradeloop.settings import Settings
 from tradeloop.storage._files import (
     DATA_FILE,
     exclusive_writer,
@@ -89,10 +88,6 @@ def _read(path: Path) -> pl.DataFrame | None:
     if not path.exists():
         return None
     return pl.read_parquet(path).cast(VOLATILITY_SCHEMA)  # type: ignore[arg-type]
-
-
-def open_volatility_store(settings: Settings) -> VolatilityStore:
-    return VolatilityStore(settings.data_dir / "volatility")
 
 
 def validate_volatility(df: pl.DataFrame) -> pl.DataFrame:

@@ -6,10 +6,10 @@ from datetime import date
 
 from prefect import task
 
+from tradeloop.app import stores
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.settings import Settings
-from tradeloop.storage.candles import WriteReport, open_candle_store
-from tradeloop.storage.volatility import open_volatility_store
+from tradeloop.storage.candles import WriteReport
 from tradeloop.tasks.retry import only_transient
 
 
@@ -19,5 +19,5 @@ def synthesize_symbol(
 ) -> WriteReport:
     """Generate a deterministic synthetic market for `symbol` and upsert it into the store."""
     market = generate_market(symbol, days=days, start=start, seed=seed)
-    open_volatility_store(settings).write(market.implied_volatility)
-    return open_candle_store(settings).write(market.candles)
+    stores.volatility_store(settings).write(market.implied_volatility)
+    return stores.candle_store(settings).write(market.candles)

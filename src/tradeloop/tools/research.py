@@ -18,7 +18,6 @@ from pydantic import Field, JsonValue
 
 from tradeloop.agent import FunctionTool, ToolResult, tool
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.research import evaluate_specs
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.domain.strategy.summary import describe_spec
 from tradeloop.errors import NotFoundError, SpecError
@@ -77,7 +76,7 @@ def spec_failure(exc: SpecError) -> ToolResult:
 
 def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
     """The `backtest_strategy` tool on the session's candles, remembering into its memory."""
-    default_folds = session.settings.strategy.walk_forward_folds
+    default_folds = session.context.scoring.walk_forward_folds
 
     @tool(timeout_seconds=BACKTEST_TIMEOUT_SECONDS)
     def backtest_strategy(
@@ -120,18 +119,11 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
         if candles is None or candles.is_empty():
             return ToolResult.failure("NoCandles", _no_candles(session, target.symbol, start, end))
         try:
-            evaluation = evaluate_specs(
-                [target],
-                candles,
-                session.backtest_config(target.symbol),
-                session.scoring,
-                folds,
-                cost_table=session.cost_table,
-            )[0]
+            evaluation = session.context.evaluate([target], candles, folds)[0]
         except SpecError as exc:  # valid, but not backtestable yet (an option spec)
             return spec_failure(exc)
         session.remember(evaluation)
-        return ToolResult.ok(evaluation_view(evaluation, session.scoring))
+        return ToolResult.ok(evaluation_view(evaluation, session.context.scoring))
 
     return backtest_strategy
 
@@ -152,7 +144,7 @@ def _no_candles(session: ResearchSession, symbol: str, start: date | None, end: 
     window = f" from {start or 'the first stored day'} to {end or 'the last stored day'}"
     stored = [
         f"{item.symbol} {item.first:%Y-%m-%d}..{item.last:%Y-%m-%d}"
-        for item in session.candles.series()
+        for item in session.context.candles.series()
         if item.interval == "1m"
     ]
     have = f" Stored 1m candles: {', '.join(stored)}." if stored else " No 1m candles are stored."
@@ -189,7 +181,7 @@ def make_best_strategies(session: ResearchSession) -> FunctionTool:
         return ToolResult.ok(
             {
                 "strategies": [record_view(record) for record in records],
-                "min_score": session.scoring.min_score,
+                "min_score": session.context.scoring.min_score,
             }
         )
 

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import RateLimiter
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.orders import OrderIntent, Side
 
 SECURITY_ID = "52175"
@@ -52,6 +53,7 @@ def make_broker(dhan_server: DhanLoopbackServer, clock: ManualClock) -> Callable
         return DhanBroker(
             TEST_CLIENT_ID,
             SecretStr(token),
+            cost_table=CostTable.load(),
             base_url=dhan_server.base_url,
             timeout=timeout,
             rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),

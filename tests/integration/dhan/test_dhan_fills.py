@@ -72,6 +72,7 @@ def leg_broker(leg_server: DhanLoopbackServer) -> DhanBroker:
     return DhanBroker(
         TEST_CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
+        cost_table=CostTable.load(),
         base_url=leg_server.base_url,
         rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
     )

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderType
 from tradeloop.errors import ConfigError, TradeloopError
 
@@ -91,7 +92,12 @@ def test_token_with_whitespace_is_refused_without_echoing_it(
     dhan_server: DhanLoopbackServer, token: str
 ) -> None:
     with pytest.raises(ConfigError, match="whitespace or a line break") as caught:
-        DhanBroker(TEST_CLIENT_ID, SecretStr(token), base_url=dhan_server.base_url)
+        DhanBroker(
+            TEST_CLIENT_ID,
+            SecretStr(token),
+            cost_table=CostTable.load(),
+            base_url=dhan_server.base_url,
+        )
     assert "SECRET" not in str(caught.value)
 
 
@@ -105,7 +111,12 @@ def test_token_with_whitespace_is_refused_without_echoing_it(
 )
 def test_base_url_that_would_leak_or_cannot_work_is_refused(base_url: str, complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint):
-        DhanBroker(TEST_CLIENT_ID, SecretStr(TEST_ACCESS_TOKEN), base_url=base_url)
+        DhanBroker(
+            TEST_CLIENT_ID,
+            SecretStr(TEST_ACCESS_TOKEN),
+            cost_table=CostTable.load(),
+            base_url=base_url,
+        )
 
 
 @pytest.mark.parametrize(
@@ -120,4 +131,4 @@ def test_missing_or_implausible_credentials_name_the_variable(
     client_id: str, token: str, variable: str
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
-        DhanBroker(client_id, SecretStr(token))
+        DhanBroker(client_id, SecretStr(token), cost_table=CostTable.load())

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import tradeloop.domain
+from tradeloop.app import stores
 from tradeloop.domain.research import unsupported_reason
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.domain.strategy.spec import load_spec
@@ -15,8 +19,6 @@ from tradeloop.errors import NotFoundError, UserError
 from tradeloop.flows.data import SynthParameters, synthesize_flow
 from tradeloop.flows.research import ResearchParameters, research_flow
 from tradeloop.settings import load_settings
-from tradeloop.storage.candles import open_candle_store
-from tradeloop.storage.memory import open_strategy_memory
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "strategies"
 
@@ -29,7 +31,7 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     again = synthesize_flow(SynthParameters(symbols=["NIFTY"], days=30, start=date(2025, 3, 3)))
     assert again["NIFTY"].rows_inserted == 0
     settings = load_settings()
-    assert open_candle_store(settings).load("NIFTY", "1m").height == 30 * 375
+    assert stores.candle_store(settings).load("NIFTY", "1m").height == 30 * 375
 
     spec_dir = tmp_path / "specs"
     spec_dir.mkdir()
@@ -49,7 +51,7 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     # 30 sessions cannot give min_trades out-of-sample trades: nothing passes, and it says why.
     assert not any(row.passed for row in rows)
     assert all(row.reason for row in rows)
-    remembered = open_strategy_memory(settings).best(limit=100)
+    remembered = stores.strategy_memory(settings).best(limit=100)
     assert {record.spec_id for record in remembered} == {row.spec_id for row in rows}
 
 
@@ -64,3 +66,46 @@ def test_research_with_a_missing_spec_dir_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(NotFoundError, match="nope"):
         research_flow(ResearchParameters(symbols=["NIFTY"], spec_dir=str(missing)))
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_research_flow_charges_the_configured_cost_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[execution] costs_table` is in force in the research flow, as in `tradeloop backtest`."""
+    synthesize_flow(SynthParameters(symbols=["NIFTY"], days=30, start=date(2025, 3, 3)))
+    parameters = ResearchParameters(symbols=["NIFTY"], templates=["5m"], folds=2)
+    bundled = {row.spec_id: row for row in research_flow(parameters)}
+
+    # The bundled table with one rate changed: the futures exchange charge, ten times higher.
+    table = tomllib.loads(BUNDLED_TABLE.read_text(encoding="utf-8"))
+    table["kinds"]["futures"]["exchange_rate"] *= 10
+    custom = tmp_path / "costs.toml"
+    custom.write_text(_toml(table), encoding="utf-8")
+    monkeypatch.setenv("TRADELOOP_EXECUTION__COSTS_TABLE", str(custom))
+    charged = {row.spec_id: row for row in research_flow(parameters)}
+
+    traded = [spec_id for spec_id, row in bundled.items() if row.trades > 0]
+    assert traded, "the templates must trade on 30 sessions for this test to mean anything"
+    for spec_id in traded:
+        assert charged[spec_id].net_pnl < bundled[spec_id].net_pnl
+
+
+BUNDLED_TABLE = Path(tradeloop.domain.__file__).parent / "data" / "costs_2024-10.toml"
+
+
+def _toml(document: dict[str, Any]) -> str:
+    """The cost table as TOML (its shape only: scalars, one level of [kinds.<kind>] tables)."""
+    lines = [f"{key} = {_value(value)}" for key, value in document.items() if key != "kinds"]
+    for kind, rates in document["kinds"].items():
+        lines.append(f"\n[kinds.{kind}]")
+        lines.extend(f"{key} = {_value(value)}" for key, value in rates.items())
+    return "\n".join(lines) + "\n"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value)

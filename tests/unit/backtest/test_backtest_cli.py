@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from tradeloop.app import stores
 from tradeloop.cli import app
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
-from tradeloop.storage.candles import open_candle_store
 
 SPEC = {
     "name": "nifty_rsi_dip_5m",
@@ -45,7 +45,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _store_candles(days: int = 25) -> None:
-    open_candle_store(load_settings()).write(generate_market("NIFTY", days=days, seed=5).candles)
+    stores.candle_store(load_settings()).write(generate_market("NIFTY", days=days, seed=5).candles)
 
 
 def test_backtest_with_walk_forward_prints_metrics_and_writes_files(workspace: Path) -> None:

@@ -110,7 +110,9 @@ def _metrics(**values: float) -> Metrics:
 def test_default_score_formula() -> None:
     """win rate 0.6, PF 2 → (2 − 1) / (3 − 1) = 0.5, drawdown 10% → 0.1:
     0.4 × 0.6 + 0.4 × 0.5 − 0.2 × 0.1 = 0.42, below 0.65."""
-    card = score_metrics(_metrics(trades=40, win_rate_pct=60, profit_factor=2, max_drawdown_pct=10))
+    card = score_metrics(
+        _metrics(trades=40, win_rate_pct=60, profit_factor=2, max_drawdown_pct=10), ScoringConfig()
+    )
     assert card.score == pytest.approx(0.42)
     assert card.components == pytest.approx(
         {"win_rate": 0.6, "profit_factor": 0.5, "max_drawdown": 0.1}
@@ -122,13 +124,15 @@ def test_default_score_formula() -> None:
 def test_strong_strategy_passes_the_gate() -> None:
     """0.4 × 0.8 + 0.4 × 1 (PF 3.5, capped) − 0.2 × 0.05 = 0.71."""
     metrics = _metrics(trades=50, win_rate_pct=80, profit_factor=3.5, max_drawdown_pct=5)
-    card = score_metrics(metrics)
+    card = score_metrics(metrics, ScoringConfig())
     assert card.score == pytest.approx(0.71)
     assert card.passed and card.reasons == ()
 
 
 def test_too_few_trades_scores_zero_with_the_reason() -> None:
-    card = score_metrics(_metrics(trades=12, win_rate_pct=90, profit_factor=math.inf))
+    card = score_metrics(
+        _metrics(trades=12, win_rate_pct=90, profit_factor=math.inf), ScoringConfig()
+    )
     assert card.score == 0.0
     assert not card.passed
     assert "only 12 out-of-sample trades, fewer than min_trades = 20" in card.reasons[0]
@@ -149,7 +153,9 @@ def test_weights_and_gates_come_from_config() -> None:
 
 
 def test_score_never_negative_even_for_a_wipe_out() -> None:
-    card = score_metrics(_metrics(trades=30, win_rate_pct=0, profit_factor=0, max_drawdown_pct=95))
+    card = score_metrics(
+        _metrics(trades=30, win_rate_pct=0, profit_factor=0, max_drawdown_pct=95), ScoringConfig()
+    )
     assert card.score == 0.0
 
 

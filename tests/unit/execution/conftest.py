@@ -8,11 +8,12 @@ from datetime import time
 import pytest
 
 from support.intents import TRADING_DAY, future_entry
+from tradeloop.app.trading import live_mode_report
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
-from tradeloop.domain.execution.mode import ModeGuard, live_mode_report
+from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import OrderIntent
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook

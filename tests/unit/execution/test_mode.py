@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from tradeloop.domain.execution.mode import ModeGuard, TradingMode, live_mode_report
+from tradeloop.app.trading import live_mode_report, mode_guard
+from tradeloop.domain.execution.mode import ModeGuard, TradingMode
 from tradeloop.errors import TradingRefusedError
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, Settings, load_settings
 
@@ -58,7 +59,7 @@ def test_every_switch_on_allows_live() -> None:
 def test_a_missing_switch_refuses_a_live_broker_and_says_which(
     overrides: dict[str, Any], variable: str
 ) -> None:
-    guard = ModeGuard.from_settings(live_settings(**overrides))
+    guard = mode_guard(live_settings(**overrides))
 
     with pytest.raises(TradingRefusedError, match=variable) as caught:
         guard.require_can_send(NamedBroker("dhan"))

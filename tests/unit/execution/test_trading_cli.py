@@ -7,6 +7,8 @@ from datetime import date, time
 import pytest
 from typer.testing import CliRunner
 
+from tradeloop.app import stores
+from tradeloop.app.trading import paper_stack
 from tradeloop.cli import app
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.orders import OrderIntent, Side
@@ -15,9 +17,7 @@ from tradeloop.domain.market.calendar import ist_datetime
 from tradeloop.domain.positions.model import ExitPlan
 from tradeloop.domain.positions.replay import Bar, PaperReplay
 from tradeloop.errors import UserError
-from tradeloop.execution_factory import paper_stack
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
-from tradeloop.storage.ledger import Ledger
 
 runner = CliRunner()
 TOKEN = "tok-SECRET-123"
@@ -32,7 +32,7 @@ def test_kill_switch_round_trip_is_persisted_with_reasons() -> None:
     assert on.exit_code == 0 and "mode: paper" in on.output and "ON" in on.output
     assert "kill switch: ON" in status.output and "feed frozen" in status.output
     assert off.exit_code == 0
-    history = Ledger.from_settings(load_settings()).kill_switch_history()
+    history = stores.ledger(load_settings()).kill_switch_history()
     assert [(s.engaged, s.reason) for s in history] == [(True, "feed frozen"), (False, "feed back")]
 
 
@@ -76,7 +76,7 @@ def test_positions_orders_and_trades_show_a_paper_day(monkeypatch: pytest.Monkey
     settings = load_settings(risk={"capital": 5_000_000.0})
     clock = ManualClock(ist_datetime(DAY, time(9, 30)))
     stack = paper_stack(
-        settings, Ledger.from_settings(settings), clock, paper=PaperConfig(slippage_bps=0.0)
+        settings, stores.ledger(settings), clock, paper=PaperConfig(slippage_bps=0.0)
     )
     assert isinstance(stack.broker, PaperBroker)
     replay = PaperReplay(stack.positions, stack.broker, clock)
@@ -126,7 +126,7 @@ def test_bad_day_is_refused_with_the_format() -> None:
 
 
 def test_orders_resolve_marks_an_absent_unknown_order_not_placed() -> None:
-    ledger = Ledger.from_settings(load_settings())
+    ledger = stores.ledger(load_settings())
     intent = OrderIntent(
         strategy_id="s-cli",
         symbol="NIFTY-FUT",

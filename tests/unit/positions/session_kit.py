@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from tradeloop.app.trading import live_mode_report
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
-from tradeloop.domain.execution.mode import ModeGuard, live_mode_report
+from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook

@@ -8,6 +8,7 @@ import pytest
 
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.scoring import ScoringConfig
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.research import evaluate_specs, unsupported_reason
 from tradeloop.domain.strategy.spec import load_spec
@@ -24,4 +25,11 @@ def test_option_spec_is_refused_by_name_and_index_spec_is_not() -> None:
     assert reason is not None and "nifty_macd_puts_5m" in reason and "options" in reason
     candles = generate_market("NIFTY", days=6).candles
     with pytest.raises(SpecError, match="trades options"):
-        evaluate_specs([cross, puts], candles, BacktestConfig.for_symbol("NIFTY"), ScoringConfig())
+        evaluate_specs(
+            [cross, puts],
+            candles,
+            BacktestConfig.for_symbol("NIFTY"),
+            ScoringConfig(),
+            CostTable.load(),
+            folds=4,
+        )

@@ -17,7 +17,8 @@ from tradeloop.domain.risk.state import (
     PositionExposure,
     TradingState,
 )
-from tradeloop.settings import RiskSettings
+from tradeloop.errors import ConfigError
+from tradeloop.settings import load_settings
 
 DAY = TRADING_DAY
 AT_0930 = ist_datetime(DAY, time(9, 30))
@@ -45,14 +46,26 @@ def long_position(units: int = 65) -> Portfolio:
     return Portfolio(positions=(PositionExposure(security_id="13", net_quantity=units),))
 
 
-def test_limits_come_from_risk_settings() -> None:
-    limits = RiskLimits.from_settings(RiskSettings(capital=200_000.0, max_open_positions=2))
+def test_the_risk_settings_section_is_the_risk_limits() -> None:
+    settings = load_settings(risk={"capital": 200_000.0, "max_open_positions": 2})
+    limits = settings.risk
+    assert isinstance(limits, RiskLimits)
     assert (limits.capital, limits.max_open_positions, limits.risk_budget) == (
         200_000.0,
         2,
         2_000.0,
     )
     assert limits.max_daily_loss == pytest.approx(6_000.0)
+
+
+def test_one_default_per_limit_whatever_builds_the_limits() -> None:
+    assert load_settings().risk == RiskLimits()
+    assert RiskLimits().max_capital_per_trade_pct == 500.0
+
+
+def test_a_non_finite_capital_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"risk\.capital"):
+        load_settings(risk={"capital": float("inf")})
 
 
 def test_entry_window_must_start_before_it_ends() -> None:
@@ -69,7 +82,8 @@ def test_good_long_entry_is_approved_with_its_sized_quantity(risk: RiskManager) 
 def test_sizing_stays_within_the_notional_cap(controls: InMemoryTradingControls) -> None:
     # By risk 7 lots of 65, but 7 × 65 × 24,000 is above the ₹5,000,000 cap (100% of capital):
     # 5,000,000 / (24,000 × 65) = 3.2 → 3 lots; the intent (1 lot) is approved as it stands.
-    capped = RiskManager(RiskLimits(capital=5_000_000.0), CALENDAR, controls)
+    limits = RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=100.0)
+    capped = RiskManager(limits, CALENDAR, controls)
     assert capped.size(5_000_000.0, 24_000.0, 23_900.0, 65).quantity == 195
     decision = capped.check(entry(), Portfolio(), AT_0930)
     assert decision.approved, decision.reasons

@@ -14,9 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tradeloop.app import stores
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.settings import load_settings
-from tradeloop.storage.candles import ParquetCandleStore, open_candle_store
+from tradeloop.storage.candles import ParquetCandleStore
 
 CandleFactory = Callable[..., pl.DataFrame]
 MONDAY, TUESDAY = date(2025, 1, 6), date(2025, 1, 7)
@@ -146,7 +147,7 @@ def test_open_candle_store_uses_the_data_dir(
 ) -> None:
     monkeypatch.setenv("TRADELOOP_DATA_DIR", str(tmp_path / "data"))
     settings = load_settings()
-    store = open_candle_store(settings)
+    store = stores.candle_store(settings)
     assert store.root == settings.candles_dir == tmp_path / "data" / "candles"
     store.write(candles(MONDAY, MONDAY))
     assert (tmp_path / "data" / "candles" / PARTITION / "data.parquet").exists()

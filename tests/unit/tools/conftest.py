@@ -8,9 +8,10 @@ import pytest
 from research_tool_helpers import RUN_ID
 
 from tradeloop.agent import ToolRegistry
+from tradeloop.app import stores
+from tradeloop.app.agent import research_session
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.settings import Settings, load_settings
-from tradeloop.storage.candles import open_candle_store
 from tradeloop.tools import default_registry
 from tradeloop.tools.session import ResearchSession
 
@@ -30,15 +31,15 @@ def settings() -> Settings:
 @pytest.fixture
 def stored(settings: Settings, nifty_candles: pl.DataFrame) -> Settings:
     """The settings, with the synthetic NIFTY market written to their candle store."""
-    open_candle_store(settings).write(nifty_candles)
+    stores.candle_store(settings).write(nifty_candles)
     return settings
 
 
 @pytest.fixture
 def session(stored: Settings) -> ResearchSession:
-    return ResearchSession.from_settings(stored, run_id=RUN_ID)
+    return research_session(stored, RUN_ID)
 
 
 @pytest.fixture
 def registry(session: ResearchSession) -> ToolRegistry:
-    return default_registry(session.settings, session=session)
+    return default_registry(session)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from research_tool_helpers import EXAMPLE_SPEC, compact_json, no_sleep, payload
 
 from tradeloop.agent import AgentRunner, Executor, ScriptedPlanner, ToolRegistry
+from tradeloop.app import stores
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import ModelError, SpecError
 from tradeloop.settings import Settings
-from tradeloop.storage.memory import open_strategy_memory
 
 INVALID_SPEC = {**EXAMPLE_SPEC, "exit": {"stop_loss": {"kind": "swing_high"}}}
 JSON_LEAVES = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=12)
@@ -54,7 +54,7 @@ def test_unknown_tools_and_invalid_specs_are_only_error_observations(
         assert not rejected.executed and rejected.result is None
         assert "invalid arguments for tool 'backtest_strategy'" in str(rejected.error)
 
-    assert open_strategy_memory(stored).best() == []  # nothing was evaluated
+    assert stores.strategy_memory(stored).best() == []  # nothing was evaluated
 
 
 @settings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -20,10 +21,13 @@ from tradeloop.agent import (
     read_run,
     replay,
 )
+from tradeloop.app import stores
+from tradeloop.app.agent import tool_registry
+from tradeloop.app.research import research_context
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.settings import Settings
 from tradeloop.storage.candles import InMemoryCandleStore
-from tradeloop.storage.memory import InMemoryStrategyMemory, open_strategy_memory
+from tradeloop.storage.memory import InMemoryStrategyMemory
 from tradeloop.tools import default_registry
 from tradeloop.tools.planner import ResearchPlanner
 from tradeloop.tools.session import ResearchSession
@@ -36,7 +40,7 @@ def research(
     context: dict[str, JsonValue] | None = None,
     registry: ToolRegistry | None = None,
 ) -> AgentRun:
-    tools = registry if registry is not None else default_registry(settings, run_id=run_id)
+    tools = registry if registry is not None else tool_registry(settings, run_id)
     runner = AgentRunner(
         ResearchPlanner(),
         tools,
@@ -87,13 +91,13 @@ def test_replay_of_a_research_run_reproduces_every_deterministic_result(
 ) -> None:
     run = research(stored, "run-c", max_steps=7)
     assert run.run_file is not None
-    report = replay(run.run_file, default_registry(stored), executor=Executor(sleep=no_sleep))
+    report = replay(run.run_file, tool_registry(stored), executor=Executor(sleep=no_sleep))
     assert report.identical, report.differences
     statuses = [item.status for item in report.comparisons]
     # best_strategies reads memory that the run itself changes: listed, not compared.
     assert statuses[0] == "skipped" and statuses.count("same") == len(statuses) - 1
     # Replaying remembered nothing more: the run's own backtests only.
-    assert {record.run_id for record in open_strategy_memory(stored).best(100)} == {"run-c"}
+    assert {record.run_id for record in stores.strategy_memory(stored).best(100)} == {"run-c"}
 
 
 def test_the_next_session_builds_on_the_remembered_best(stored: Settings) -> None:
@@ -152,8 +156,9 @@ def test_the_same_seed_gives_the_same_session_and_another_seed_another(
     def calls(seed: int, run_id: str) -> list[str]:
         candles = InMemoryCandleStore(NSECalendar.default())
         candles.write(nifty_candles)
-        session = ResearchSession(stored, candles, InMemoryStrategyMemory(), run_id=run_id)
-        registry = default_registry(stored, session=session)
+        context = replace(research_context(stored), candles=candles)
+        session = ResearchSession(context, InMemoryStrategyMemory(), run_id=run_id)
+        registry = default_registry(session)
         run = research(stored, run_id, max_steps=5, context={"seed": seed}, registry=registry)
         return [step.planner_raw or "" for step in run.steps]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,13 +19,16 @@ from research_tool_helpers import (
 
 from tradeloop.agent import ToolRegistry
 from tradeloop.agent.memory import DEFAULT_MAX_RESULT_CHARS
+from tradeloop.app import stores
+from tradeloop.app.agent import tool_registry
+from tradeloop.app.research import research_context
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import ModelError
 from tradeloop.settings import Settings
 from tradeloop.storage.candles import InMemoryCandleStore
-from tradeloop.storage.memory import InMemoryStrategyMemory, open_strategy_memory
+from tradeloop.storage.memory import InMemoryStrategyMemory
 from tradeloop.tools import default_registry
 from tradeloop.tools.reference import EXAMPLE_SPEC as TOOL_EXAMPLE
 from tradeloop.tools.reference import schema_sections
@@ -176,7 +180,7 @@ def test_backtest_remembers_its_evaluation_under_the_run_id(
     again = run_tool(registry, "backtest_strategy", spec=EXAMPLE_SPEC, folds=2)
     assert first == again
     other = run_tool(registry, "backtest_strategy", spec=spec_with(name="other"), folds=2)
-    records = open_strategy_memory(stored).best(limit=10)
+    records = stores.strategy_memory(stored).best(limit=10)
     # The repeat replaced its record; the other spec added one.
     assert sorted(record.spec_id for record in records) == sorted(
         [payload(first)["spec_id"], payload(other)["spec_id"]]
@@ -185,9 +189,9 @@ def test_backtest_remembers_its_evaluation_under_the_run_id(
 
 
 def test_backtest_without_a_run_id_remembers_nothing(stored: Settings) -> None:
-    registry = default_registry(stored)  # as a replay builds it
+    registry = tool_registry(stored)  # as a replay builds it
     assert run_tool(registry, "backtest_strategy", spec=EXAMPLE_SPEC, folds=2).status == "ok"
-    assert open_strategy_memory(stored).best() == []
+    assert stores.strategy_memory(stored).best() == []
 
 
 def test_backtest_of_an_invalid_spec_is_an_error_and_remembers_nothing(
@@ -197,7 +201,7 @@ def test_backtest_of_an_invalid_spec_is_an_error_and_remembers_nothing(
     result = run_tool(registry, "backtest_strategy", spec=bad)
     assert result.error is not None and result.error.type == "SpecError"
     assert "exit.stop_loss: required field is missing" in result.error.message
-    assert open_strategy_memory(stored).best() == []
+    assert stores.strategy_memory(stored).best() == []
 
 
 def test_backtest_without_candles_says_how_to_get_them(registry: ToolRegistry) -> None:
@@ -248,8 +252,8 @@ def test_backtest_runs_on_in_memory_stores(stored: Settings, nifty_candles: Any)
     candles = InMemoryCandleStore(NSECalendar.default())
     candles.write(nifty_candles)
     memory = InMemoryStrategyMemory()
-    session = ResearchSession(stored, candles, memory, run_id="in-memory")
-    registry = default_registry(stored, session=session)
+    context = replace(research_context(stored), candles=candles)
+    registry = default_registry(ResearchSession(context, memory, run_id="in-memory"))
     result = run_tool(registry, "backtest_strategy", spec=EXAMPLE_SPEC, folds=2)
     assert result.status == "ok"
     assert [record.run_id for record in memory.best()] == ["in-memory"]
@@ -337,8 +341,3 @@ def test_the_default_registry_has_the_research_tools_and_none_that_acts(
     # Memory reads change as runs are remembered: replay must not compare them.
     assert not registry.get("best_strategies").deterministic
     assert registry.get("backtest_strategy").deterministic
-
-
-def test_a_session_and_another_run_id_are_refused_together(session: ResearchSession) -> None:
-    with pytest.raises(ValueError, match="differs from the session's"):
-        default_registry(session.settings, run_id="other", session=session)

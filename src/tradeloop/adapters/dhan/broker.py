@@ -61,7 +61,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class DhanBroker:
-    """The live DhanHQ broker. Build it with `dhan_broker_from_settings` in application code."""
+    """The live DhanHQ broker; application code builds it with `app.trading.dhan_broker`."""
 
     name = "dhan"
 
@@ -69,10 +69,11 @@ class DhanBroker:
         self,
         client_id: str,
         access_token: SecretStr,
+        *,
+        cost_table: CostTable,
         base_url: str = "https://api.dhan.co/v2",
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         rate_limiter: RateLimiter | None = None,
-        cost_table: CostTable | None = None,
     ) -> None:
         token = access_token.get_secret_value()
         check_credentials(client_id, token)
@@ -87,7 +88,7 @@ class DhanBroker:
             rate_limiter=rate_limiter or shared_dhan_rate_limiter(),
         )
         self._book = DhanOrderBook(self._sdk)
-        self._costs = cost_table or CostTable.load()
+        self._costs = cost_table
         self._modifications: dict[str, int] = {}
         self._modifications_lock = threading.Lock()
 
@@ -99,7 +100,8 @@ class DhanBroker:
         # into cache keys or result storage.
         raise TypeError(
             "DhanBroker holds a live access token and cannot be pickled: build it inside the "
-            "task that uses it (dhan_broker_from_settings) instead of passing it as a parameter"
+            "task that uses it (tradeloop.app.trading.dhan_broker) instead of passing it as a "
+            "parameter"
         )
 
     # --- orders -------------------------------------------------------------------------------

@@ -17,25 +17,38 @@ passes when its score is at least `min_score`. The default weights (0.4, 0.4, 0.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.domain.backtest.metrics import Metrics
-from tradeloop.domain.backtest.walkforward import WalkForwardResult
+if TYPE_CHECKING:
+    # Annotations only: reading the config (the settings do) must not load the kernels.
+    from tradeloop.domain.backtest.metrics import Metrics
+    from tradeloop.domain.backtest.walkforward import WalkForwardResult
 
 
 class ScoringConfig(BaseModel):
-    """Weights and gates of the score (defaults = `StrategySettings` defaults)."""
+    """How a strategy is judged: the walk-forward folds, the score's weights and the gates.
+
+    This model is the `[strategy]` section of the settings (`Settings.strategy`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    weight_win_rate: float = Field(0.4, ge=0)
-    weight_profit_factor: float = Field(0.4, ge=0)
-    weight_drawdown: float = Field(0.2, ge=0)
+    weight_win_rate: float = Field(0.4, ge=0, description="Weight of the win rate in the score.")
+    weight_profit_factor: float = Field(
+        0.4, ge=0, description="Weight of the normalised profit factor in the score."
+    )
+    weight_drawdown: float = Field(
+        0.2, ge=0, description="Weight of the drawdown penalty in the score."
+    )
     min_trades: int = Field(20, ge=1, description="Out-of-sample trades needed to score.")
     min_score: float = Field(0.65, ge=0, le=1, description="Score needed to pass.")
     profit_factor_cap: float = Field(
         3.0, gt=1, description="Profit factor that earns the whole profit-factor term."
+    )
+    walk_forward_folds: int = Field(
+        4, ge=2, le=20, description="Walk-forward folds whose test blocks are scored."
     )
 
 
@@ -50,9 +63,8 @@ class ScoreCard(BaseModel):
     reasons: tuple[str, ...]
 
 
-def score_metrics(metrics: Metrics, config: ScoringConfig | None = None) -> ScoreCard:
+def score_metrics(metrics: Metrics, config: ScoringConfig) -> ScoreCard:
     """Score out-of-sample metrics (see the module docstring for the formula)."""
-    config = config or ScoringConfig()
     win_rate = metrics.win_rate_pct / 100.0
     profit_factor = _normalised_profit_factor(metrics.profit_factor, config.profit_factor_cap)
     drawdown = min(max(metrics.max_drawdown_pct / 100.0, 0.0), 1.0)
@@ -80,7 +92,7 @@ def score_metrics(metrics: Metrics, config: ScoringConfig | None = None) -> Scor
     return ScoreCard(score=score, components=components, passed=not reasons, reasons=tuple(reasons))
 
 
-def score_walk_forward(result: WalkForwardResult, config: ScoringConfig | None = None) -> ScoreCard:
+def score_walk_forward(result: WalkForwardResult, config: ScoringConfig) -> ScoreCard:
     """Score a walk-forward on its continuous out-of-sample backtest only."""
     return score_metrics(result.out_of_sample.metrics, config)
 

@@ -10,6 +10,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 
+def utc_now() -> datetime:
+    """The wall clock, in UTC: the one place the domain's real time comes from."""
+    return datetime.now(UTC)
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant, tz-aware."""
@@ -20,7 +25,7 @@ class SystemClock:
     """The wall clock, in UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return utc_now()
 
 
 class ManualClock:

@@ -8,7 +8,8 @@ missing:
 2. the Dhan credentials: `TRADELOOP_DHAN_CLIENT_ID` and `TRADELOOP_DHAN_ACCESS_TOKEN`
 3. `TRADELOOP_LIVE_CONFIRM=yes-i-accept-real-losses`
 
-The report never shows a secret: a switch is only ever "set" or "missing".
+The report never shows a secret: a switch is only ever "set" or "missing". The composition root
+reads the switches from the settings (`tradeloop.app.trading.live_mode_report`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from tradeloop.errors import TradingRefusedError
-from tradeloop.settings import ENV_PREFIX, LIVE_CONFIRM_PHRASE, Settings
 
 PAPER_BROKER_NAME = "paper"
 
@@ -67,47 +67,6 @@ class ModeReport(BaseModel):
         return f"live trading refused, {len(self.missing)} switch(es) missing — {fixes}"
 
 
-def live_mode_report(settings: Settings) -> ModeReport:
-    """Check the live switches in `settings` (reads no secret beyond "is it set")."""
-    token = settings.dhan_access_token
-    token_set = token is not None and bool(token.get_secret_value().strip())
-    client_set = bool((settings.dhan_client_id or "").strip())
-    confirm = settings.live_confirm
-    if confirm == LIVE_CONFIRM_PHRASE:
-        confirm_state = "set"
-    elif confirm:
-        confirm_state = "set to a different value"
-    else:
-        confirm_state = "missing"
-    switches = (
-        Switch(
-            variable=f"{ENV_PREFIX}TRADING_MODE",
-            ok=settings.trading_mode == "live",
-            state=settings.trading_mode,
-            fix="set it to 'live'",
-        ),
-        Switch(
-            variable=f"{ENV_PREFIX}DHAN_CLIENT_ID",
-            ok=client_set,
-            state="set" if client_set else "missing",
-            fix="set it to your Dhan client id",
-        ),
-        Switch(
-            variable=f"{ENV_PREFIX}DHAN_ACCESS_TOKEN",
-            ok=token_set,
-            state="set" if token_set else "missing",
-            fix="set it to a Dhan access token",
-        ),
-        Switch(
-            variable=f"{ENV_PREFIX}LIVE_CONFIRM",
-            ok=confirm_state == "set",
-            state=confirm_state,
-            fix=f"set it to exactly '{LIVE_CONFIRM_PHRASE}'",
-        ),
-    )
-    return ModeReport(requested=TradingMode(settings.trading_mode), switches=switches)
-
-
 class NamedBroker(Protocol):
     name: str
 
@@ -117,10 +76,6 @@ class ModeGuard:
 
     def __init__(self, report: ModeReport) -> None:
         self.report = report
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ModeGuard:
-        return cls(live_mode_report(settings))
 
     @property
     def mode(self) -> TradingMode:

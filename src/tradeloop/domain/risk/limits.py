@@ -1,4 +1,8 @@
-"""The risk limits every order is checked against, built once from `RiskSettings`."""
+"""The risk limits every order is checked against: the `[risk]` section of the settings.
+
+This model *is* the settings section (`Settings.risk`), so a limit has one default and one
+validation, whether it comes from tradeloop.toml, the environment or a test.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,43 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tradeloop.settings import RiskSettings
+from tradeloop.domain.market import session
 
 
 class RiskLimits(BaseModel):
-    """Frozen risk limits (rupees, percents of `capital`, IST wall-clock times)."""
+    """Limits the risk manager enforces on every order, whoever asked for it.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Rupees, percents of `capital`, IST wall-clock times. Frozen and strict.
+    """
 
-    capital: float = Field(gt=0, description="Trading capital in rupees.")
-    risk_per_trade_pct: float = Field(1.0, gt=0, le=10)
-    max_open_positions: int = Field(3, ge=1)
-    max_daily_loss_pct: float = Field(3.0, gt=0, le=100)
-    max_capital_per_trade_pct: float = Field(100.0, gt=0)
-    entry_window_start: time = time(9, 20)
-    entry_window_end: time = time(15, 0)
-    min_reward_risk: float = Field(1.5, gt=0)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    capital: float = Field(1_000_000.0, gt=0, description="Trading capital in rupees.")
+    risk_per_trade_pct: float = Field(
+        1.0, gt=0, le=10, description="Percent of capital at risk per trade."
+    )
+    max_open_positions: int = Field(3, ge=1, le=50)
+    max_daily_loss_pct: float = Field(
+        3.0, gt=0, le=100, description="Daily loss that HALTs trading."
+    )
+    max_capital_per_trade_pct: float = Field(
+        500.0,
+        gt=0,
+        le=1000,
+        description=(
+            "Largest notional (entry × quantity) of one trade, as percent of capital. Index "
+            "futures are margined (about 12-20%), so 500 allows up to 5x; set 100 for no leverage."
+        ),
+    )
+    entry_window_start: time = Field(
+        session.ENTRY_WINDOW_START, description="No new entries before this IST time."
+    )
+    entry_window_end: time = Field(
+        session.ENTRY_WINDOW_END, description="No new entries after this IST time."
+    )
+    min_reward_risk: float = Field(
+        1.5, gt=0, description="Minimum (target - entry) / (entry - stop)."
+    )
 
     @model_validator(mode="after")
     def _window_in_order(self) -> RiskLimits:
@@ -31,11 +56,6 @@ class RiskLimits(BaseModel):
                 f"{self.entry_window_end} (IST)"
             )
         return self
-
-    @classmethod
-    def from_settings(cls, settings: RiskSettings) -> RiskLimits:
-        # Only our fields: RiskSettings may grow settings this model does not use.
-        return cls.model_validate(settings.model_dump(include=set(cls.model_fields)))
 
     @property
     def risk_fraction(self) -> float:

@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tradeloop.app import stores
 from tradeloop.cli._common import settings
 from tradeloop.domain.market.calendar import to_ist
 
@@ -32,12 +33,10 @@ console = (
 
 
 def _store_table() -> Table:
-    from tradeloop.storage.candles import open_candle_store
-
     table = Table(title="Candle store", title_justify="left")
     for header in ("symbol", "interval", "bars", "sessions", "first (IST)", "last (IST)"):
         table.add_column(header, justify="right" if header in ("bars", "sessions") else "left")
-    store = open_candle_store(settings())
+    store = stores.candle_store(settings())
     for series in store.series():
         table.add_row(
             series.symbol,

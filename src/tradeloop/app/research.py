@@ -1,0 +1,97 @@
+"""The research context: everything the evaluate → backtest → score stages need, from settings.
+
+The research flow, `tradeloop backtest` and the agent's research tools all evaluate through one
+`ResearchContext`, so a setting (a cost table, the slippage, the folds, the capital) is in force
+on every research path or on none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING
+
+from tradeloop.app import stores
+from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.scoring import ScoringConfig
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.risk.limits import RiskLimits
+from tradeloop.settings import Settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tradeloop.domain.research import Evaluation
+    from tradeloop.domain.strategy.spec import StrategySpec
+    from tradeloop.storage.candles import CandleStore
+
+
+@dataclass(frozen=True)
+class ResearchContext:
+    """How strategies are evaluated, and where their candles come from.
+
+    Attributes:
+        risk: capital, risk per trade and the notional cap that size backtest trades.
+        slippage_bps: slippage against the taker on every backtest fill.
+        scoring: folds, the score's weights and the gates.
+        costs: the charges of every fill.
+        calendar: the NSE sessions.
+        candles: the store the 1m candles are read from.
+    """
+
+    risk: RiskLimits
+    slippage_bps: float
+    scoring: ScoringConfig
+    costs: CostTable
+    calendar: NSECalendar
+    candles: CandleStore
+
+    def backtest_config(self, symbol: str) -> BacktestConfig:
+        """The backtest config of `symbol` (its lot and tick), from the risk and slippage."""
+        return BacktestConfig.for_symbol(
+            symbol,
+            capital=self.risk.capital,
+            risk_per_trade_pct=self.risk.risk_per_trade_pct,
+            slippage_bps=self.slippage_bps,
+            max_notional_pct=self.risk.max_capital_per_trade_pct,
+        )
+
+    def minute_candles(self, symbol: str, first: date | None, last: date | None) -> pl.DataFrame:
+        """1m candles of `symbol` over the IST sessions `first` to `last`, both inclusive."""
+        start = ist_datetime(first, time(0, 0)) if first else None
+        end = ist_datetime(last + timedelta(days=1), time(0, 0)) if last else None
+        return self.candles.load(symbol, "1m", start, end)
+
+    def evaluate(
+        self, specs: Sequence[StrategySpec], candles: pl.DataFrame, folds: int | None = None
+    ) -> list[Evaluation]:
+        """Walk `specs` (all on the candles' symbol) forward and score them.
+
+        `folds` overrides `[strategy] walk_forward_folds` for this call.
+        """
+        from tradeloop.domain.research import evaluate_specs
+
+        symbol = specs[0].symbol if specs else ""
+        return evaluate_specs(
+            specs,
+            candles,
+            self.backtest_config(symbol),
+            self.scoring,
+            self.costs,
+            folds=folds or self.scoring.walk_forward_folds,
+        )
+
+
+def research_context(settings: Settings) -> ResearchContext:
+    """The research context of `settings`, on the stores under its data directory."""
+    candles = stores.candle_store(settings)
+    return ResearchContext(
+        risk=settings.risk,
+        slippage_bps=settings.execution.slippage_bps,
+        scoring=settings.strategy,
+        costs=stores.cost_table(settings),
+        calendar=candles.calendar,
+        candles=candles,
+    )

@@ -1,0 +1,51 @@
+"""The stores, the cost table and the calendar of a `Settings`, each under the data directory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used: `tradeloop --help` must not pay for DuckDB, polars or SQLAlchemy.
+    from tradeloop.storage.candles import ParquetCandleStore
+    from tradeloop.storage.ledger import Ledger
+    from tradeloop.storage.memory import ParquetStrategyMemory
+    from tradeloop.storage.volatility import VolatilityStore
+
+
+def calendar(settings: Settings) -> NSECalendar:
+    """The NSE calendar: the bundled holidays plus `[market] holidays_file`."""
+    return NSECalendar.default(settings.market.holidays_file)
+
+
+def cost_table(settings: Settings) -> CostTable:
+    """The charges of every backtest, paper and live fill: `[execution] costs_table` or bundled."""
+    return CostTable.load(settings.execution.costs_table)
+
+
+def candle_store(settings: Settings) -> ParquetCandleStore:
+    from tradeloop.storage.candles import ParquetCandleStore
+
+    return ParquetCandleStore(settings.candles_dir, calendar(settings))
+
+
+def volatility_store(settings: Settings) -> VolatilityStore:
+    from tradeloop.storage.volatility import VolatilityStore
+
+    return VolatilityStore(settings.volatility_dir)
+
+
+def strategy_memory(settings: Settings) -> ParquetStrategyMemory:
+    from tradeloop.storage.memory import ParquetStrategyMemory
+
+    return ParquetStrategyMemory(settings.memory_dir)
+
+
+def ledger(settings: Settings) -> Ledger:
+    """The ledger at `database_url` (SQLite under the data dir by default)."""
+    from tradeloop.storage.ledger import open_ledger
+
+    return open_ledger(settings.ledger_url)
