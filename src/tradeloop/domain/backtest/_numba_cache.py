@@ -3,8 +3,14 @@
 Numba keys a function's cache on its own source file only: when `exits.py` changes, the cached
 `kernel.simulate` (which has `exits.find_exit` compiled into it) would still be loaded, stale.
 The locators below stamp every cache of the modules in `COMPILED_MODULES` with a hash of all
-their sources together (and of the sizing formula's), so editing any one of them recompiles
-them all. Import this module before defining any `@njit(cache=True)` function of those modules.
+their sources together, and of the shared rules in `COMPILED_CALLEES`, so editing any one of
+them recompiles them all. Import this module before defining any `@njit(cache=True)` function
+of `COMPILED_MODULES`.
+
+`COMPILED_CALLEES` are the compiled rules the kernels share with Python callers (the risk
+manager's sizing, ...): they live outside this package and do not import it (that would be a
+cycle). They call nothing compiled elsewhere, so numba's own per-file stamp is right for their
+caches: the locators leave them to it, whichever module happens to be imported first.
 
 If numba's locator API changes, registration is skipped and numba's own per-file stamps apply.
 """
@@ -23,16 +29,16 @@ COMPILED_MODULES: tuple[Path, ...] = (
     _HERE / "exits.py",
     _HERE / "kernel.py",
     _HERE / "metrics.py",
-    _HERE.parent / "risk" / "sizing_kernel.py",
 )
+COMPILED_CALLEES: tuple[Path, ...] = (_HERE.parent / "risk" / "sizing.py",)
 _COVERED = frozenset(str(path) for path in COMPILED_MODULES)
 
 
 @lru_cache(maxsize=1)
 def combined_stamp() -> str:
-    """sha256 of the compiled modules' sources, in a fixed order."""
+    """sha256 of the compiled modules' and their callees' sources, in a fixed order."""
     digest = hashlib.sha256()
-    for path in COMPILED_MODULES:
+    for path in COMPILED_MODULES + COMPILED_CALLEES:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -1,7 +1,7 @@
 """Compiled fills: a signal's entry at the next open, a position's exit, and their charges.
 
 Charges follow `domain/costs.py` exactly (same formulas, same order of operations); the
-risk sizing is `risk/sizing_kernel.py`, the twin of the risk manager's formula.
+risk sizing is `risk/sizing.py`'s `risk_quantity`, the very function the risk manager calls.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from tradeloop.domain.backtest.layout import (
     T_TARGET,
     TARGET,
 )
-from tradeloop.domain.risk.sizing_kernel import risk_quantity_nb
+from tradeloop.domain.risk.sizing import risk_quantity
 
 
 @njit(cache=True, nogil=True)
@@ -131,7 +131,7 @@ def open_position(
         if base * config[C_RISK_FRACTION] / risk / lot_size >= 2.0**53:
             return SKIPPED_INVALID_STOP  # a stop a hair from the fill: no sane size exists
         quantity = float(
-            risk_quantity_nb(
+            risk_quantity(
                 base,
                 config[C_RISK_FRACTION],
                 price,
