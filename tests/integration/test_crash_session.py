@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from tradeloop.app.trading import paper_stack
-from tradeloop.domain.execution.clock import ManualClock
+from tradeloop.clock import ManualClock
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.market.calendar import ist_datetime, to_ist

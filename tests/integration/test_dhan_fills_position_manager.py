@@ -17,14 +17,15 @@ from pydantic import SecretStr
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.app.trading import mode_guard
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable, InstrumentKind
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.fills import FillLeg
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.positions.manager import PositionManager
-from tradeloop.domain.positions.model import ExitReason, PositionState
+from tradeloop.domain.positions.model import ExitPlan, ExitReason, PositionState
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
@@ -64,7 +65,10 @@ def live_manager(
             live_confirm=LIVE_CONFIRM_PHRASE,
         )
     )
-    return PositionManager(OrderGateway(broker, ledger, risk, guard, clock), ledger, ledger, clock)
+    gateway = OrderGateway(broker, ledger, risk, guard, clock)
+    return PositionManager(
+        gateway, ledger, ledger, clock, square_off_time=SQUARE_OFF, default_plan=ExitPlan()
+    )
 
 
 def super_order_intent() -> OrderIntent:

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.app.trading import mode_guard
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import GatewayResult, OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.orders import (
     BrokerOrder,
@@ -30,8 +30,9 @@ from tradeloop.domain.execution.orders import (
     Side,
 )
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.positions.manager import PositionManager
-from tradeloop.domain.positions.model import PositionState
+from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import Portfolio
@@ -192,8 +193,9 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
                 live_confirm=LIVE_CONFIRM_PHRASE,
             )
         )
+        gateway = OrderGateway(broker, ledger, risk, guard, clock)
         return PositionManager(
-            OrderGateway(broker, ledger, risk, guard, clock), ledger, ledger, clock
+            gateway, ledger, ledger, clock, square_off_time=SQUARE_OFF, default_plan=ExitPlan()
         )
 
     intent = option_intent()

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.app.trading import broker_for, mode_guard, trading_stack
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.execution.paper import PaperBroker

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tradeloop.app import stores
-from tradeloop.domain.execution.clock import Clock, SystemClock
+from tradeloop.clock import Clock, SystemClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.mode import ModeGuard, ModeReport, Switch, TradingMode
 from tradeloop.domain.execution.orders import Broker

@@ -14,7 +14,7 @@ from prefect import task
 
 from tradeloop.app import stores
 from tradeloop.app.research import research_context
-from tradeloop.domain.execution.clock import utc_now
+from tradeloop.clock import utc_now
 from tradeloop.domain.research import Evaluation
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.settings import Settings

@@ -18,7 +18,7 @@ from datetime import date, datetime
 import polars as pl
 
 from tradeloop.app.research import ResearchContext
-from tradeloop.domain.execution.clock import utc_now
+from tradeloop.clock import utc_now
 from tradeloop.domain.research import Evaluation
 from tradeloop.storage.memory import StrategyMemory, StrategyRecord
 

@@ -9,8 +9,8 @@ import pytest
 
 from support.intents import TRADING_DAY, future_entry
 from tradeloop.app.trading import live_mode_report
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
 from tradeloop.domain.execution.mode import ModeGuard

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
 from tradeloop.domain.execution.mode import ModeGuard

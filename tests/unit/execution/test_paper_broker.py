@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.fills import FillLeg
 from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, OrderType, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from tradeloop.app import stores
 from tradeloop.app.trading import paper_stack
 from tradeloop.cli import app
-from tradeloop.domain.execution.clock import ManualClock
+from tradeloop.clock import ManualClock
 from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.market.calendar import ist_datetime

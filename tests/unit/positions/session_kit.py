@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tradeloop.app.trading import live_mode_report
+from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.clock import ManualClock
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
 from tradeloop.domain.execution.mode import ModeGuard
@@ -17,7 +17,9 @@ from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.positions.manager import PositionManager
+from tradeloop.domain.positions.model import ExitPlan
 from tradeloop.domain.positions.replay import Bar, PaperReplay
 from tradeloop.domain.positions.store import InMemoryPositionStore
 from tradeloop.domain.risk.limits import RiskLimits
@@ -58,7 +60,9 @@ def build_session(
         broker, journal, risk, ModeGuard(live_mode_report(load_settings())), clock
     )
     store = InMemoryPositionStore()
-    manager = PositionManager(gateway, store, controls, clock)
+    manager = PositionManager(
+        gateway, store, controls, clock, square_off_time=SQUARE_OFF, default_plan=ExitPlan()
+    )
     return Session(
         clock,
         controls,

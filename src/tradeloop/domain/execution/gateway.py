@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from tradeloop.domain.execution.clock import Clock
+from tradeloop.clock import Clock
 from tradeloop.domain.execution.journal import (
     DuplicateIntentError,
     OrderJournal,

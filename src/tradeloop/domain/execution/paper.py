@@ -32,8 +32,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeloop.clock import Clock
 from tradeloop.domain.costs import CostTable, InstrumentKind
-from tradeloop.domain.execution.clock import Clock
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg
 from tradeloop.domain.execution.mode import PAPER_BROKER_NAME
 from tradeloop.domain.execution.orders import (

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, time
 
-from tradeloop.domain.execution.clock import Clock
+from tradeloop.clock import Clock
 from tradeloop.domain.execution.fills import BrokerFill
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, ProductType
@@ -64,15 +64,15 @@ class PositionManager:
         controls: TradingControlStore,
         clock: Clock,
         *,
-        square_off_time: time = time(15, 15),
-        default_plan: ExitPlan | None = None,
+        square_off_time: time,
+        default_plan: ExitPlan,
     ) -> None:
         self.gateway = gateway
         self.store = store
         self.controls = controls
         self.clock = clock
         self.square_off_time = square_off_time
-        self.default_plan = default_plan or ExitPlan()
+        self.default_plan = default_plan
         self._recorder = PositionRecorder(store)
         self._marks: dict[str, float] = {}
         self._sync = FillSync(gateway, store, self._recorder, clock)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tradeloop.domain.execution.clock import ManualClock
+from tradeloop.clock import ManualClock
 from tradeloop.domain.execution.orders import OrderIntent
 from tradeloop.domain.execution.paper import PaperBroker
 from tradeloop.domain.positions.manager import PositionManager

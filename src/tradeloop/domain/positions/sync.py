@@ -8,7 +8,7 @@ applied once: the ids already recorded in the ledger are skipped, after a restar
 
 from __future__ import annotations
 
-from tradeloop.domain.execution.clock import Clock
+from tradeloop.clock import Clock
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg, SupportsFills
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.orders import OrderStatus

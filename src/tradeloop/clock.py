@@ -1,6 +1,7 @@
-"""Time for the order path: injected everywhere, so tests and replays control it.
+"""Time: injected everywhere, so tests and replays control it.
 
-The domain never calls `datetime.now()` itself; it asks a `Clock`. `SystemClock` is the real one;
+The domain and the agent runtime never call `datetime.now()` themselves; they ask a `Clock` (or
+take `utc_now` as their default). `SystemClock` is the real one;
 `ManualClock` is set by hand (tests, replayed sessions) and is a product fake, not a mock.
 """
 
@@ -11,7 +12,7 @@ from typing import Protocol
 
 
 def utc_now() -> datetime:
-    """The wall clock, in UTC: the one place the domain's real time comes from."""
+    """The wall clock, in UTC: the one place tradeloop's real time comes from."""
     return datetime.now(UTC)
 
 
