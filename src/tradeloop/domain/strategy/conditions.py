@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from tradeloop.domain.indicators.registry import get_indicator
-from tradeloop.domain.strategy.tagged import by_shape, tag
+from tradeloop.domain.strategy.variants import by_shape, tag
 from tradeloop.errors import SpecError
 
 PriceField = Literal["open", "high", "low", "close", "volume"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from tradeloop.domain.indicators.cache import IndicatorCache
 from tradeloop.domain.market.session import MINUTES as _SESSION_LENGTH
+from tradeloop.domain.strategy.bar_masks import fill_mask, finite_bits, unpack_bits
 from tradeloop.domain.strategy.checks import (
     AtrOffset,
     Check,
@@ -41,7 +42,6 @@ from tradeloop.domain.strategy.conditions import (
     IndicatorOperand,
     PriceOperand,
 )
-from tradeloop.domain.strategy.kernels import fill_mask, finite_bits, unpack_bits
 from tradeloop.domain.strategy.plan import plan_batch
 from tradeloop.domain.strategy.rules import (
     AtrStop,

@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.strategy.conditions import Condition
-from tradeloop.domain.strategy.tagged import keyed, tag
+from tradeloop.domain.strategy.variants import keyed, tag
 
 
 def _whole_minute(value: time) -> time:

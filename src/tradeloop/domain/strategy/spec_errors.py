@@ -14,7 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
-from tradeloop.domain.strategy.tagged import is_tag
+from tradeloop.domain.strategy.variants import is_tag
 
 SEMANTIC_ERROR = "spec_semantics"
 """Error type of the problems `validation.spec_problems` finds; its context holds them."""

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeloop.domain.strategy.kernels import finite_bits, unpack_bits
+from tradeloop.domain.strategy.bar_masks import finite_bits, unpack_bits
 
 _VALUES = st.lists(st.sampled_from([1.0, -2.5, 0.0, np.nan, np.inf, -np.inf, 1e308]), max_size=70)
 

@@ -1,4 +1,4 @@
-"""Compiled kernels: one comparison or crossing on every bar in one vectorised pass, and the
+"""Bar masks: one comparison or crossing on every bar in one vectorised pass, and the
 bitsets (one bit per bar, `np.packbits(..., bitorder="little")`) the compiler combines.
 
 numpy needs two compares, two shifted views and an AND (three 1 MB temporaries) for a crossing;
