@@ -4,7 +4,7 @@ It drives a research session through the same tools and runner a model would use
 one valid call per step and reading each result from the run's history:
 
 1. `best_strategies` for the symbol, and `strategy_details` of the best one when there is one;
-2. candidates near that best spec and from the templates (`candidates.research_candidates`,
+2. candidates near that best spec and from the templates (`domain.strategy.candidates`,
    deterministic by the run's `seed`), as many as the step budget allows;
 3. `validate_strategy`, then `backtest_strategy`, for each candidate;
 4. `finish`, with a summary naming the best spec (and its id) by score.
@@ -27,9 +27,9 @@ from pydantic import JsonValue
 
 from tradeloop.agent import AgentContext, PlannerReply, ShortTermMemory, StepRecord, ToolCall
 from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.strategy.candidates import research_candidates
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import TradeloopError
-from tradeloop.tools.candidates import research_candidates
 from tradeloop.tools.research import compact_document
 
 DEFAULT_SYMBOL = "NIFTY"

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradeloop.domain.strategy.candidates import neighbours, research_candidates, tunable_paths
 from tradeloop.domain.strategy.generators import template_specs
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.tools.candidates import neighbours, research_candidates, tunable_paths
 
 RSI = template_specs("NIFTY", "5m")[0]  # rsi(14) crosses above 30, ATR stop, 1.5 R, 24 bars
 
