@@ -1,4 +1,4 @@
-"""`make demo`: the main job on the embedded defaults, end to end, with nothing to set up.
+"""`make demo`: the research loop on the embedded defaults, end to end, with nothing to set up.
 
 1. synthesize a year of NIFTY and BANKNIFTY minute bars into the candle store (Prefect flow);
 2. research: the example strategies plus a seeded random search, walked forward and scored on
@@ -90,11 +90,15 @@ def main() -> None:
         f"(whole demo {time.perf_counter() - started:.0f} s)."
     )
     if passed:
-        console.print(f"[green]{len(passed)} passed the deployment gate[/] and could go to paper.")
+        console.print(
+            f"[green]{len(passed)} reached min_score {current.strategy.min_score}[/] with at "
+            f"least {current.strategy.min_trades} out-of-sample trades."
+        )
     else:
         console.print(
-            f"[yellow]No strategy reached min_score {current.strategy.min_score}[/]: nothing would "
-            "be deployed. On a synthetic random-walk market that is the honest answer."
+            f"[yellow]No strategy reached min_score {current.strategy.min_score}[/] with at least "
+            f"{current.strategy.min_trades} out-of-sample trades. On a synthetic random-walk "
+            "market that is the honest answer."
         )
     console.rule("next")
     console.print(
