@@ -156,10 +156,7 @@ def trading_stack(
     """The ledger, broker, risk manager and gateway for `settings` (guard checked first)."""
     clock = clock or SystemClock()
     ledger = ledger or stores.ledger(settings)
-    guard = mode_guard(settings)
-    broker = broker_for(settings, book=ledger, clock=clock)
-    calendar = stores.calendar(settings)
-    return _assemble(settings, ledger, broker, guard, clock, calendar)
+    return _assemble(settings, ledger, broker_for(settings, book=ledger, clock=clock), clock)
 
 
 def paper_stack(
@@ -174,22 +171,15 @@ def paper_stack(
 
     `broker_class` may name a `PaperBroker` subclass (a variant matching engine).
     """
-    guard = mode_guard(settings)
     broker = broker_class(
         ledger, stores.cost_table(settings), paper or paper_config(settings), clock
     )
+    return _assemble(settings, ledger, broker, clock)
+
+
+def _assemble(settings: Settings, ledger: Ledger, broker: Broker, clock: Clock) -> TradingStack:
+    guard = mode_guard(settings)
     calendar = stores.calendar(settings)
-    return _assemble(settings, ledger, broker, guard, clock, calendar)
-
-
-def _assemble(
-    settings: Settings,
-    ledger: Ledger,
-    broker: Broker,
-    guard: ModeGuard,
-    clock: Clock,
-    calendar: NSECalendar,
-) -> TradingStack:
     risk = RiskManager(settings.risk, calendar, ledger)
     gateway = OrderGateway(broker, ledger, risk, guard, clock)
     positions = PositionManager(
