@@ -22,10 +22,11 @@ from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.execution.fills import FillLeg
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
 from tradeloop.domain.market.session import SQUARE_OFF
 from tradeloop.domain.positions.manager import PositionManager
-from tradeloop.domain.positions.model import ExitPlan, ExitReason, PositionState
+from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings

@@ -20,8 +20,8 @@ from tradeloop.domain.execution.orders import (
     Side,
 )
 from tradeloop.domain.execution.paper_book import PaperOrder
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.positions.model import (
-    ExitReason,
     Position,
     PositionEvent,
     PositionState,

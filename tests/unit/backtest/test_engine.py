@@ -14,12 +14,12 @@ from golden.backtest_frames import NO_COSTS, candles, load_sample, minute_bars, 
 from tradeloop.domain.backtest import (
     BacktestConfig,
     BacktestResult,
-    ExitReason,
     layout,
     market_arrays,
     run_backtest,
     run_batch,
 )
+from tradeloop.domain.exits import BACKTEST_EXIT_REASONS, ExitReason
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
@@ -201,5 +201,14 @@ def test_results_accept_price_arrays(sample: pl.DataFrame) -> None:
 
 
 def test_exit_reason_codes_match_the_kernel_layout() -> None:
-    for reason in ExitReason:
-        assert getattr(layout, reason.name) == reason.value
+    for reason in BACKTEST_EXIT_REASONS:
+        assert getattr(layout, reason.name) == reason.code
+
+
+def test_trade_list_names_each_reason_by_its_ledger_label(sample: pl.DataFrame) -> None:
+    result = run_backtest(_variety(sample)[2], sample, BacktestConfig.for_symbol("NIFTY"))
+    labels = ["stop", "target", "trailing_stop", "break_even_stop", "max_bars", "square_off"]
+    assert result.trades.schema["exit_reason"] == pl.Enum([*labels, "end_of_data"])
+    codes = result.records[:, layout.T_REASON].astype(int)
+    reasons = [ExitReason(label) for label in result.trades["exit_reason"]]
+    assert [reason.code for reason in reasons] == codes.tolist()

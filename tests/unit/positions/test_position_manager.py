@@ -7,7 +7,8 @@ from session_kit import Session, at, bar, build_session, entry
 
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderStatus, Side
 from tradeloop.domain.execution.paper import PaperBroker
-from tradeloop.domain.positions.model import ExitPlan, ExitReason, PositionState
+from tradeloop.domain.exits import ExitReason
+from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.positions.stops import stop_after_close, tighter
 from tradeloop.domain.risk.state import TradingState
 from tradeloop.errors import OrderStateUnknownError, ReconciliationError, UserError

@@ -7,9 +7,9 @@ their sources together, and of the shared rules in `COMPILED_CALLEES`, so editin
 them recompiles them all. Import this module before defining any `@njit(cache=True)` function
 of `COMPILED_MODULES`.
 
-`COMPILED_CALLEES` are the compiled rules the kernels share with Python callers (the risk
-manager's sizing, ...): they live outside this package and do not import it (that would be a
-cycle). They call nothing compiled elsewhere, so numba's own per-file stamp is right for their
+`COMPILED_CALLEES` hold what the kernels share with Python callers (the exit reasons' codes, the
+risk manager's sizing, ...): they live outside this package and do not import it (that would be
+a cycle). They call nothing compiled elsewhere, so numba's own per-file stamp is right for their
 caches: the locators leave them to it, whichever module happens to be imported first.
 
 If numba's locator API changes, registration is skipped and numba's own per-file stamps apply.
@@ -30,7 +30,10 @@ COMPILED_MODULES: tuple[Path, ...] = (
     _HERE / "kernel.py",
     _HERE / "metrics.py",
 )
-COMPILED_CALLEES: tuple[Path, ...] = (_HERE.parent / "risk" / "sizing.py",)
+COMPILED_CALLEES: tuple[Path, ...] = (
+    _HERE.parent / "exits.py",
+    _HERE.parent / "risk" / "sizing.py",
+)
 _COVERED = frozenset(str(path) for path in COMPILED_MODULES)
 
 

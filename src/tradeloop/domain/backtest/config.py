@@ -1,4 +1,4 @@
-"""How a backtest sizes, fills and charges trades: `BacktestConfig`, and the exit reasons.
+"""How a backtest sizes, fills and charges trades: `BacktestConfig`.
 
 The fill rules themselves are documented in docs/backtesting.md; this module only holds the
 knobs. Build a config for an index with `BacktestConfig.for_symbol("NIFTY", ...)`: the index is
@@ -8,33 +8,14 @@ traded as its future proxy (spot prices, the future's lot size and tick, futures
 from __future__ import annotations
 
 import math
-from enum import IntEnum
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradeloop.domain.costs import InstrumentKind
+from tradeloop.domain.exits import ExitReason as ExitReason  # public as backtest.ExitReason
 from tradeloop.domain.market.instruments import index_instrument
-
-
-class ExitReason(IntEnum):
-    """Why a trade closed. The integer is the code the kernel writes."""
-
-    STOP = 0
-    TARGET = 1
-    TRAILING_STOP = 2
-    BREAK_EVEN_STOP = 3
-    MAX_BARS = 4
-    SQUARE_OFF = 5
-    END_OF_DATA = 6
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-EXIT_REASON_LABELS: tuple[str, ...] = tuple(reason.label for reason in ExitReason)
 
 SizingMode = Literal["risk", "fixed_quantity"]
 

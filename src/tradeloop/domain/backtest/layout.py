@@ -7,6 +7,8 @@ positions. Python builds them (`engine.py`) and reads them back (`result.py`, `m
 
 from __future__ import annotations
 
+from tradeloop.domain.exits import ExitReason
+
 # Config vector (BacktestConfig.kernel_vector).
 C_CAPITAL, C_RISK_FRACTION, C_FIXED_SIZING, C_QUANTITY, C_LOT_SIZE, C_COMPOUNDING = range(6)
 C_SLIPPAGE_BPS, C_SLIPPAGE_TICKS, C_TICK_SIZE, C_STOPS_FROM_ENTRY_BAR, C_APPLY_COSTS = range(6, 11)
@@ -35,8 +37,14 @@ K_LONGEST_DRAWDOWN_SESSIONS, K_SKIPPED_ZERO_LOT, K_SKIPPED_AFTER_SQUARE_OFF = ra
 K_SKIPPED_INVALID_STOP, K_IGNORED_IN_POSITION = range(7, 9)
 N_STATS = 9
 
-# Exit reasons (ExitReason in config.py).
-STOP, TARGET, TRAILING_STOP, BREAK_EVEN_STOP, MAX_BARS, SQUARE_OFF, END_OF_DATA = range(7)
+# Exit reasons: the codes of `ExitReason` (domain/exits.py) as plain ints for compiled code.
+STOP = ExitReason.STOP.code
+TARGET = ExitReason.TARGET.code
+TRAILING_STOP = ExitReason.TRAILING_STOP.code
+BREAK_EVEN_STOP = ExitReason.BREAK_EVEN_STOP.code
+MAX_BARS = ExitReason.MAX_BARS.code
+SQUARE_OFF = ExitReason.SQUARE_OFF.code
+END_OF_DATA = ExitReason.END_OF_DATA.code
 
 # Outcomes of filling a signal.
 OPENED, SKIPPED_ZERO_LOT, SKIPPED_INVALID_STOP = range(3)

@@ -15,10 +15,12 @@ import numpy as np
 import polars as pl
 
 from tradeloop.domain.backtest import layout
-from tradeloop.domain.backtest.config import EXIT_REASON_LABELS, BacktestConfig
+from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.metrics import Metrics, build_metrics
+from tradeloop.domain.exits import BACKTEST_EXIT_REASONS
 
-ExitReasonType = pl.Enum(list(EXIT_REASON_LABELS))
+_EXIT_REASON_LABELS = np.array([reason.value for reason in BACKTEST_EXIT_REASONS])
+ExitReasonType = pl.Enum(_EXIT_REASON_LABELS.tolist())
 
 # Trade-list columns and the kernel fields they come from, in display order.
 _PRICE_COLUMNS: tuple[tuple[str, int], ...] = (
@@ -95,7 +97,7 @@ class BacktestResult:
             "entry_time": _utc(self.timestamps[entry_bar]),
             "exit_time": _utc(self.timestamps[exit_bar]),
             "exit_reason": pl.Series(
-                np.asarray(EXIT_REASON_LABELS)[records[:, layout.T_REASON].astype(np.int64)],
+                _EXIT_REASON_LABELS[records[:, layout.T_REASON].astype(np.int64)],
                 dtype=pl.String,
             ).cast(ExitReasonType),
             "quantity": pl.Series(records[:, layout.T_QUANTITY].astype(np.int64)),

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from tradeloop.domain.execution.fills import BrokerFill
 from tradeloop.domain.execution.orders import OrderIntent, OrderType
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import to_ist
-from tradeloop.domain.positions.model import ExitReason, Position, TradeRecord
+from tradeloop.domain.positions.model import Position, TradeRecord
 
 
 def exit_intent(

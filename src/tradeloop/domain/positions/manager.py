@@ -24,14 +24,10 @@ from tradeloop.clock import Clock
 from tradeloop.domain.execution.fills import BrokerFill
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, ProductType
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.positions.exits import exit_intent
-from tradeloop.domain.positions.model import (
-    ExitPlan,
-    ExitReason,
-    Position,
-    PositionState,
-)
+from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
 from tradeloop.domain.positions.reconcile import ReconciliationReport, reconcile
 from tradeloop.domain.positions.recorder import PositionRecorder
 from tradeloop.domain.positions.stops import stop_after_close

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.domain.execution.orders import OrderIntent
+from tradeloop.domain.exits import ExitReason
 
 
 class PositionState(StrEnum):
@@ -97,17 +98,6 @@ TRANSITIONS: dict[PositionState, frozenset[PositionState]] = {
     PositionState.CLOSED: frozenset(),
     PositionState.REJECTED: frozenset(),
 }
-
-
-class ExitReason(StrEnum):
-    STOP = "stop"
-    TARGET = "target"
-    TRAILING_STOP = "trailing_stop"
-    BREAK_EVEN_STOP = "break_even_stop"
-    SQUARE_OFF = "square_off"
-    KILL_SWITCH = "kill_switch"
-    HALTED = "halted"
-    MANUAL = "manual"
 
 
 class ExitPlan(BaseModel):

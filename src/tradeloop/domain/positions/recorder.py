@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.positions.exits import trade_record, weighted_price
 from tradeloop.domain.positions.model import (
     TRANSITIONS,
-    ExitReason,
     Position,
     PositionEvent,
     PositionState,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradeloop.domain.positions.model import ExitPlan, ExitReason, PositionState
+from tradeloop.domain.exits import ExitReason
+from tradeloop.domain.positions.model import ExitPlan, PositionState
 
 
 @dataclass(frozen=True, slots=True)
