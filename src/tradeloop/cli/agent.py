@@ -40,9 +40,9 @@ class PlannerChoice(StrEnum):
 
 def _registry(current: Settings, run_id: str | None = None) -> ToolRegistry:
     """The default tools; backtests are remembered under `run_id` (a replay passes none)."""
-    from tradeloop.tools import default_registry
+    from tradeloop.app.agent import tool_registry
 
-    return default_registry(current, run_id=run_id)
+    return tool_registry(current, run_id)
 
 
 def _run_file(current: Settings, run_id: str) -> Path:

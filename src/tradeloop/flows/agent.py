@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from tradeloop.agent import AgentRun, AgentRunner, Planner, ToolRegistry
 from tradeloop.agent.records import Outcome
 from tradeloop.agent.runner import new_run_id, utc_now
+from tradeloop.app.agent import tool_registry
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings, load_settings
 from tradeloop.tasks.agent import step_in_task
-from tradeloop.tools import default_registry
 from tradeloop.tools.planner import ResearchPlanner
 
 DEFAULT_GOAL = (
@@ -114,7 +114,7 @@ def agent_research_flow(parameters: AgentParameters | None = None) -> AgentResea
     parameters = parameters or AgentParameters()
     settings = load_settings()
     run_id = new_run_id(utc_now())
-    registry = default_registry(settings, run_id=run_id)
+    registry = tool_registry(settings, run_id)
     runner = AgentRunner(
         build_planner(parameters.planner, settings, registry),
         registry,

@@ -12,14 +12,13 @@ from typer.testing import CliRunner
 
 from support.ollama_server import FakeOllamaServer
 from tradeloop.agent import read_run
+from tradeloop.app import stores
 from tradeloop.cli import app
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import PlannerError
 from tradeloop.flows.agent import AgentParameters, AgentResearchSummary, agent_research_flow
 from tradeloop.settings import Settings, load_settings
-from tradeloop.storage.candles import open_candle_store
-from tradeloop.storage.memory import open_strategy_memory
 from tradeloop.tools.reference import EXAMPLE_SPEC
 
 MODEL = "qwen2.5:7b-instruct"
@@ -28,7 +27,7 @@ MODEL = "qwen2.5:7b-instruct"
 @pytest.fixture
 def stored() -> Settings:
     settings = load_settings()
-    open_candle_store(settings).write(generate_market("NIFTY", days=40).candles)
+    stores.candle_store(settings).write(generate_market("NIFTY", days=40).candles)
     return settings
 
 
@@ -77,7 +76,7 @@ def test_rules_planner_researches_to_done_one_task_per_step(stored: Settings) ->
         "seed": 3,
     }
     # The "remember" stage: every backtest is in strategy memory under the agent's run id.
-    remembered = open_strategy_memory(stored).best(limit=20)
+    remembered = stores.strategy_memory(stored).best(limit=20)
     assert {record.run_id for record in remembered} == {summary.run_id}
     assert summary.best_spec_id in {record.spec_id for record in remembered}
 

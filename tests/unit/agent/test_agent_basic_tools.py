@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tradeloop.app.agent import tool_registry
 from tradeloop.settings import Settings
-from tradeloop.tools import default_registry
 from tradeloop.tools.basic import echo, finish, make_current_time
 
 MOMENT = datetime(2025, 1, 6, 4, 0, tzinfo=UTC)  # a Monday, 09:30 in India
@@ -35,5 +35,5 @@ def test_current_time_with_an_unknown_zone_is_an_error_result() -> None:
 
 
 def test_default_registry_has_the_generic_tools(tmp_path: Path) -> None:
-    registry = default_registry(Settings(data_dir=tmp_path))
+    registry = tool_registry(Settings(data_dir=tmp_path))
     assert {"finish", "echo", "current_time"} <= set(registry.names)

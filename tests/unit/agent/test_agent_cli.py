@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tradeloop.agent import AgentRunner, ScriptedPlanner
+from tradeloop.app.agent import tool_registry
 from tradeloop.cli import app
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
-from tradeloop.tools import default_registry
 
 SCRIPT = [
     {"tool": "echo", "args": {"text": "hello"}},
@@ -39,7 +39,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def record_run(run_id: str = "20250102T034500Z-abcd1234") -> Path:
     settings = load_settings()
     runner = AgentRunner(
-        ScriptedPlanner(SCRIPT), default_registry(settings), run_dir=settings.agent_runs_dir
+        ScriptedPlanner(SCRIPT), tool_registry(settings), run_dir=settings.agent_runs_dir
     )
     run = runner.run("say hello", run_id=run_id)
     assert run.run_file is not None
