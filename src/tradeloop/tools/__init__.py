@@ -8,7 +8,8 @@ validate, backtest, strategy memory). No tool here can place an order.
 from __future__ import annotations
 
 from tradeloop.agent import ToolRegistry
-from tradeloop.tools.basic import basic_tools
+from tradeloop.agent.builtin_tools import builtin_tools
+from tradeloop.domain.market.calendar import IST
 from tradeloop.tools.research import research_tools
 from tradeloop.tools.session import ResearchSession
 
@@ -18,7 +19,7 @@ def default_registry(session: ResearchSession) -> ToolRegistry:
 
     Build the session with `tradeloop.app.agent.research_session(settings, run_id)`.
     """
-    return ToolRegistry([*basic_tools(), *research_tools(session)])
+    return ToolRegistry([*builtin_tools(default_timezone=IST.key), *research_tools(session)])
 
 
 __all__ = ["ResearchSession", "default_registry"]

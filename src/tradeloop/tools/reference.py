@@ -2,7 +2,7 @@
 
 Both results are sized for the model's bounded history (the runtime cuts a result at 1500
 characters): the indicator list is one short line each, and the spec format comes in sections
-rendered as compact declarations (`schema_text`), each under that size.
+rendered as compact declarations (`tradeloop.agent.schema_text`), each under that size.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from tradeloop.agent import ToolResult, tool
+from tradeloop.agent.schema_text import referenced, render_schema
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.tools.schema_text import referenced, render_schema
 
 MAX_INDICATORS_DETAILED = 8
 SECTION_BUDGET_CHARS = 1300  # leaves room for the JSON wrapping and escaping

@@ -1,6 +1,5 @@
-"""Generic tools every run has: finish the run, echo a note, read the clock.
-
-They touch no domain code; the trading tools are added beside them by `default_registry`.
+"""The tools any agent may be given, whatever its job: finish the run, note a conclusion, read
+the clock. `tradeloop.tools` adds the trading tools beside them.
 """
 
 from __future__ import annotations
@@ -9,9 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tradeloop.agent import FunctionTool, ToolResult, tool
+from tradeloop.agent.tool import FunctionTool, ToolResult, tool
 
-MARKET_TIMEZONE = "Asia/Kolkata"
+DEFAULT_TIMEZONE = "UTC"
 
 
 @tool(terminal=True, timeout_seconds=None)
@@ -37,20 +36,25 @@ def echo(text: str) -> ToolResult:
     return ToolResult.ok({"text": text})
 
 
-def make_current_time(now: Callable[[], datetime] | None = None) -> FunctionTool:
-    """A `current_time` tool reading `now` (the system clock by default)."""
+def make_current_time(
+    now: Callable[[], datetime] | None = None, *, default_timezone: str = DEFAULT_TIMEZONE
+) -> FunctionTool:
+    """A `current_time` tool reading `now` (the system clock by default); without an argument
+    it answers in `default_timezone`."""
     clock = now or (lambda: datetime.now(UTC))
+    ZoneInfo(default_timezone)  # a default that is not a zone is a programming error: fail now
 
     @tool(deterministic=False, timeout_seconds=None)
-    def current_time(timezone: str = MARKET_TIMEZONE) -> ToolResult:
+    def current_time(timezone: str = default_timezone) -> ToolResult:
         """The current date and time, with the weekday, in a time zone.
 
         Args:
-            timezone: An IANA time zone name such as "Asia/Kolkata" (the market's) or "UTC".
+            timezone: An IANA time zone name such as "Asia/Kolkata" or "UTC".
         """
         try:
             zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        # A region without a city ("America") names a directory of the zone database.
+        except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
             return ToolResult.failure(
                 "UnknownTimezone",
                 f"'{timezone}' is not an IANA time zone name; use e.g. 'Asia/Kolkata' or 'UTC'",
@@ -63,6 +67,8 @@ def make_current_time(now: Callable[[], datetime] | None = None) -> FunctionTool
     return current_time
 
 
-def basic_tools(now: Callable[[], datetime] | None = None) -> list[FunctionTool]:
-    """`finish`, `echo` and `current_time` (with `now` as its clock)."""
-    return [finish, echo, make_current_time(now)]
+def builtin_tools(
+    now: Callable[[], datetime] | None = None, *, default_timezone: str = DEFAULT_TIMEZONE
+) -> list[FunctionTool]:
+    """`finish`, `echo` and `current_time` (with `now` as its clock, in `default_timezone`)."""
+    return [finish, echo, make_current_time(now, default_timezone=default_timezone)]

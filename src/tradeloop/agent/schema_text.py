@@ -1,7 +1,7 @@
 """A JSON schema rendered as compact TypeScript-like declarations, for a model to read.
 
-The StrategySpec schema is ~13 kB of JSON; the same information as declarations is a few times
-smaller and reads like the type hints models are trained on::
+A large schema (tradeloop's strategy spec is ~13 kB of JSON) is a few times smaller as
+declarations, and reads like the type hints models are trained on::
 
     // A stop a multiple of the ATR (at the signal bar) away from the entry.
     AtrStop = {kind: "atr"; multiple: number (0, 20]; period?: integer [2, 200] = 14}

@@ -1,4 +1,4 @@
-"""JSON schemas rendered as compact declarations for the model."""
+"""JSON schemas rendered as compact declarations for the model (`tradeloop.agent.schema_text`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from tradeloop.agent.schema_text import referenced, render_definition, render_schema, render_type
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.tools.schema_text import referenced, render_definition, render_schema, render_type
 
 
 @pytest.mark.parametrize(
