@@ -10,9 +10,9 @@
     │   └── NotFoundError       a symbol, run id or file that does not exist
     ├── ModelError              the LLM's reply is unusable (bad JSON, unknown tool, bad
     │   │                       args): fed back to the model, never executed
-    │   └── PlannerError        the planner gave up after its retries, or cannot reach the model
+    │   └── PlannerError        the model gave no usable call after the planner's re-asks
     ├── TransientError          may work on retry (timeouts, 5xx, rate limits, a locked
-    │   │                       database): the only family Prefect retries
+    │   │                       database): the only family retried (Prefect, the agent)
     │   └── RateLimitedError
     └── OperationalError        an operational stop: raised loud, never retried
         ├── TradingRefusedError     live trading refused (a missing switch), kill switch, HALTED
@@ -21,6 +21,10 @@
 
 Bugs in tradeloop itself are ordinary Python exceptions (AssertionError, TypeError, ...): they are
 never caught and re-labelled as one of the above.
+
+In an agent run a tool's `UserError` or `ModelError` is fed back to the model, a
+`TransientError` is retried and then fed back as retryable, and anything else (a bug, an
+`OperationalError`) ends the run `crashed` and is raised (see `tradeloop.agent.executor`).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class ModelError(TradeloopError):
 
 
 class PlannerError(ModelError):
-    """The planner could not produce a valid step (retries exhausted, or the model unreachable)."""
+    """The model gave no usable call for a step after the planner fed its mistakes back."""
 
 
 class TransientError(TradeloopError):

@@ -1,10 +1,18 @@
 """The executor: the only place a tool runs, so the only side-effect boundary of the agent.
 
 For one validated call it asks the validator hook (the risk manager plugs in here), runs the
-tool in a worker thread with the tool's timeout, retries retryable errors with backoff when the
-tool's contract allows it, and turns tool exceptions into error results for the model. Failures
-of the runtime itself (a validator that returns nonsense, rewritten arguments that break the
-schema) are raised: they are our bugs, not the model's.
+tool in a worker thread with the tool's timeout, and routes what the tool raises by who must act:
+
+- `UserError`, `ModelError` (a bad spec, an unknown id): an error result fed back to the model,
+  which can change its arguments; not retried.
+- `TransientError`, and a timeout: retried with backoff when the tool's contract allows it
+  (idempotent, `retry_limit`), then fed back marked `retryable`. A tool that acts on the world
+  is never retried, and its timeout is fed back as an unknown outcome.
+- anything else (a `KeyError`, a `TypeError`, an `OperationalError`): raised. It is our bug or
+  an operational stop, not the model's mistake; the runner ends the run `crashed`.
+
+Failures of the runtime itself (a validator that returns nonsense, rewritten arguments that
+break the schema, a tool that returns something else than a `ToolResult`) are raised too.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeloop.agent.records import JsonObject, ValidatorDecision
 from tradeloop.agent.registry import ResolvedCall
 from tradeloop.agent.tool import Tool, ToolResult
-from tradeloop.errors import TransientError
+from tradeloop.errors import ModelError, TransientError, UserError
 
 Validator = Callable[[str, JsonObject], ValidatorDecision]
 SleepFunction = Callable[[float], None]
@@ -42,8 +50,14 @@ class Execution(BaseModel):
     seconds: float = 0.0
 
 
+def backoff_delay(attempt: int, first_seconds: float, max_seconds: float) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): doubling, capped."""
+    return float(min(first_seconds * 2 ** (attempt - 1), max_seconds))
+
+
 class Executor:
-    """Runs validated calls: validator, timeout, retries with backoff, errors as results."""
+    """Runs validated calls: validator, timeout, retries with backoff, the model's errors as
+    results (see the module docstring for which exceptions are raised instead)."""
 
     def __init__(
         self,
@@ -108,20 +122,24 @@ class Executor:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based): doubling, capped."""
-        return float(min(self._backoff_seconds * 2 ** (attempt - 1), self._max_backoff_seconds))
+        return backoff_delay(attempt, self._backoff_seconds, self._max_backoff_seconds)
 
 
 def run_with_timeout(target: Tool[Any], args: BaseModel) -> ToolResult:
-    """Run one attempt; stop waiting after the tool's timeout (the thread cannot be killed)."""
+    """Run one attempt; stop waiting after the tool's timeout (the thread cannot be killed).
+
+    A timeout is transient for the model's purpose: retryable when the tool is idempotent. For a
+    tool that acts, the outcome is unknown and the model is told to check before calling again.
+    """
     if target.timeout_seconds is None:
-        return call_guarded(target, args)
+        return call_once(target, args)
     results: list[ToolResult] = []
     escaped: list[BaseException] = []
 
     def work() -> None:
         try:
-            results.append(call_guarded(target, args))
-        except BaseException as exc:  # SystemExit, KeyboardInterrupt: the caller's to handle
+            results.append(call_once(target, args))
+        except BaseException as exc:  # our bugs, SystemExit: raised again in the caller's thread
             escaped.append(exc)
 
     # A daemon thread, so a tool stuck forever cannot keep the process from exiting.
@@ -142,19 +160,17 @@ def run_with_timeout(target: Tool[Any], args: BaseModel) -> ToolResult:
     return ToolResult.failure("Timeout", message, retryable=target.idempotent)
 
 
-def call_guarded(target: Tool[Any], args: BaseModel) -> ToolResult:
-    """Call the tool; its exceptions become error results the model can read."""
+def call_once(target: Tool[Any], args: BaseModel) -> ToolResult:
+    """Call the tool once. The model's mistakes and transient failures become error results;
+    every other exception is raised unchanged."""
     try:
         result = target.call(args)
     except TransientError as exc:
         return ToolResult.failure(type(exc).__name__, _message(exc), retryable=True)
-    except Exception as exc:
+    except (UserError, ModelError) as exc:
         return ToolResult.failure(type(exc).__name__, _message(exc), retryable=False)
     if not isinstance(result, ToolResult):
-        return ToolResult.failure(
-            "TypeError",
-            f"tool '{target.name}' returned {type(result).__name__}, not a ToolResult",
-        )
+        raise TypeError(f"tool '{target.name}' returned {type(result).__name__}, not a ToolResult")
     return result
 
 

@@ -112,9 +112,11 @@ class ScriptedPlanner:
                     raw_text=raw_text, error=str(exc), seconds=self._clock() - started
                 )
         else:
-            raw_text = (
-                step.key() if isinstance(step, ToolCall) else json.dumps(dict(step), default=str)
-            )
+            if isinstance(step, ToolCall):
+                raw_text = step.key()
+            else:  # a script read from a file may hold anything JSON: from_raw says what is wrong
+                shown = dict(step) if isinstance(step, Mapping) else step
+                raw_text = json.dumps(shown, default=str)
             try:
                 call = ToolCall.from_raw(step)
             except ModelError as exc:

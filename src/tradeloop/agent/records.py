@@ -13,8 +13,11 @@ from tradeloop.agent.tool import ToolResult
 from tradeloop.errors import ModelError
 
 JsonObject = dict[str, JsonValue]
-StopReason = Literal["done", "planner_error", "loop_detected"]
-Outcome = Literal["done", "max_steps", "loop_detected", "planner_error"]
+StopReason = Literal["done", "planner_error", "loop_detected", "crashed"]
+Outcome = Literal["done", "max_steps", "loop_detected", "planner_error", "crashed"]
+"""Why a run ended. `crashed`: a tool, the planner or the runtime raised an exception that is
+neither the model's mistake nor transient (our bug, an operational stop); the runner records it
+with its traceback and raises it, so no `AgentRun` is returned for it."""
 
 _CALL_SHAPE = 'reply with exactly one JSON object {"tool": "<tool name>", "args": {...}}'
 
@@ -105,6 +108,9 @@ class StepRecord(_Record):
     planner_feedback: tuple[str, ...] = Field(
         (), description="Errors fed back to the model while this step was being planned."
     )
+    planner_retried: tuple[str, ...] = Field(
+        (), description="Transient planner failures (model unreachable) retried in this step."
+    )
     call: ToolCall | None = None
     validated_args: JsonObject | None = None
     validator: ValidatorDecision | None = None
@@ -113,7 +119,9 @@ class StepRecord(_Record):
     )
     result: ToolResult | None = None
     attempts: int = Field(0, ge=0, description="Tool executions, retries included.")
-    error: str | None = Field(None, description="Why the step ran no tool (bad reply, loop, ...).")
+    error: str | None = Field(
+        None, description="Why the step ran no tool (bad reply, loop, ...) or why it crashed."
+    )
     error_type: str | None = None
     stop: StopReason | None = None
     planner_seconds: float = 0.0
@@ -128,7 +136,10 @@ class StepRecord(_Record):
 
 
 class AgentRun(_Record):
-    """A finished run. `outcome` says why it ended; the steps say everything that happened."""
+    """A finished run. `outcome` says why it ended; the steps say everything that happened.
+
+    A run that crashed is not returned: `AgentRunner.run` raises its exception (see `Outcome`).
+    """
 
     run_id: str
     goal: str

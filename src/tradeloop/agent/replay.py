@@ -2,8 +2,10 @@
 
 Only what can be replayed safely and meaningfully is run again: a step that executed a tool that
 is idempotent and deterministic. A tool that acts on the world (not idempotent) is never run
-again, and a non-deterministic one (a clock, a live quote) is not compared. Results are compared
-after redaction, exactly as they were written.
+again, and a non-deterministic one (a clock, a live quote) is not compared. The step a run
+crashed in is not run again either (its traceback is in the run file). Results are compared
+after redaction, exactly as they were written. A tool that raises a bug during the replay raises
+it, as in a run.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ def _compare(step: StepRecord, registry: ToolRegistry, executor: Executor) -> St
         "args": step.executed_args,
         "recorded": step.result,
     }
+    if step.stop == "crashed":
+        return StepComparison(
+            **base,
+            status="skipped",
+            note=f"the run crashed in this step ({step.error_type}): see its run file's traceback",
+        )
     if step.executed_args is None or tool_name is None or step.result is None:
         return StepComparison(**base, status="skipped", note="no tool ran in this step")
     if tool_name not in registry:

@@ -1,8 +1,10 @@
 """The audit trail of runs: one JSON-lines file per run under a directory the caller passes in.
 
 `<run_id>.jsonl` holds a header line (run metadata), one line per step, and a footer line (the
-outcome). Lines are written and flushed as they happen, so a crash keeps every step so far; a
-file without a footer is an incomplete run. Secrets are redacted before anything is written.
+outcome). Lines are written and flushed as they happen, so a crash keeps every step so far. A run
+that crashed has a footer with outcome `crashed`, the exception's type, message and traceback; a
+file without a footer is an incomplete run (the process died or was interrupted). Secrets are
+redacted before anything is written.
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ class RunHeader(_Line):
 
 class RunFooter(_Line):
     kind: Literal["footer"] = "footer"
-    outcome: Outcome | Literal["crashed"]
+    outcome: Outcome
     steps: int
     finished_at: AwareDatetime
     duration_seconds: float
     error: str | None = None
+    error_type: str | None = Field(None, description="The exception's type when it crashed.")
+    traceback: str | None = Field(None, description="The exception's traceback when it crashed.")
     final_result: ToolResult | None = None
 
 
@@ -68,7 +72,7 @@ class RecordedRun(BaseModel):
         return self.header.run_id
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome | Literal["incomplete"]:
         return self.footer.outcome if self.footer is not None else "incomplete"
 
 
@@ -128,6 +132,7 @@ def redact_step(record: StepRecord) -> StepRecord:
         update={
             "planner_raw": scrub_text(record.planner_raw) if record.planner_raw else None,
             "planner_feedback": tuple(scrub_text(text) for text in record.planner_feedback),
+            "planner_retried": tuple(scrub_text(text) for text in record.planner_retried),
             "call": call,
             "validated_args": _redact_args(record.validated_args),
             "validator": validator,
@@ -161,6 +166,7 @@ class RunLogWriter:
             footer.model_copy(
                 update={
                     "error": scrub_text(footer.error) if footer.error else None,
+                    "traceback": scrub_text(footer.traceback) if footer.traceback else None,
                     "final_result": redact_result(final) if final is not None else None,
                 }
             )
@@ -239,7 +245,7 @@ class RunSummary(BaseModel):
     planner: str
     started_at: datetime
     steps: int
-    outcome: str
+    outcome: Outcome | Literal["incomplete"]
     path: Path
 
 

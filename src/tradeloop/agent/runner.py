@@ -2,15 +2,28 @@
 
 The model proposes; the runner decides. A run always ends: on a terminal ("done") result, after
 `max_steps`, when the same call is proposed `loop_limit` times in a row (the repeat is not run),
-or when the planner gives up. Each of these returns an `AgentRun`; only bugs raise. Every step is
-written to the audit trail as it completes.
+or when the planner gives up. Each of these returns an `AgentRun`. Every step is written to the
+audit trail as it completes.
+
+What goes wrong is routed by who must act:
+
+- the model's mistakes (an unusable reply, an unknown tool, invalid arguments, a tool's
+  `UserError` or `ModelError`) are fed back to the model in the next step's history;
+- a planner that is unavailable (`TransientError`: a timeout, a 5xx) is retried with backoff
+  `planner_retries` times; the planner giving up (`PlannerError`, a `ConfigError` naming the
+  fix, or the retries spent) ends the run `planner_error`;
+- anything else (our bug, an operational stop) ends the run `crashed`: the exception's type,
+  message and traceback are written to the audit trail, a note saying where is added to the
+  exception, and the exception is raised.
 """
 
 from __future__ import annotations
 
 import time
+import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -19,24 +32,28 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from tradeloop.agent.executor import Clock, Executor
+from tradeloop.agent.executor import Clock, Executor, SleepFunction, backoff_delay
 from tradeloop.agent.memory import DEFAULT_WINDOW, ShortTermMemory
 from tradeloop.agent.planner import Planner, PlannerReply, PlannerStepError
 from tradeloop.agent.records import AgentContext, AgentRun, Outcome, StepRecord, ToolCall
 from tradeloop.agent.registry import ToolRegistry
 from tradeloop.agent.runlog import RunFooter, RunHeader, RunLogWriter
-from tradeloop.errors import ModelError, PlannerError
+from tradeloop.clock import utc_now
+from tradeloop.errors import ModelError, TradeloopError, TransientError, UserError
 
 DEFAULT_MAX_STEPS = 10
 DEFAULT_LOOP_LIMIT = 3
+DEFAULT_PLANNER_RETRIES = 2
+DEFAULT_PLANNER_BACKOFF_SECONDS = 1.0
+DEFAULT_PLANNER_MAX_BACKOFF_SECONDS = 8.0
+
+PlannerFailure = ModelError | UserError | TransientError
+PLANNER_FAILURES = (ModelError, UserError, TransientError)
+"""What a planner may raise without crashing the run: the run ends `planner_error` instead."""
 
 StepHook = Callable[[int, Callable[[], StepRecord]], StepRecord]
 """Wraps each step: called with the step index and a function that performs the step, it must
 call that function and return its record (a Prefect flow runs it inside a task)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_run_id(now: datetime) -> str:
@@ -71,6 +88,7 @@ class _RunState:
     memory: ShortTermMemory
     guard: _LoopGuard
     steps: list[StepRecord] = field(default_factory=list)
+    crashed_step: StepRecord | None = None  # the step an exception escaped from, for the record
 
 
 class AgentRunner:
@@ -85,8 +103,11 @@ class AgentRunner:
         max_steps: int = DEFAULT_MAX_STEPS,
         loop_limit: int = DEFAULT_LOOP_LIMIT,
         memory_window: int = DEFAULT_WINDOW,
+        planner_retries: int = DEFAULT_PLANNER_RETRIES,
+        planner_backoff_seconds: float = DEFAULT_PLANNER_BACKOFF_SECONDS,
         run_dir: Path | None = None,
         on_step: StepHook | None = None,
+        sleep: SleepFunction = time.sleep,
         clock: Clock = time.perf_counter,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -94,14 +115,19 @@ class AgentRunner:
             raise ValueError("max_steps must be at least 1")
         if loop_limit < 2:
             raise ValueError("loop_limit must be at least 2 (1 would refuse every call)")
+        if planner_retries < 0:
+            raise ValueError("planner_retries must be >= 0")
         self.planner = planner
         self.registry = registry
-        self.executor = executor if executor is not None else Executor(clock=clock)
+        self.executor = executor if executor is not None else Executor(sleep=sleep, clock=clock)
         self.max_steps = max_steps
         self.loop_limit = loop_limit
         self.memory_window = memory_window
+        self.planner_retries = planner_retries
+        self.planner_backoff_seconds = planner_backoff_seconds
         self.run_dir = run_dir
         self._on_step = on_step
+        self._sleep = sleep
         self._clock = clock
         self._now = now
 
@@ -112,7 +138,11 @@ class AgentRunner:
         *,
         run_id: str | None = None,
     ) -> AgentRun:
-        """Run `goal` to an outcome; with a `run_dir`, every step is written as it completes."""
+        """Run `goal` to an outcome; with a `run_dir`, every step is written as it completes.
+
+        Returns the run for every outcome but `crashed`. On a crash the exception is raised after
+        the run file records it (type, message, traceback), with a note naming the run file.
+        """
         started_at = self._now()
         started = self._clock()
         first = AgentContext(  # validates the goal and context before anything is written
@@ -134,17 +164,12 @@ class AgentRunner:
             writer.write_header(self._header(state, started_at))
         try:
             outcome = self._loop(state, writer)
-        except BaseException as exc:
+        except Exception as exc:
+            self._record_crash(state, writer, exc, self._clock() - started)
+            raise
+        except BaseException:  # KeyboardInterrupt, SystemExit: no footer, the run is incomplete
             if writer is not None:
-                writer.write_footer(
-                    RunFooter(
-                        outcome="crashed",
-                        steps=len(state.steps),
-                        finished_at=self._now(),
-                        duration_seconds=self._clock() - started,
-                        error=f"{type(exc).__name__}: {exc}",
-                    )
-                )
+                writer.close()
             raise
         last = state.steps[-1]
         final_result = last.result if outcome == "done" else None
@@ -188,6 +213,34 @@ class AgentRunner:
             started_at=started_at,
         )
 
+    def _record_crash(
+        self, state: _RunState, writer: RunLogWriter | None, exc: Exception, duration: float
+    ) -> None:
+        """Write the crash to the audit trail and add a note saying where to the exception."""
+        if writer is None:
+            exc.add_note(f"agent run {state.run_id} crashed; it kept no run file (no run_dir)")
+            return
+        crashed = state.crashed_step
+        # Only the step in progress: a hook that fails after a step returned has no crashed step.
+        in_progress = crashed is not None and crashed.index == len(state.steps)
+        if crashed is not None and in_progress:
+            writer.write_step(crashed)
+        writer.write_footer(
+            RunFooter(
+                outcome="crashed",
+                steps=len(state.steps) + (1 if in_progress else 0),
+                finished_at=self._now(),
+                duration_seconds=duration,
+                error=_describe(exc),
+                error_type=type(exc).__name__,
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        )
+        if isinstance(exc, TradeloopError):  # an operational stop: its message says what to do
+            exc.add_note(f"agent run {state.run_id} stopped; its record is in {writer.path}")
+        else:
+            exc.add_note(f"this is a bug in tradeloop; the traceback is in {writer.path}")
+
     def _loop(self, state: _RunState, writer: RunLogWriter | None) -> Outcome:
         for index in range(self.max_steps):
             perform = partial(self._step, state, index)
@@ -211,6 +264,7 @@ class AgentRunner:
 
     def _step(self, state: _RunState, index: int) -> StepRecord:
         started = self._clock()
+        state.crashed_step = None
         context = AgentContext(
             run_id=state.run_id,
             goal=state.goal,
@@ -218,24 +272,74 @@ class AgentRunner:
             step_index=index,
             max_steps=self.max_steps,
         )
+        retried: list[str] = []
         try:
-            reply = self.planner.next_step(context, state.memory)
-        except PlannerError as exc:
-            return _planner_failure(index, exc, self._clock() - started)
+            with self._recording_crash(
+                state, started, PLANNER_FAILURES, index=index, planner_retried=retried
+            ):
+                reply = self._plan(context, state.memory, retried)
+        except PLANNER_FAILURES as exc:
+            return _planner_failure(index, exc, tuple(retried), self._clock() - started)
         planned = self._clock()
         common: dict[str, Any] = {
             "index": index,
             "planner_raw": reply.raw_text,
             "planner_feedback": reply.feedback,
+            "planner_retried": tuple(retried),
             "call": reply.call,
             "planner_seconds": planned - started,
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": reply.completion_tokens,
         }
-        checked = self._check_and_execute(state, reply)
+        checked = self._check_and_execute(state, reply, common, started)
         return StepRecord(**common, **checked, step_seconds=self._clock() - started)
 
-    def _check_and_execute(self, state: _RunState, reply: PlannerReply) -> dict[str, Any]:
+    def _plan(
+        self, context: AgentContext, memory: ShortTermMemory, retried: list[str]
+    ) -> PlannerReply:
+        """The planner's reply; an unavailable planner is retried with backoff, then raised."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.planner.next_step(context, memory)
+            except TransientError as exc:
+                if attempt > self.planner_retries:
+                    raise
+                retried.append(_describe(exc))
+                self._sleep(
+                    backoff_delay(
+                        attempt, self.planner_backoff_seconds, DEFAULT_PLANNER_MAX_BACKOFF_SECONDS
+                    )
+                )
+
+    @contextmanager
+    def _recording_crash(
+        self,
+        state: _RunState,
+        started: float,
+        routed: tuple[type[Exception], ...] = (),
+        **known: Any,
+    ) -> Iterator[None]:
+        """Keep what is known of the step when an exception escapes that is not `routed` (handled
+        by the caller): the runner writes it as the crashed step before the crash footer."""
+        try:
+            yield
+        except routed:
+            raise
+        except Exception as exc:
+            state.crashed_step = StepRecord(
+                **known,
+                error=_describe(exc),
+                error_type=type(exc).__name__,
+                stop="crashed",
+                step_seconds=self._clock() - started,
+            )
+            raise
+
+    def _check_and_execute(
+        self, state: _RunState, reply: PlannerReply, common: dict[str, Any], started: float
+    ) -> dict[str, Any]:
         if reply.call is None:
             return {"error": reply.error, "error_type": "ModelError"}
         if state.guard.would_loop(reply.call):
@@ -251,7 +355,8 @@ class AgentRunner:
             resolved = self.registry.resolve(reply.call)
         except ModelError as exc:
             return {"error": str(exc), "error_type": type(exc).__name__}
-        execution = self.executor.execute(resolved)
+        with self._recording_crash(state, started, **common, validated_args=resolved.args_json()):
+            execution = self.executor.execute(resolved)
         return {
             "validated_args": execution.validated_args,
             "validator": execution.validator,
@@ -263,7 +368,23 @@ class AgentRunner:
         }
 
 
-def _planner_failure(index: int, exc: PlannerError, seconds: float) -> StepRecord:
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _planner_error_text(exc: PlannerFailure, retried: tuple[str, ...]) -> str:
+    if not isinstance(exc, TransientError):
+        return str(exc)
+    attempts = len(retried) + 1
+    return (
+        f"{exc} (a transient failure, still there after {attempts} attempt(s): run again once "
+        "the planner answers)"
+    )
+
+
+def _planner_failure(
+    index: int, exc: PlannerFailure, retried: tuple[str, ...], seconds: float
+) -> StepRecord:
     raw_texts: tuple[str, ...] = ()
     feedback: tuple[str, ...] = ()
     prompt_tokens = completion_tokens = None
@@ -274,7 +395,8 @@ def _planner_failure(index: int, exc: PlannerError, seconds: float) -> StepRecor
         index=index,
         planner_raw=raw_texts[-1] if raw_texts else None,
         planner_feedback=feedback,
-        error=str(exc),
+        planner_retried=retried,
+        error=_planner_error_text(exc, retried),
         error_type=type(exc).__name__,
         stop="planner_error",
         planner_seconds=seconds,

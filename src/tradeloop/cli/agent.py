@@ -4,12 +4,15 @@ without a model."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.agent import AgentRunner, Planner, ScriptedPlanner, ToolRegistry, replay
@@ -17,8 +20,8 @@ from tradeloop.agent.memory import compact_json, truncate
 from tradeloop.agent.records import StepRecord
 from tradeloop.agent.runlog import RUN_FILE_SUFFIX, find_run_file, list_runs, read_run
 from tradeloop.agent.runner import new_run_id, utc_now
-from tradeloop.cli._common import console, fail, settings
-from tradeloop.errors import UserError
+from tradeloop.cli._common import console, err_console, fail, settings
+from tradeloop.errors import TradeloopError, UserError
 from tradeloop.settings import Settings
 
 agent_app = typer.Typer(
@@ -26,6 +29,7 @@ agent_app = typer.Typer(
 )
 
 _CELL_CHARS = 60
+EXIT_CRASHED = 70  # EX_SOFTWARE in sysexits.h: an internal software error (our bug)
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +75,8 @@ def _status_cell(step: StepRecord) -> str:
         if step.result.error is not None:
             return f"error {step.result.error.type}"
         return step.result.status
+    if step.stop == "crashed":
+        return f"crashed {step.error_type}"
     if step.stop == "loop_detected":
         return "loop detected"
     if step.stop == "planner_error":
@@ -156,7 +162,9 @@ def show_command(
     )
     console.print(steps_table("steps", run.steps))
     if run.footer is not None and run.footer.error:
-        console.print(f"[yellow]{run.footer.error}[/]", highlight=False)
+        console.print(f"[yellow]{escape(run.footer.error)}[/]", highlight=False)
+    if run.footer is not None and run.footer.traceback:
+        console.print(run.footer.traceback, highlight=False, markup=False)
     if run.footer is not None and run.footer.final_result is not None:
         console.print(f"result: {compact_json(run.footer.final_result.data)}", highlight=False)
 
@@ -192,6 +200,24 @@ def replay_command(
     )
     if report.differences:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _crash_reported() -> Iterator[None]:
+    """A run that crashed on our bug: print the exception and the runner's note saying where the
+    traceback is, and exit 70. Our own errors (and anything the runner did not record) pass."""
+    try:
+        yield
+    except Exception as exc:
+        notes = getattr(exc, "__notes__", None)
+        if isinstance(exc, TradeloopError) or not notes:
+            raise
+        err_console.print(
+            f"[bold red]crashed:[/] {escape(f'{type(exc).__name__}: {exc}')}\n"
+            + escape("\n".join(notes)),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CRASHED) from exc
 
 
 def _scripted_planner(script: Path | None) -> Planner:
@@ -231,7 +257,8 @@ def run_command(
     else:
         chosen = _scripted_planner(script)
     runner = AgentRunner(chosen, registry, max_steps=max_steps, run_dir=current.agent_runs_dir)
-    run = runner.run(goal, run_id=run_id)
+    with _crash_reported():
+        run = runner.run(goal, run_id=run_id)
     console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps))
     console.print(f"outcome: [bold]{run.outcome}[/]  recorded in {run.run_file}", highlight=False)
     if run.outcome != "done":
@@ -281,7 +308,8 @@ def research_command(
             for error in exc.errors(include_url=False)
         )
         raise UserError(f"invalid option: {problems}") from None
-    summary = agent_research_flow(parameters)
+    with _crash_reported():
+        summary = agent_research_flow(parameters)
     if summary.run_file is not None:
         recorded = read_run(Path(summary.run_file))
         console.print(steps_table(f"run {summary.run_id} ({summary.planner})", recorded.steps))

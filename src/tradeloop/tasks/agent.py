@@ -1,8 +1,10 @@
 """The agent's Prefect task: one step of a run (plan, check, execute, record) per task run.
 
 The body only performs the step the runner hands it. No retries here: tool retries are the
-executor's job (bounded, and never for a tool that acts), and re-running a whole step would
-ask the model again. Nothing is cached: a step's inputs are the live run state.
+executor's job (bounded, and never for a tool that acts), an unavailable planner is retried by
+the runner, and re-running a whole step would ask the model again. A step that hits a bug fails
+its task run; the runner records the crash in the run file and the flow run fails with it.
+Nothing is cached: a step's inputs are the live run state.
 """
 
 from __future__ import annotations

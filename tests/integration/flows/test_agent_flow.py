@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from uuid import UUID
 
 import pytest
+from prefect import flow
 from typer.testing import CliRunner
 
 from support.ollama_server import FakeOllamaServer
-from tradeloop.agent import read_run
+from tradeloop.agent import AgentRun, AgentRunner, ScriptedPlanner, ToolRegistry, read_run, tool
 from tradeloop.app import stores
 from tradeloop.cli import app
 from tradeloop.domain.market.synthetic import generate_market
@@ -19,6 +21,7 @@ from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import PlannerError
 from tradeloop.flows.agent import AgentParameters, AgentResearchSummary, agent_research_flow
 from tradeloop.settings import Settings, load_settings
+from tradeloop.tasks.agent import step_in_task
 from tradeloop.tools.reference import EXAMPLE_SPEC
 
 MODEL = "qwen2.5:7b-instruct"
@@ -168,3 +171,57 @@ def test_cli_agent_research_with_an_unknown_symbol_names_the_option(stored: Sett
     result = CliRunner().invoke(app, ["agent", "research", "--symbol", "NIFTI"])
     assert result.exit_code != 0
     assert "--symbol" in str(result.exception) and "Did you mean NIFTY?" in str(result.exception)
+
+
+@tool
+def note(text: str) -> str:
+    """Note a conclusion.
+
+    Args:
+        text: The note.
+    """
+    return text
+
+
+@tool
+def explode(message: str) -> None:
+    """Raise a KeyError, as a bug in a tool would.
+
+    Args:
+        message: The error message.
+    """
+    raise KeyError(message)
+
+
+@flow(name="agent-crash")
+def crashing_agent_flow(run_dir: str) -> AgentRun:
+    """An agent run whose second step hits a bug, each step in the agent-step task."""
+    script = [
+        {"tool": "note", "args": {"text": "first"}},
+        {"tool": "explode", "args": {"message": "close"}},
+    ]
+    runner = AgentRunner(
+        ScriptedPlanner(script),
+        ToolRegistry([note, explode]),
+        run_dir=Path(run_dir),
+        on_step=step_in_task,
+    )
+    return runner.run("crash in a task", run_id="crash-in-a-task")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_bug_in_a_step_fails_its_task_and_the_flow_with_a_bug_report(tmp_path: Path) -> None:
+    state = crashing_agent_flow(str(tmp_path), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(KeyError, match="close") as raised:
+        state.result()
+    path = tmp_path / "crash-in-a-task.jsonl"
+    assert raised.value.__notes__ == [f"this is a bug in tradeloop; the traceback is in {path}"]
+    recorded = read_run(path)
+    assert recorded.outcome == "crashed" and len(recorded.steps) == 2
+    assert recorded.steps[1].stop == "crashed" and recorded.steps[1].error_type == "KeyError"
+    assert recorded.footer is not None and recorded.footer.traceback is not None
+    assert "raise KeyError(message)" in recorded.footer.traceback
+
+    _, task_names = flow_and_task_run_names(state.state_details.flow_run_id, settled_tasks=2)
+    assert task_names == ["agent-step-1", "agent-step-2"]

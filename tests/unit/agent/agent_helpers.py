@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tradeloop.agent import AgentRunner, Planner, ScriptedPlanner, Tool, ToolRegistry, tool
 from tradeloop.agent.executor import Executor
+from tradeloop.errors import SpecError, TransientError
 
 
 class Calls:
@@ -37,13 +38,35 @@ def make_tools(calls: Calls) -> list[Tool]:
 
     @tool
     def explode(message: str) -> None:
-        """Raise an error, to test that tool failures are fed back.
+        """Raise a KeyError, as a bug in a tool would.
 
         Args:
             message: The error message.
         """
         calls.counts["explode"] += 1
         raise KeyError(message)
+
+    @tool
+    def check_spec(period: int) -> dict[str, int]:
+        """Refuse a period below 2 with a SpecError, as a tool refuses the model's spec.
+
+        Args:
+            period: The indicator period.
+        """
+        calls.counts["check_spec"] += 1
+        if period < 2:
+            raise SpecError(f"entry.period: {period} is below 2; use a period of 2 or more")
+        return {"period": period}
+
+    @tool
+    def quote(symbol: str) -> None:
+        """Fail with a TransientError every time, as a quote service that is down.
+
+        Args:
+            symbol: The index.
+        """
+        calls.counts["quote"] += 1
+        raise TransientError(f"the quote service timed out for {symbol}")
 
     @tool(idempotent=False, timeout_seconds=None)
     def place_order(quantity: int) -> dict[str, int]:
@@ -65,7 +88,7 @@ def make_tools(calls: Calls) -> list[Tool]:
         calls.counts["finish"] += 1
         return {"summary": summary}
 
-    return [add, explode, place_order, finish]
+    return [add, explode, check_spec, quote, place_order, finish]
 
 
 class NoSleep:

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from tradeloop.agent import AgentRunner, ScriptedPlanner
+from tradeloop.agent import AgentRunner, ScriptedPlanner, tool
 from tradeloop.app.agent import tool_registry
 from tradeloop.cli import app
+from tradeloop.cli.agent import EXIT_CRASHED, _crash_reported
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
 
@@ -116,3 +118,87 @@ def test_scripted_run_without_a_script_says_what_to_pass(data_dir: Path) -> None
     result = invoke("run", "goal")
     assert isinstance(result.exception, UserError)
     assert "--script FILE" in str(result.exception)
+
+
+CRASHED_RUN = "20250102T040000Z-deadbeef"
+
+
+@tool
+def explode(message: str) -> None:
+    """Raise a KeyError, as a bug in a tool would.
+
+    Args:
+        message: The error message.
+    """
+    raise KeyError(message)
+
+
+def run_that_crashes(run_id: str = CRASHED_RUN) -> None:
+    settings = load_settings()
+    registry = tool_registry(settings)
+    registry.register(explode)
+    script = [SCRIPT[0], {"tool": "explode", "args": {"message": "close"}}]
+    AgentRunner(ScriptedPlanner(script), registry, run_dir=settings.agent_runs_dir).run(
+        "crash", run_id=run_id
+    )
+
+
+def test_ls_and_show_of_a_crashed_run_show_the_crash_and_its_traceback(data_dir: Path) -> None:
+    with pytest.raises(KeyError):
+        run_that_crashes()
+    listed = invoke("ls")
+    assert listed.exit_code == 0, listed.output
+    assert CRASHED_RUN in listed.output and "crashed" in listed.output
+    shown = invoke("show", CRASHED_RUN)
+    assert shown.exit_code == 0, shown.output
+    assert "outcome: crashed" in shown.output
+    assert "crashed KeyError" in shown.output  # the step the run crashed in
+    assert "Traceback (most recent call last):" in shown.output
+    assert "raise KeyError(message)" in shown.output
+
+
+def test_replay_of_a_crashed_run_skips_the_crashed_step(data_dir: Path) -> None:
+    with pytest.raises(KeyError):
+        run_that_crashes()
+    result = invoke("replay", CRASHED_RUN)
+    assert result.exit_code == 0, result.output
+    assert "1 same, 0 different, 1 skipped" in result.output
+
+
+def test_a_command_whose_run_crashes_prints_a_bug_report_and_exits_70(data_dir: Path) -> None:
+    command = typer.Typer()
+
+    @command.command()
+    def run() -> None:
+        with _crash_reported():
+            run_that_crashes()
+
+    result = CliRunner().invoke(command, [], env={"COLUMNS": "200"})
+    assert result.exit_code == EXIT_CRASHED == 70
+    path = data_dir / "agent_runs" / f"{CRASHED_RUN}.jsonl"
+    assert "crashed: KeyError: 'close'" in result.output
+    assert f"this is a bug in tradeloop; the traceback is in {path}" in result.output.replace(
+        "\n", ""
+    )
+
+
+def test_a_crash_report_lets_our_own_errors_through(data_dir: Path) -> None:
+    command = typer.Typer()
+
+    @command.command()
+    def run() -> None:
+        with _crash_reported():
+            raise UserError("fix the script")
+
+    result = CliRunner().invoke(command, [])
+    assert isinstance(result.exception, UserError)
+
+
+def test_a_script_item_that_is_not_a_call_is_fed_back_not_a_crash(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([[1, 2], SCRIPT[-1]]))
+    result = invoke("run", "odd script", "--script", str(script))
+    assert result.exit_code == 0, result.output
+    assert "outcome: done" in result.output

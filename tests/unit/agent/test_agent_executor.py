@@ -1,4 +1,5 @@
-"""The executor: validator hook, timeouts, retries with backoff, errors as results."""
+"""The executor: validator hook, timeouts, retries with backoff, and errors routed by who must
+act (the model's mistakes and transient failures as results, our bugs raised)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from pydantic import BaseModel
 
 from tradeloop.agent import Executor, Tool, ToolRegistry, ToolResult, ValidatorDecision
 from tradeloop.agent.records import JsonObject
-from tradeloop.errors import TransientError
+from tradeloop.errors import (
+    ModelError,
+    NotFoundError,
+    SpecError,
+    TradingRefusedError,
+    TransientError,
+)
 
 
 class FlakyArgs(BaseModel):
@@ -84,32 +91,78 @@ def test_transient_error_from_a_tool_is_a_retryable_result(no_sleep: NoSleep) ->
     assert flaky.calls == 2 and execution.result == ToolResult.ok(1)
 
 
+def test_a_transient_error_that_lasts_is_fed_back_marked_retryable_after_the_retries(
+    no_sleep: NoSleep,
+) -> None:
+    flaky = Flaky([TransientError("the quote service timed out")])
+    execution = execute(Executor(sleep=no_sleep, backoff_seconds=0.5), flaky)
+    assert flaky.calls == 3 and execution.attempts == 3
+    assert execution.result == ToolResult.failure(
+        "TransientError", "the quote service timed out", retryable=True
+    )
+    assert no_sleep.waits == [0.5, 1.0]
+
+
 def test_non_retryable_error_is_not_retried(no_sleep: NoSleep) -> None:
     flaky = Flaky([ToolResult.failure("BadSymbol", "no such symbol")])
     execution = execute(Executor(sleep=no_sleep), flaky)
     assert flaky.calls == 1 and execution.attempts == 1
 
 
-def test_tool_exception_becomes_an_error_result_with_its_type(
+@pytest.mark.parametrize(
+    "error",
+    [
+        SpecError("entry.period: 1 is below 2"),
+        NotFoundError("no strategy 'abc'. Did you mean 'abd'?"),
+        ModelError("the spec names no entry"),
+    ],
+)
+def test_the_models_mistake_in_a_tool_is_an_error_result_not_retried(
+    error: Exception, no_sleep: NoSleep
+) -> None:
+    flaky = Flaky([error])
+    execution = execute(Executor(sleep=no_sleep), flaky)
+    assert execution.result == ToolResult.failure(type(error).__name__, str(error))
+    assert flaky.calls == 1 and no_sleep.waits == []
+
+
+@pytest.mark.parametrize("timeout_seconds", [None, 5.0])
+@pytest.mark.parametrize(
+    "bug",
+    [
+        KeyError("close"),
+        TypeError("unsupported operand"),
+        AssertionError("fills out of order"),
+        TradingRefusedError("the kill switch is on"),
+    ],
+)
+def test_any_other_exception_from_a_tool_is_raised_not_fed_back(
+    bug: Exception, timeout_seconds: float | None, no_sleep: NoSleep
+) -> None:
+    flaky = Flaky([bug])
+    flaky.timeout_seconds = timeout_seconds  # in the caller's thread, and from a worker thread
+    with pytest.raises(type(bug)) as raised:
+        execute(Executor(sleep=no_sleep), flaky)
+    assert raised.value is bug
+    assert flaky.calls == 1 and no_sleep.waits == []
+
+
+def test_a_bug_raised_from_the_worker_thread_keeps_the_tools_frame_in_its_traceback(
     registry: ToolRegistry, calls: Calls, no_sleep: NoSleep
 ) -> None:
     resolved = registry.resolve({"tool": "explode", "args": {"message": "boom"}})
-    execution = Executor(sleep=no_sleep).execute(resolved)
-    assert execution.result.status == "error"
-    assert execution.result.error is not None
-    assert execution.result.error.type == "KeyError"
-    assert "boom" in execution.result.error.message
-    assert not execution.result.error.retryable
+    with pytest.raises(KeyError, match="boom") as raised:
+        Executor(sleep=no_sleep).execute(resolved)
+    assert raised.traceback[-1].name == "explode"
     assert calls["explode"] == 1
 
 
-def test_a_tool_returning_something_else_than_a_result_is_an_error_result(
+def test_a_tool_returning_something_else_than_a_result_is_a_bug_and_raises(
     no_sleep: NoSleep,
 ) -> None:
     flaky = Flaky([42])  # type: ignore[list-item]
-    execution = execute(Executor(sleep=no_sleep), flaky)
-    assert execution.result.error is not None
-    assert execution.result.error.type == "TypeError"
+    with pytest.raises(TypeError, match="tool 'flaky' returned int, not a ToolResult"):
+        execute(Executor(sleep=no_sleep), flaky)
 
 
 class BlockingArgs(BaseModel):

@@ -61,6 +61,13 @@ def test_scripted_planner_accepts_calls_mappings_and_raw_text() -> None:
     assert replies[2].raw_text.startswith("<think>")
 
 
+@pytest.mark.parametrize(("item", "kind"), [([1, 2], "array"), (7, "number"), (None, "null")])
+def test_a_script_item_that_is_not_a_call_is_a_rejected_reply(item: Any, kind: str) -> None:
+    reply = ScriptedPlanner([item]).next_step(context(), ShortTermMemory())
+    assert reply.call is None
+    assert reply.error is not None and f"the reply is a JSON {kind}, not an object" in reply.error
+
+
 def test_scripted_planner_that_runs_out_raises_a_planner_error() -> None:
     with pytest.raises(PlannerStepError, match="the script has 0 step"):
         ScriptedPlanner([]).next_step(context(), ShortTermMemory())

@@ -35,7 +35,7 @@ def test_unknown_tool_lists_valid_names_and_suggests_the_closest(registry: ToolR
     message = str(caught.value)
     assert "unknown tool 'ad'" in message
     assert "Did you mean 'add'?" in message
-    assert "Valid tools: add, explode, place_order, finish." in message
+    assert "Valid tools: add, explode, check_spec, quote, place_order, finish." in message
 
 
 def test_unknown_tool_without_a_close_name_gives_no_suggestion(registry: ToolRegistry) -> None:
@@ -109,14 +109,10 @@ def test_call_schema_is_the_union_of_all_calls(registry: ToolRegistry) -> None:
     schema = registry.call_schema()
     assert schema["type"] == "object"
     assert schema["required"] == ["tool", "args"]
-    assert schema["properties"]["tool"]["enum"] == ["add", "explode", "place_order", "finish"]
+    names = ["add", "explode", "check_spec", "quote", "place_order", "finish"]
+    assert schema["properties"]["tool"]["enum"] == names
     variants = schema["properties"]["args"]["anyOf"]
-    assert [variant["title"] for variant in variants] == [
-        "args of add",
-        "args of explode",
-        "args of place_order",
-        "args of finish",
-    ]
+    assert [variant["title"] for variant in variants] == [f"args of {name}" for name in names]
     assert variants[0]["properties"]["a"]["type"] == "integer"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from agent_helpers import Calls, make_tools, runner_for
 
 from tradeloop.agent import ToolRegistry, replay, tool
@@ -104,3 +105,17 @@ def test_a_tool_that_is_gone_or_whose_schema_changed_is_a_difference(
     changed: list[FunctionTool] = [renamed_args, *finish]  # type: ignore[list-item]
     (difference,) = replay(path, ToolRegistry(changed)).differences
     assert "recorded arguments are now invalid" in difference.note
+
+
+def test_replay_of_a_crashed_run_compares_the_steps_before_and_skips_the_crash(
+    registry: ToolRegistry, calls: Calls, tmp_path: Path
+) -> None:
+    explode = {"tool": "explode", "args": {"message": "close"}}
+    with pytest.raises(KeyError):
+        runner_for([ADD, explode], registry, run_dir=tmp_path).run("goal", run_id="crashed")
+    report = replay(tmp_path / "crashed.jsonl", registry)
+    assert [item.status for item in report.comparisons] == ["same", "skipped"]
+    assert report.comparisons[1].note == (
+        "the run crashed in this step (KeyError): see its run file's traceback"
+    )
+    assert calls["explode"] == 1  # the crash was not run again

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from agent_helpers import Calls, runner_for
+from agent_helpers import Calls, NoSleep, runner_for
 
 from tradeloop.agent import (
     AgentContext,
     AgentRunner,
     Executor,
+    PlannerUnavailableError,
     ScriptedPlanner,
     ShortTermMemory,
     StepRecord,
@@ -22,6 +23,8 @@ from tradeloop.agent import (
     read_run,
 )
 from tradeloop.agent.records import JsonObject
+from tradeloop.agent.redaction import REDACTED
+from tradeloop.errors import ConfigError, TradingRefusedError
 
 ADD = {"tool": "add", "args": {"a": 1, "b": 2}}
 FINISH = {"tool": "finish", "args": {"summary": "done"}}
@@ -143,12 +146,202 @@ def test_a_validator_refusal_is_recorded_and_fed_back(registry: ToolRegistry, ca
     assert calls["place_order"] == 1
 
 
-def test_tool_exceptions_do_not_kill_the_run(registry: ToolRegistry, calls: Calls) -> None:
-    failing = {"tool": "explode", "args": {"message": "disk on fire"}}
-    run = runner_for([failing, FINISH], registry).run("survive")
+def test_a_bug_in_a_tool_ends_the_run_crashed_with_the_traceback_in_the_run_file(
+    registry: ToolRegistry, calls: Calls, tmp_path: Path
+) -> None:
+    explode = {"tool": "explode", "args": {"message": "close"}}
+    runner = runner_for([ADD, explode, FINISH], registry, run_dir=tmp_path)
+    with pytest.raises(KeyError, match="close") as raised:
+        runner.run("crash on the second step", run_id="crashing")
+    path = tmp_path / "crashing.jsonl"
+    assert raised.value.__notes__ == [f"this is a bug in tradeloop; the traceback is in {path}"]
+    assert (calls["explode"], calls["finish"]) == (1, 0)  # the run stopped at the bug
+
+    recorded = read_run(path)
+    assert recorded.outcome == "crashed"
+    footer = recorded.footer
+    assert footer is not None and footer.steps == 2
+    assert (footer.error_type, footer.error) == ("KeyError", "KeyError: 'close'")
+    assert footer.traceback is not None
+    assert footer.traceback.startswith("Traceback (most recent call last):")
+    assert "raise KeyError(message)" in footer.traceback
+    assert footer.traceback.rstrip().endswith("KeyError: 'close'")
+    added, crashed = recorded.steps
+    assert added.result is not None and added.result.status == "ok"
+    assert crashed.stop == "crashed" and crashed.error_type == "KeyError"
+    assert crashed.call is not None and crashed.call.tool == "explode"
+    assert crashed.validated_args == {"message": "close"} and crashed.result is None
+
+
+def test_the_crash_traceback_in_the_run_file_is_redacted(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    leaking = {"tool": "explode", "args": {"message": "access_token=abc123secret"}}
+    with pytest.raises(KeyError):
+        runner_for([leaking], registry, run_dir=tmp_path).run("leak", run_id="leaking")
+    footer_line = (tmp_path / "leaking.jsonl").read_text().splitlines()[-1]
+    assert '"kind":"footer"' in footer_line and "abc123secret" not in footer_line
+    footer = read_run(tmp_path / "leaking.jsonl").footer
+    assert footer is not None and footer.traceback is not None and footer.error is not None
+    assert f"access_token={REDACTED}" in footer.traceback
+    assert f"access_token={REDACTED}" in footer.error
+
+
+def test_a_crash_without_a_run_dir_is_raised_with_a_note_saying_no_file_was_kept(
+    registry: ToolRegistry,
+) -> None:
+    explode = {"tool": "explode", "args": {"message": "close"}}
+    with pytest.raises(KeyError) as raised:
+        runner_for([explode], registry).run("crash", run_id="unrecorded")
+    assert raised.value.__notes__ == [
+        "agent run unrecorded crashed; it kept no run file (no run_dir)"
+    ]
+
+
+def test_an_operational_stop_in_a_tool_ends_the_run_crashed_and_is_raised_as_is(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    def refuse(name: str, args: JsonObject) -> ValidatorDecision:
+        raise TradingRefusedError("the kill switch is on: trading is HALTED")
+
+    executor = Executor(validator=refuse)
+    runner = runner_for([ADD], registry, run_dir=tmp_path, executor=executor)
+    with pytest.raises(TradingRefusedError, match="kill switch") as raised:
+        runner.run("stopped", run_id="stopped")
+    assert raised.value.__notes__ == [
+        f"agent run stopped stopped; its record is in {tmp_path / 'stopped.jsonl'}"
+    ]
+    recorded = read_run(tmp_path / "stopped.jsonl")
+    assert recorded.outcome == "crashed"
+    assert recorded.steps[0].error_type == "TradingRefusedError"
+
+
+def test_a_bug_in_the_planner_ends_the_run_crashed_and_records_the_step(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        if context.step_index == 1:
+            raise AttributeError("'NoneType' object has no attribute 'score'")
+        return ADD
+
+    with pytest.raises(AttributeError):
+        runner_for(ScriptedPlanner(planner), registry, run_dir=tmp_path).run("g", run_id="p")
+    recorded = read_run(tmp_path / "p.jsonl")
+    assert recorded.outcome == "crashed" and len(recorded.steps) == 2
+    crashed = recorded.steps[1]
+    assert crashed.stop == "crashed" and crashed.call is None
+    assert crashed.error == "AttributeError: 'NoneType' object has no attribute 'score'"
+
+
+def test_a_spec_error_from_a_tool_is_fed_back_to_the_model_at_the_next_step(
+    registry: ToolRegistry, calls: Calls
+) -> None:
+    seen: list[str] = []
+
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        seen.append(memory.render())
+        if context.step_index == 0:
+            return {"tool": "check_spec", "args": {"period": 1}}
+        if context.step_index == 1:
+            return {"tool": "check_spec", "args": {"period": 14}}
+        return FINISH
+
+    run = runner_for(ScriptedPlanner(planner), registry).run("fix the spec")
     assert run.outcome == "done"
-    result = run.steps[0].result
-    assert result is not None and result.error is not None and result.error.type == "KeyError"
+    assert (
+        'Step 1: check_spec {"period":1}\n  -> error SpecError (not retryable): '
+        "entry.period: 1 is below 2; use a period of 2 or more" in seen[1]
+    )
+    assert calls["check_spec"] == 2  # refused once, not retried, then run with the fix
+
+
+def test_a_transient_tool_error_is_retried_then_fed_back_marked_retryable(
+    registry: ToolRegistry, calls: Calls
+) -> None:
+    no_sleep = NoSleep()
+    seen: list[str] = []
+
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        seen.append(memory.render())
+        return {"tool": "quote", "args": {"symbol": "NIFTY"}} if context.step_index == 0 else FINISH
+
+    executor = Executor(sleep=no_sleep, backoff_seconds=0.5)
+    run = runner_for(ScriptedPlanner(planner), registry, executor=executor).run("quote")
+    assert run.outcome == "done"
+    step = run.steps[0]
+    assert calls["quote"] == 3 and step.attempts == 3 and no_sleep.waits == [0.5, 1.0]
+    assert step.result is not None and step.result.error is not None
+    assert step.result.error.retryable
+    assert "-> error TransientError (retryable): the quote service timed out for NIFTY" in seen[1]
+
+
+def unavailable_then(step: dict, failures: int) -> Callable[[AgentContext, ShortTermMemory], dict]:
+    """A planner whose model cannot be reached `failures` times in all, then proposes `step`."""
+    remaining = [failures]
+
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        if remaining[0] > 0:
+            remaining[0] -= 1
+            raise PlannerUnavailableError("Ollama at http://127.0.0.1:1 failed: busy (HTTP 503)")
+        return step
+
+    return planner
+
+
+def test_an_unavailable_planner_is_retried_with_backoff_and_the_retries_are_recorded(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    no_sleep = NoSleep()
+    planner = ScriptedPlanner(unavailable_then(FINISH, failures=2))
+    run = runner_for(planner, registry, run_dir=tmp_path, sleep=no_sleep).run("goal")
+    assert run.outcome == "done"
+    assert no_sleep.waits == [1.0, 2.0]
+    retried = read_run(tmp_path / f"{run.run_id}.jsonl").steps[0].planner_retried
+    assert (
+        retried
+        == ("PlannerUnavailableError: Ollama at http://127.0.0.1:1 failed: busy (HTTP 503)",) * 2
+    )
+
+
+def test_a_planner_still_unavailable_after_its_retries_ends_the_run_as_transient(
+    registry: ToolRegistry, calls: Calls
+) -> None:
+    no_sleep = NoSleep()
+    planner = ScriptedPlanner(unavailable_then(FINISH, failures=10))
+    run = runner_for(planner, registry, sleep=no_sleep, planner_retries=3).run("goal")
+    assert run.outcome == "planner_error"
+    assert no_sleep.waits == [1.0, 2.0, 4.0]
+    (step,) = run.steps
+    assert step.error_type == "PlannerUnavailableError" and len(step.planner_retried) == 3
+    assert run.error is not None
+    assert "a transient failure, still there after 4 attempt(s)" in run.error
+    assert calls.total == 0
+
+
+def test_a_planner_config_error_ends_the_run_at_once_with_the_fix(registry: ToolRegistry) -> None:
+    no_sleep = NoSleep()
+
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        raise ConfigError("model 'x' is not pulled on Ollama at http://h: run `ollama pull x`")
+
+    run = runner_for(ScriptedPlanner(planner), registry, sleep=no_sleep).run("goal")
+    assert run.outcome == "planner_error" and no_sleep.waits == []
+    assert run.steps[0].error_type == "ConfigError"
+    assert run.error == "model 'x' is not pulled on Ollama at http://h: run `ollama pull x`"
+
+
+def test_an_interrupted_run_leaves_no_footer_and_reads_as_incomplete(
+    registry: ToolRegistry, tmp_path: Path
+) -> None:
+    def interrupt(index: int, perform: Callable[[], StepRecord]) -> StepRecord:
+        if index == 1:
+            raise KeyboardInterrupt
+        return perform()
+
+    with pytest.raises(KeyboardInterrupt):
+        runner_for([ADD, FINISH], registry, run_dir=tmp_path, on_step=interrupt).run("g")
+    (path,) = tmp_path.glob("*.jsonl")
+    assert read_run(path).outcome == "incomplete"
 
 
 def test_planner_error_ends_the_run_and_keeps_the_record(
@@ -221,7 +414,7 @@ def test_run_metadata_comes_from_the_injected_wall_clock(
     assert run.started_at == moment and run.context == {"symbol": "NIFTY"}
     header = json.loads((tmp_path / f"{run.run_id}.jsonl").read_text().splitlines()[0])
     assert header["context"] == {"symbol": "NIFTY"}
-    assert header["tools"] == ["add", "explode", "place_order", "finish"]
+    assert header["tools"] == ["add", "explode", "check_spec", "quote", "place_order", "finish"]
 
 
 def test_the_planner_sees_goal_context_and_progress(registry: ToolRegistry) -> None:
@@ -243,6 +436,8 @@ def test_runner_refuses_limits_that_cannot_work(registry: ToolRegistry) -> None:
         AgentRunner(planner, registry, max_steps=0)
     with pytest.raises(ValueError, match="loop_limit"):
         AgentRunner(planner, registry, loop_limit=1)
+    with pytest.raises(ValueError, match="planner_retries"):
+        AgentRunner(planner, registry, planner_retries=-1)
 
 
 def test_a_run_id_is_never_reused(registry: ToolRegistry, tmp_path: Path) -> None:
