@@ -1,4 +1,9 @@
-"""The Ollama planner through the real `ollama` client against a loopback Ollama server."""
+"""The Ollama planner through the real `ollama` client against a loopback Ollama server.
+
+Server trouble is routed by who must act: a set-up the user must fix is a `ConfigError` naming
+the fix; a server that may answer on a retry is a `PlannerUnavailableError`, which the runner
+retries with backoff (its sleep is injected here, so nothing waits).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ import pytest
 
 from support.ollama_server import (
     PROMPT_EVAL_COUNT,
+    Drop,
     FakeOllamaServer,
     Hang,
     RawReply,
     completion_tokens,
+    model_not_found,
 )
 from tradeloop.adapters.ollama_planner import OllamaPlanner
 from tradeloop.agent import (
@@ -26,7 +33,8 @@ from tradeloop.agent import (
     read_run,
     tool,
 )
-from tradeloop.errors import PlannerError, TransientError
+from tradeloop.app.agent import ollama_planner
+from tradeloop.errors import ConfigError, TransientError
 from tradeloop.settings import Settings
 
 MODEL = "qwen2.5:7b-instruct"
@@ -227,38 +235,50 @@ def _unused_port() -> int:
         return port
 
 
-def test_server_down_gives_a_clear_message_naming_the_host(registry: ToolRegistry) -> None:
+def test_nothing_listening_at_the_host_is_a_config_error_naming_the_host_and_ollama_serve(
+    registry: ToolRegistry,
+) -> None:
     host = f"http://127.0.0.1:{_unused_port()}"
     planner = make_planner(registry, host)
-    with pytest.raises(PlannerUnavailableError) as caught:
+    with pytest.raises(ConfigError) as caught:
         planner.next_step(context(), ShortTermMemory())
     message = str(caught.value)
-    assert f"is Ollama running at {host}" in message
-    assert f"ollama pull {MODEL}" in message
-    assert isinstance(caught.value, TransientError)
+    assert f"cannot connect to Ollama at {host}" in message
+    assert "`ollama serve`" in message and "TRADELOOP_OLLAMA_HOST" in message
+    with pytest.raises(ConfigError, match="`ollama serve`"):
+        planner.check_model()
 
 
-def test_server_down_ends_the_run_with_a_recorded_planner_error(
+def test_nothing_listening_ends_the_run_at_once_with_the_fix(
     registry: ToolRegistry, tmp_path: Path
 ) -> None:
     host = f"http://127.0.0.1:{_unused_port()}"
-    run = AgentRunner(make_planner(registry, host), registry, run_dir=tmp_path).run("goal")
-    assert run.outcome == "planner_error"
-    assert run.error is not None and host in run.error
-    assert (
-        read_run(tmp_path / f"{run.run_id}.jsonl").steps[0].error_type == "PlannerUnavailableError"
+    waits: list[float] = []
+    runner = AgentRunner(
+        make_planner(registry, host), registry, run_dir=tmp_path, sleep=waits.append
     )
+    run = runner.run("goal")
+    assert run.outcome == "planner_error" and waits == []  # not retried: the user must act
+    assert run.error is not None and host in run.error and "`ollama serve`" in run.error
+    assert read_run(tmp_path / f"{run.run_id}.jsonl").steps[0].error_type == "ConfigError"
 
 
-def test_model_not_pulled_says_how_to_pull_it(
+def test_a_model_that_is_not_pulled_is_a_config_error_saying_how_to_pull_it(
     server: FakeOllamaServer, registry: ToolRegistry
 ) -> None:
-    server.add_replies(
-        RawReply(404, json.dumps({"error": f'model "{MODEL}" not found, try pulling it first'}))
-    )
-    with pytest.raises(PlannerError, match=f"run `ollama pull {MODEL}`") as caught:
+    server.add_replies(model_not_found(MODEL))
+    with pytest.raises(ConfigError, match=f"run `ollama pull {MODEL}`") as caught:
         make_planner(registry, server.host).next_step(context(), ShortTermMemory())
     assert not isinstance(caught.value, TransientError)
+
+
+def test_a_server_without_the_chat_api_is_a_config_error_naming_the_host(
+    server: FakeOllamaServer, registry: ToolRegistry
+) -> None:
+    server.add_replies(RawReply(404, "404 page not found", "text/plain"))
+    with pytest.raises(ConfigError, match="refused the request: 404 page not found") as caught:
+        make_planner(registry, server.host).next_step(context(), ShortTermMemory())
+    assert "TRADELOOP_OLLAMA_HOST" in str(caught.value)
 
 
 def test_server_error_is_transient(server: FakeOllamaServer, registry: ToolRegistry) -> None:
@@ -267,11 +287,11 @@ def test_server_error_is_transient(server: FakeOllamaServer, registry: ToolRegis
         make_planner(registry, server.host).next_step(context(), ShortTermMemory())
 
 
-def test_a_body_that_is_not_json_names_the_host(
+def test_a_body_that_is_not_json_is_transient_and_names_the_host(
     server: FakeOllamaServer, registry: ToolRegistry
 ) -> None:
     server.add_replies(RawReply(200, "<html>hello</html>", "text/html"))
-    with pytest.raises(PlannerError, match="not an Ollama chat response") as caught:
+    with pytest.raises(PlannerUnavailableError, match="not an Ollama chat response") as caught:
         make_planner(registry, server.host).next_step(context(), ShortTermMemory())
     assert server.host in str(caught.value)
 
@@ -281,8 +301,58 @@ def test_a_server_that_never_answers_times_out_as_unavailable(
 ) -> None:
     server.add_replies(Hang())
     planner = make_planner(registry, server.host, timeout_seconds=0.2)
-    with pytest.raises(PlannerUnavailableError, match="did not answer in time"):
+    with pytest.raises(PlannerUnavailableError, match="did not answer within the timeout"):
         planner.next_step(context(), ShortTermMemory())
+
+
+def test_a_dropped_connection_is_unavailable(
+    server: FakeOllamaServer, registry: ToolRegistry
+) -> None:
+    server.add_replies(Drop())
+    with pytest.raises(PlannerUnavailableError, match=f"the connection to Ollama at {server.host}"):
+        make_planner(registry, server.host).next_step(context(), ShortTermMemory())
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times_then_the_run_ends_transient(
+    server: FakeOllamaServer, registry: ToolRegistry, call_log: CallLog, tmp_path: Path
+) -> None:
+    overloaded = RawReply(503, json.dumps({"error": "server busy, please try again"}))
+    server.add_replies(overloaded, overloaded, overloaded, VALID)
+    waits: list[float] = []
+    runner = AgentRunner(
+        make_planner(registry, server.host),
+        registry,
+        run_dir=tmp_path,
+        sleep=waits.append,
+        planner_retries=2,
+    )
+    run = runner.run("average the series")
+    assert run.outcome == "planner_error"
+    assert len(server.chat_requests) == 3 and waits == [1.0, 2.0]
+    assert call_log.calls == []
+    (step,) = read_run(tmp_path / f"{run.run_id}.jsonl").steps
+    assert step.error_type == "PlannerUnavailableError" and len(step.planner_retried) == 2
+    assert run.error is not None and "server busy" in run.error
+    assert "a transient failure, still there after 3 attempt(s)" in run.error
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [RawReply(500, json.dumps({"error": "llama runner process has terminated"})), Hang(), Drop()],
+    ids=["5xx", "timeout", "dropped"],
+)
+def test_a_run_rides_out_a_passing_server_failure(
+    server: FakeOllamaServer,
+    registry: ToolRegistry,
+    call_log: CallLog,
+    trouble: RawReply | Hang | Drop,
+) -> None:
+    server.add_replies(trouble, VALID, FINISH)
+    waits: list[float] = []
+    planner = make_planner(registry, server.host, timeout_seconds=0.2)
+    run = AgentRunner(planner, registry, sleep=waits.append).run("average the series")
+    assert run.outcome == "done" and call_log.calls == ["moving_average", "finish"]
+    assert len(run.steps[0].planner_retried) == 1 and waits == [1.0]
 
 
 def test_check_model_accepts_a_pulled_model_and_names_the_fix_otherwise(
@@ -293,9 +363,14 @@ def test_check_model_accepts_a_pulled_model_and_names_the_fix_otherwise(
         assert running.paths == ["/api/tags"]
     with (
         FakeOllamaServer(model=MODEL, pulled_models=["llama3.2:latest"]) as running,
-        pytest.raises(PlannerError, match=rf"`ollama pull {MODEL}`.*llama3.2:latest"),
+        pytest.raises(ConfigError, match=rf"`ollama pull {MODEL}`.*llama3.2:latest"),
     ):
         make_planner(registry, running.host).check_model()
+
+
+def test_a_model_setting_that_is_empty_is_a_config_error(registry: ToolRegistry) -> None:
+    with pytest.raises(ConfigError, match="TRADELOOP_OLLAMA_MODEL"):
+        make_planner(registry, "http://127.0.0.1:1", model="")
 
 
 def test_host_comes_from_settings_then_ollama_host(
@@ -305,9 +380,9 @@ def test_host_comes_from_settings_then_ollama_host(
     tmp_path: Path,
 ) -> None:
     settings = Settings(ollama_host=server.host, ollama_model=MODEL, data_dir=tmp_path)
-    assert OllamaPlanner.from_settings(settings, registry).host == server.host
+    assert ollama_planner(settings, registry).host == server.host
     monkeypatch.setenv("OLLAMA_HOST", server.host)
-    from_environment = OllamaPlanner.from_settings(
+    from_environment = ollama_planner(
         Settings(ollama_host=None, ollama_model=MODEL, data_dir=tmp_path), registry
     )
     assert from_environment.host == server.host

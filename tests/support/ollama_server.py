@@ -3,6 +3,9 @@
 The real `ollama` client talks to it exactly as it would to `ollama serve`: non-streaming chat
 responses carry the same fields (`message`, `done`, `done_reason`, durations and token counts).
 Each chat request takes the next scripted reply; every request body is kept for assertions.
+Besides replies, a script may hold an HTTP error or a body that is not Ollama's (`RawReply`), a
+request left unanswered until the client times out (`Hang`), or a connection closed without an
+answer (`Drop`). With no scripted reply left the server answers 500.
 """
 
 from __future__ import annotations
@@ -33,7 +36,17 @@ class Hang:
     """Do not answer until the server stops: the client's timeout must fire."""
 
 
-Reply = str | RawReply | Hang
+@dataclass(frozen=True)
+class Drop:
+    """Close the connection without answering, as a server that crashed mid-request does."""
+
+
+Reply = str | RawReply | Hang | Drop
+
+
+def model_not_found(model: str) -> RawReply:
+    """Ollama's answer when `model` is not pulled."""
+    return RawReply(404, json.dumps({"error": f'model "{model}" not found, try pulling it first'}))
 
 
 def chat_response(model: str, content: str) -> dict[str, Any]:
@@ -160,6 +173,9 @@ class FakeOllamaServer:
                 reply = fake._next_reply()
                 if isinstance(reply, Hang):
                     fake._released.wait()
+                    return
+                if isinstance(reply, Drop):
+                    self.close_connection = True
                     return
                 if isinstance(reply, RawReply):
                     self._send(reply.status, reply.body, reply.content_type)

@@ -2,12 +2,15 @@
 
 Each step is one `/api/chat` call with the registry's call schema as `format=` (Ollama then
 constrains decoding to a valid call), temperature 0 and an explicit `num_ctx`. Every vendor
-error is translated here, so no `ollama` or `httpx` exception reaches the runner:
+error is translated here, by who must act, so no `ollama` or `httpx` exception reaches the runner:
 
-- the server is unreachable or slow (connection refused, timeout, 5xx) ->
-  `PlannerUnavailableError` (a `PlannerError` and a `TransientError`), naming the host;
-- the model is not pulled (404) -> `PlannerError` saying `ollama pull <model>`;
-- any other refusal or a body that is not Ollama's JSON -> `PlannerError` naming the host.
+- the user must fix the set-up -> `ConfigError` naming the fix: nothing listens at the host
+  (`ollama serve`, or point TRADELOOP_OLLAMA_HOST at it), the model is not pulled (404 ->
+  `ollama pull <model>`), or the server refuses the request (another 4xx);
+- a retry may work -> `PlannerUnavailableError` (a `TransientError`) naming the host: a timeout,
+  a 5xx or 429, a dropped connection, a body that is not Ollama's JSON. This adapter does not
+  retry: the runner retries an unavailable planner with backoff (`planner_retries`).
+- anything else is our bug and is raised as is.
 """
 
 from __future__ import annotations
@@ -30,8 +33,7 @@ from tradeloop.agent.chat import (
 )
 from tradeloop.agent.planner import PlannerUnavailableError
 from tradeloop.agent.registry import ToolRegistry
-from tradeloop.errors import PlannerError
-from tradeloop.settings import Settings
+from tradeloop.errors import ConfigError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_NUM_CTX = 8192
@@ -56,7 +58,7 @@ class OllamaChatModel:
         client: ollama.Client | None = None,
     ) -> None:
         if not model:
-            raise ValueError("an Ollama model name is needed (setting ollama_model)")
+            raise ConfigError("an Ollama model name is needed: set TRADELOOP_OLLAMA_MODEL")
         self.model = model
         self.host = resolve_host(host)
         self.num_ctx = num_ctx
@@ -85,7 +87,8 @@ class OllamaChatModel:
         )
 
     def check_model(self) -> None:
-        """Fail early, with the fix, when the server is down or the model is not pulled."""
+        """Fail early, with the fix (`ConfigError`), when no server answers at the host or the
+        model is not pulled."""
         try:
             listed = self._client.list()
         except Exception as exc:
@@ -93,47 +96,52 @@ class OllamaChatModel:
         pulled = {entry.model for entry in listed.models if entry.model}
         if self.model not in pulled and f"{self.model}:latest" not in pulled:
             available = ", ".join(sorted(pulled)) or "none"
-            raise PlannerError(
-                f"model '{self.model}' is not pulled on Ollama at {self.host}: run "
-                f"`ollama pull {self.model}` (pulled models: {available})"
-            )
+            raise self._not_pulled(f"pulled models: {available}")
 
-    def _hint(self) -> str:
-        return (
-            f"is Ollama running at {self.host} (`ollama serve`, or set TRADELOOP_OLLAMA_HOST / "
-            f"OLLAMA_HOST), and is the model pulled (`ollama pull {self.model}`)?"
+    def _not_pulled(self, detail: str) -> ConfigError:
+        return ConfigError(
+            f"model '{self.model}' is not pulled on Ollama at {self.host}: run "
+            f"`ollama pull {self.model}` ({detail})"
         )
 
-    def _translate(self, exc: Exception) -> PlannerError:
+    def _translate(self, exc: Exception) -> ConfigError | PlannerUnavailableError:
         if isinstance(exc, ollama.ResponseError):
             return self._translate_response_error(exc)
+        if isinstance(exc, ConnectionError):  # the client's name for httpx.ConnectError
+            return ConfigError(
+                f"cannot connect to Ollama at {self.host}: start it with `ollama serve`, or set "
+                "TRADELOOP_OLLAMA_HOST (or OLLAMA_HOST) to the address where it runs"
+            )
         if isinstance(exc, httpx.TimeoutException):
             return PlannerUnavailableError(
-                f"Ollama at {self.host} did not answer in time ({type(exc).__name__}): "
-                f"{self._hint()} A first call may also be loading the model; retry or raise "
-                "ollama_timeout_s."
+                f"Ollama at {self.host} did not answer within the timeout ({type(exc).__name__}); "
+                "a first call may be loading the model: retry, or raise ollama_timeout_s"
             )
-        if isinstance(exc, ConnectionError | httpx.TransportError):
-            return PlannerUnavailableError(f"cannot reach Ollama at {self.host}: {self._hint()}")
+        if isinstance(exc, httpx.TransportError):
+            return PlannerUnavailableError(
+                f"the connection to Ollama at {self.host} failed ({type(exc).__name__}: {exc})"
+            )
         if isinstance(exc, json.JSONDecodeError | ValidationError):
-            return PlannerError(
+            return PlannerUnavailableError(
                 f"the server at {self.host} answered with something that is not an Ollama "
-                f"chat response ({type(exc).__name__}): {self._hint()}"
+                f"chat response ({type(exc).__name__}); if this lasts, check that "
+                "TRADELOOP_OLLAMA_HOST points at Ollama"
             )
         raise exc  # not a vendor failure we know: our bug, raised as is
 
-    def _translate_response_error(self, exc: ollama.ResponseError) -> PlannerError:
+    def _translate_response_error(
+        self, exc: ollama.ResponseError
+    ) -> ConfigError | PlannerUnavailableError:
         detail = f"{exc.error} (HTTP {exc.status_code})"
-        if exc.status_code == 404 or "not found" in str(exc.error).lower():
-            return PlannerError(
-                f"model '{self.model}' is not available on Ollama at {self.host}: "
-                f"run `ollama pull {self.model}` ({detail})"
-            )
         if exc.status_code >= 500 or exc.status_code == 429:
-            return PlannerUnavailableError(
-                f"Ollama at {self.host} failed: {detail}; {self._hint()}"
-            )
-        return PlannerError(f"Ollama at {self.host} refused the request: {detail}")
+            return PlannerUnavailableError(f"Ollama at {self.host} failed: {detail}")
+        if exc.status_code == 404 and "model" in str(exc.error).lower():
+            return self._not_pulled(detail)
+        return ConfigError(
+            f"Ollama at {self.host} refused the request: {detail}; check that "
+            "TRADELOOP_OLLAMA_HOST points at Ollama (0.5 or later, for JSON-schema output) and "
+            f"that '{self.model}' is a chat model"
+        )
 
 
 class OllamaPlanner(ChatPlanner):
@@ -162,20 +170,6 @@ class OllamaPlanner(ChatPlanner):
             max_parse_retries=max_parse_retries,
             clock=clock,
         )
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, registry: ToolRegistry, **overrides: Any
-    ) -> OllamaPlanner:
-        """Host, model, context size and timeout from the `ollama_*` settings."""
-        options: dict[str, Any] = {
-            "model": settings.ollama_model,
-            "host": settings.ollama_host,
-            "num_ctx": settings.ollama_num_ctx,
-            "timeout_seconds": settings.ollama_timeout_s,
-        }
-        options.update(overrides)
-        return cls(registry, **options)
 
     @property
     def host(self) -> str:

@@ -3,7 +3,8 @@
 The model only proposes. Its reply must be one JSON object naming a registered tool with valid
 arguments; otherwise the error is appended as a user message and the model is asked again, at
 most `max_parse_retries` times, after which the step fails with a `PlannerStepError`. Vendor
-clients implement `ChatModel` in `tradeloop.adapters` and translate their own errors there.
+clients implement `ChatModel` in `tradeloop.adapters` and translate their own errors there;
+server trouble is not retried here (the runner retries an unavailable planner).
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ class ChatCompletion(BaseModel):
 
 
 class ChatModel(Protocol):
-    """One chat call. Raise `PlannerError` (or `PlannerUnavailableError`) for server trouble."""
+    """One chat call, with the vendor's errors translated by who must act:
+
+    - `PlannerUnavailableError` (a `TransientError`) when a retry may work: a timeout, a 5xx, a
+      dropped connection. The runner retries it with backoff.
+    - `ConfigError` when the user must fix the set-up: no server at the host, the model not
+      pulled. The message names the fix.
+    - anything else is a bug and is raised as is.
+    """
 
     @property
     def name(self) -> str: ...

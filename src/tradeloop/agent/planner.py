@@ -69,8 +69,13 @@ class PlannerStepError(PlannerError):
         self.completion_tokens = completion_tokens
 
 
-class PlannerUnavailableError(PlannerError, TransientError):
-    """The model cannot be reached (server down, timeout, 5xx): worth retrying later."""
+class PlannerUnavailableError(TransientError):
+    """The model did not answer this time (a timeout, a 5xx, a dropped connection): the runner
+    retries the step's planning with backoff, a bounded number of times.
+
+    Not a `PlannerError`: the model made no mistake, so nothing is fed back to it. A set-up the
+    user must fix (no server at the host, the model not pulled) is a `ConfigError` instead.
+    """
 
 
 ScriptStep = ToolCall | Mapping[str, Any] | str

@@ -249,11 +249,11 @@ def run_command(
     registry = _registry(current, run_id)
     chosen: Planner
     if planner is PlannerChoice.ollama:
-        from tradeloop.adapters.ollama_planner import OllamaPlanner
+        from tradeloop.app.agent import ollama_planner
 
-        ollama_planner = OllamaPlanner.from_settings(current, registry)
-        ollama_planner.check_model()
-        chosen = ollama_planner
+        checked = ollama_planner(current, registry)
+        checked.check_model()
+        chosen = checked
     else:
         chosen = _scripted_planner(script)
     runner = AgentRunner(chosen, registry, max_steps=max_steps, run_dir=current.agent_runs_dir)

@@ -4,6 +4,11 @@ The planner is the rule-based one by default (offline and deterministic) or Olla
 it only proposes calls; the registry validates them and the executor runs them, each step in
 its own Prefect task. Every backtest is remembered under the run's id, and the run is recorded
 under `<data_dir>/agent_runs/` for `tradeloop agent show` and `tradeloop agent replay`.
+
+A run that crashes on a bug fails the flow run with the exception, whose note says "this is a
+bug in tradeloop; the traceback is in <run file>" (Prefect logs it with the traceback). A
+planner that is not set up (no Ollama at the host, the model not pulled) fails the flow before
+the first step with a `ConfigError` naming the fix.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from tradeloop.agent import AgentRun, AgentRunner, Planner, ToolRegistry
 from tradeloop.agent.records import Outcome
 from tradeloop.agent.runner import new_run_id, utc_now
-from tradeloop.app.agent import tool_registry
+from tradeloop.app.agent import ollama_planner, tool_registry
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings, load_settings
@@ -76,10 +81,7 @@ def build_planner(choice: str, settings: Settings, registry: ToolRegistry) -> Pl
     """The rule-based planner, or Ollama from the `ollama_*` settings (checked before use)."""
     if choice == "rules":
         return ResearchPlanner()
-    # Imported here: the rule-based default never loads the Ollama client.
-    from tradeloop.adapters.ollama_planner import OllamaPlanner
-
-    planner = OllamaPlanner.from_settings(settings, registry)
+    planner = ollama_planner(settings, registry)
     planner.check_model()  # a missing server or model fails now, with the fix
     return planner
 

@@ -18,7 +18,7 @@ from tradeloop.app import stores
 from tradeloop.cli import app
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.errors import PlannerError
+from tradeloop.errors import ConfigError
 from tradeloop.flows.agent import AgentParameters, AgentResearchSummary, agent_research_flow
 from tradeloop.settings import Settings, load_settings
 from tradeloop.tasks.agent import step_in_task
@@ -136,7 +136,7 @@ def test_ollama_planner_without_the_model_fails_before_any_step(
     with FakeOllamaServer([], model="other:latest") as server:
         monkeypatch.setenv("TRADELOOP_OLLAMA_HOST", server.host)
         monkeypatch.setenv("TRADELOOP_OLLAMA_MODEL", MODEL)
-        with pytest.raises(PlannerError, match=f"ollama pull {MODEL}"):
+        with pytest.raises(ConfigError, match=f"ollama pull {MODEL}"):
             agent_research_flow(AgentParameters(planner="ollama"))
         assert server.chat_requests == []
     assert not list(stored.agent_runs_dir.glob("*.jsonl"))
