@@ -52,6 +52,6 @@ def test_compiled_functions_use_the_shared_stamp() -> None:
 def test_shared_rules_keep_numbas_own_stamp_whichever_module_loads_first() -> None:
     """A callee outside the package is not stamped with the package's sources (its cache would
     then depend on the import order); the stamp of its callers covers it."""
-    for function in (fills.risk_quantity,):
+    for function in (fills.risk_quantity, exits.ratchet_stop):
         locator = function._cache._impl.locator
         assert not type(locator).__name__.startswith("TradeloopBacktest"), function

@@ -9,7 +9,7 @@ from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderSta
 from tradeloop.domain.execution.paper import PaperBroker
 from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.positions.model import ExitPlan, PositionState
-from tradeloop.domain.positions.stops import stop_after_close, tighter
+from tradeloop.domain.positions.stops import stop_after_close
 from tradeloop.domain.risk.state import TradingState
 from tradeloop.errors import OrderStateUnknownError, ReconciliationError, UserError
 
@@ -37,7 +37,11 @@ def test_stop_rules_never_loosen_and_name_the_rule() -> None:
     no_trail = ExitPlan(break_even_r=1.0)
     moved = stop_after_close(PositionState.OPEN, -1, 98.0, 100.0, 102.0, 102.0, no_trail)
     assert moved is not None and (moved.stop, moved.state) == (100.0, PositionState.BREAK_EVEN)
-    assert tighter(-1, 99.0, 100.0) and not tighter(1, 99.0, 100.0)
+    short_trail = ExitPlan(trail_offset=1.0, break_even_r=None)
+    lowered = stop_after_close(PositionState.OPEN, -1, 97.0, 100.0, 102.0, 102.0, short_trail)
+    assert lowered is not None and (lowered.stop, lowered.rule) == (98.0, "trailing")
+    looser = stop_after_close(PositionState.TRAILING, -1, 97.5, 100.0, 102.0, 98.0, short_trail)
+    assert looser is None
 
 
 def test_entry_is_written_before_it_is_sent_and_opened_on_its_fill(session: Session) -> None:

@@ -8,9 +8,9 @@ them recompiles them all. Import this module before defining any `@njit(cache=Tr
 of `COMPILED_MODULES`.
 
 `COMPILED_CALLEES` hold what the kernels share with Python callers (the exit reasons' codes, the
-risk manager's sizing, ...): they live outside this package and do not import it (that would be
-a cycle). They call nothing compiled elsewhere, so numba's own per-file stamp is right for their
-caches: the locators leave them to it, whichever module happens to be imported first.
+stop rule, the risk manager's sizing): they live outside this package and do not import it
+(that would be a cycle). They call nothing compiled elsewhere, so numba's own per-file stamp is
+right for their caches: the locators leave them to it, whichever module is imported first.
 
 If numba's locator API changes, registration is skipped and numba's own per-file stamps apply.
 """
@@ -32,6 +32,7 @@ COMPILED_MODULES: tuple[Path, ...] = (
 )
 COMPILED_CALLEES: tuple[Path, ...] = (
     _HERE.parent / "exits.py",
+    _HERE.parent / "stops.py",
     _HERE.parent / "risk" / "sizing.py",
 )
 _COVERED = frozenset(str(path) for path in COMPILED_MODULES)

@@ -16,7 +16,6 @@ from tradeloop.domain.backtest import _numba_cache  # noqa: F401  (before any @n
 from tradeloop.domain.backtest.fills import estimated_charges, slippage
 from tradeloop.domain.backtest.layout import (
     BLOCK,
-    BREAK_EVEN_STOP,
     C_APPLY_COSTS,
     C_STOPS_FROM_ENTRY_BAR,
     END_OF_DATA,
@@ -37,13 +36,13 @@ from tradeloop.domain.backtest.layout import (
     T_RISK,
     T_TARGET,
     TARGET,
-    TRAILING_STOP,
     X_MAX_CLOSE,
     X_MAX_HIGH,
     X_MIN_CLOSE,
     X_MIN_LOW,
     X_SESSION_BREAK,
 )
+from tradeloop.domain.stops import ratchet_stop
 
 
 @njit(cache=True, nogil=True)
@@ -211,20 +210,18 @@ def find_exit(
         )
 
     fill = record[T_ENTRY_PRICE]
-    risk = record[T_RISK]
     trail_fraction = spec[P_TRAIL_FRACTION]
     trail_scale = spec[P_TRAIL_SCALE]
     has_trail = spec[P_HAS_TRAIL] > 0
-    break_even_pending = not math.isnan(break_even_r)
-    break_even_level = 0.0
-    if break_even_pending:
+    break_even_move = break_even_r * record[T_RISK]  # NaN: no break-even
+    break_even_buffer = 0.0
+    if not math.isnan(break_even_r):
         # The break-even stop nets ~zero: round-trip charges and the exit's slippage, per unit.
         quantity = record[T_QUANTITY]
         exit_charges = 0.0
         if config[C_APPLY_COSTS] > 0:
             exit_charges = estimated_charges(rates, direction < 0, fill, quantity)
-        per_unit = (record[T_COSTS] + exit_charges) / quantity + slippage(fill, config)
-        break_even_level = fill + direction * per_unit
+        break_even_buffer = (record[T_COSTS] + exit_charges) / quantity + slippage(fill, config)
     stop_kind = STOP
     for bar in range(entry_bar, limit):
         if bar >= first:
@@ -232,19 +229,18 @@ def find_exit(
             if hit[0] >= 0:
                 return hit
         # On the close, effective from the next bar, never loosened.
-        closing = close[bar]
-        if has_trail:
-            level = closing - direction * (
-                trail_offset[bar] * trail_scale + trail_fraction * closing
-            )
-            if direction * (level - stop) > 0.0:
-                stop = level
-                stop_kind = TRAILING_STOP
-        if break_even_pending and direction * (closing - fill) >= break_even_r * risk:
-            break_even_pending = False
-            if direction * (break_even_level - stop) > 0.0:
-                stop = break_even_level
-                stop_kind = BREAK_EVEN_STOP
+        trail = trail_offset[bar] * trail_scale if has_trail else math.nan
+        stop, stop_kind = ratchet_stop(
+            direction,
+            close[bar],
+            stop,
+            stop_kind,
+            fill,
+            trail,
+            trail_fraction,
+            break_even_move,
+            break_even_buffer,
+        )
     return _exit_at_limit(
         open_, close, limit, square_off_bar, end, direction, stop, stop_kind, target
     )

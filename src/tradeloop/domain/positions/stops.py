@@ -1,19 +1,25 @@
-"""Stop rules on a bar's close — the backtester's, one position at a time.
+"""Stop moves of one live or paper position on a bar's close: the backtester's rule.
 
-* Trailing: trail = close − direction × (trail_offset + trail_fraction × close).
-* Break-even: once direction × (close − entry) >= break_even_r × R, where R = |entry − initial
-  stop|, the stop may move to entry + direction × break_even_buffer.
-* The new stop is the most favourable of the current stop and the candidates: it never loosens.
-  It takes effect from the next bar (the manager sends it after the close). The state (and so
-  the exit reason if it is hit) names the rule that set it, as in the backtester.
+The rule itself is `domain/stops.py`'s `ratchet_stop`, the function the backtest kernel runs:
+the trailing level first, then break-even, each only when strictly tighter; never loosened;
+effective from the next bar (the manager sends it after the close). Here the position's
+`ExitPlan` becomes its inputs:
+
+* trail = close − direction × (trail_offset + trail_fraction × close), when the plan trails;
+* break-even once direction × (close − entry) >= break_even_r × R, where R = |entry − initial
+  stop|: the stop may move to entry + direction × break_even_buffer.
+
+The state (and so the exit reason if the stop is hit) names the rule that set the stop.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.positions.model import ExitPlan, PositionState
+from tradeloop.domain.stops import ratchet_stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,26 +30,10 @@ class StopMove:
     """"trailing" or "break_even"."""
 
 
-def tighter(direction: int, candidate: float, current: float) -> bool:
-    """True when `candidate` protects more than `current` (higher for a long)."""
-    return direction * (candidate - current) > 0
-
-
-def trailing_stop(direction: int, close: float, plan: ExitPlan) -> float | None:
-    if not plan.trails:
-        return None
-    return close - direction * (plan.trail_offset + plan.trail_fraction * close)
-
-
-def break_even_stop(
-    direction: int, close: float, entry: float, initial_stop: float, plan: ExitPlan
-) -> float | None:
-    if plan.break_even_r is None:
-        return None
-    risk = abs(entry - initial_stop)
-    if risk <= 0 or direction * (close - entry) < plan.break_even_r * risk:
-        return None
-    return entry + direction * plan.break_even_buffer
+_MOVES: dict[int, tuple[PositionState, str]] = {
+    ExitReason.TRAILING_STOP.code: (PositionState.TRAILING, "trailing"),
+    ExitReason.BREAK_EVEN_STOP.code: (PositionState.BREAK_EVEN, "break_even"),
+}
 
 
 def stop_after_close(
@@ -55,19 +45,26 @@ def stop_after_close(
     stop: float,
     plan: ExitPlan,
 ) -> StopMove | None:
-    """The stop move a close triggers, or None when the stop stays where it is.
-
-    The trailing level is tried first, then break-even, each only when strictly tighter than
-    the stop so far (the backtester's order): the state names the rule that set the stop.
-    """
-    best: StopMove | None = None
-    trail = trailing_stop(direction, close, plan)
-    if trail is not None and tighter(direction, trail, stop):
-        best = StopMove(stop=trail, state=PositionState.TRAILING, rule="trailing")
-    even = break_even_stop(direction, close, entry, initial_stop, plan)
-    if even is not None and tighter(direction, even, best.stop if best else stop):
-        best = StopMove(stop=even, state=PositionState.BREAK_EVEN, rule="break_even")
-    return best
+    """The stop move a close triggers, or None when the stop stays where it is."""
+    risk = abs(entry - initial_stop)
+    break_even_move = math.nan  # NaN: the rule is off (no break_even_r, or no risk to measure)
+    if plan.break_even_r is not None and risk > 0:
+        break_even_move = plan.break_even_r * risk
+    new_stop, kind = ratchet_stop(
+        float(direction),
+        float(close),
+        float(stop),
+        stop_exit_reason(state).code,
+        float(entry),
+        plan.trail_offset if plan.trails else math.nan,
+        plan.trail_fraction,
+        break_even_move,
+        plan.break_even_buffer,
+    )
+    if new_stop == stop:
+        return None
+    new_state, rule = _MOVES[kind]
+    return StopMove(stop=new_stop, state=new_state, rule=rule)
 
 
 def stop_exit_reason(state: PositionState) -> ExitReason:
