@@ -46,7 +46,10 @@ class ExecutionSettings(_Section):
         2.0, ge=0, description="Slippage against the taker in basis points."
     )
     costs_table: Path | None = Field(
-        None, description="A TOML cost table that replaces the bundled one (see docs/costs.md)."
+        None,
+        description=(
+            "A TOML cost table to charge instead of the newest bundled one (see docs/costs.md)."
+        ),
     )
     square_off_time: time = Field(
         session.SQUARE_OFF, description="Intraday positions close at this IST time."

@@ -15,9 +15,14 @@ import numpy as np
 import polars as pl
 
 from tradeloop.domain.backtest import BacktestConfig
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import IST
 from tradeloop.domain.market.candles import CANDLE_SCHEMA
 from tradeloop.domain.strategy.signals import Signals
+
+GOLDEN_COSTS = CostTable.bundled("2024-10-01")
+"""The rates every golden number was worked out with: pinned, so a new bundled table (a tax
+change) does not move the fill-rule expectations."""
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "golden" / "nifty_5m_sample.csv"
 """3,000 synthetic NIFTY 5m bars (40 sessions from 2025-01-01); see make_golden_sample.py."""

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import pytest
 
-from golden.backtest_frames import candles, minute_bars, signals
+from golden.backtest_frames import GOLDEN_COSTS, candles, minute_bars, signals
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
-from tradeloop.domain.costs import CostTable
 
 START = "2025-01-06 09:15"
 ONE_LOT = BacktestConfig.for_symbol(
@@ -36,7 +35,7 @@ ONE_LOT = BacktestConfig.for_symbol(
 
 def _trade(rows: list[tuple[float, float, float, float]], config: BacktestConfig, **rules: object):  # type: ignore[no-untyped-def]
     frame = candles(minute_bars(START, rows))
-    result = run_backtest(signals(frame.height, [0], **rules), frame, config)  # type: ignore[arg-type]
+    result = run_backtest(signals(frame.height, [0], **rules), frame, config, GOLDEN_COSTS)  # type: ignore[arg-type]
     assert result.trades.height == 1
     return result, result.trades.row(0, named=True)
 
@@ -86,7 +85,7 @@ def test_kernel_charges_equal_the_shared_cost_model() -> None:
     """The kernel's charges are those of `costs.order_costs` for the same two orders."""
     rows = [(24000, 24010, 23990, 24000), (24000, 24250, 23990, 24200)]
     _, trade = _trade(rows, ONE_LOT, stop_fraction=0.01, target_fraction=0.01)
-    table = CostTable.load()
+    table = GOLDEN_COSTS
     entry = table.order_costs(ONE_LOT.instrument_kind, True, 24000.0, 65)
     exit_ = table.order_costs(ONE_LOT.instrument_kind, False, 24240.0, 65)
     for name, value in (entry + exit_).as_dict().items():

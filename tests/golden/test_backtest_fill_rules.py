@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from golden.backtest_frames import NO_COSTS, candles, minute_bars, signals
+from golden.backtest_frames import GOLDEN_COSTS, NO_COSTS, candles, minute_bars, signals
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 from tradeloop.domain.backtest.result import BacktestResult
 
@@ -24,7 +24,7 @@ def _run(
     frame = candles(minute_bars(start, rows))
     rules.setdefault("entries", [0])
     entries = rules.pop("entries")
-    return run_backtest(signals(frame.height, entries, **rules), frame, config)  # type: ignore[arg-type]
+    return run_backtest(signals(frame.height, entries, **rules), frame, config, GOLDEN_COSTS)  # type: ignore[arg-type]
 
 
 def _only_trade(result: BacktestResult) -> dict[str, object]:

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import talib
 
-from golden.backtest_frames import load_sample
+from golden.backtest_frames import GOLDEN_COSTS, load_sample
 from tradeloop.domain.backtest import BacktestConfig, BacktestResult, run_backtest
 from tradeloop.domain.strategy.signals import Signals
 
@@ -116,7 +116,7 @@ def assert_matches(actual: Any, expected: Any, where: str) -> None:
 def test_sample_stats_and_trades_match_pinned(name: str, update_golden: bool) -> None:
     candles = load_sample()
     signals, config = SCENARIOS[name](candles)
-    actual = snapshot(run_backtest(signals, candles, config))
+    actual = snapshot(run_backtest(signals, candles, config, GOLDEN_COSTS))
     path = EXPECTED / f"{name}.json"
     if update_golden:
         path.write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n", encoding="utf-8")

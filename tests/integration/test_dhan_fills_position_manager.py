@@ -54,7 +54,7 @@ def live_manager(
     broker = DhanBroker(
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
-        cost_table=CostTable.load(),
+        cost_table=CostTable.bundled(),
         base_url=server.base_url,
     )
     risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
@@ -90,7 +90,7 @@ def super_order_intent() -> OrderIntent:
 
 def option_cost(side: Side, price: float, quantity: int) -> float:
     return (
-        CostTable.load()
+        CostTable.bundled()
         .order_costs(InstrumentKind.OPTIONS, side is Side.BUY, price, quantity)
         .total
     )

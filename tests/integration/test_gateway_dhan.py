@@ -72,7 +72,7 @@ def live_gateway(server: DhanLoopbackServer, ledger: Ledger, timeout: float) -> 
     broker = DhanBroker(
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
-        cost_table=CostTable.load(),
+        cost_table=CostTable.bundled(),
         base_url=server.base_url,
         timeout=timeout,
     )
@@ -181,7 +181,7 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
         broker = broker_class(
             CLIENT_ID,
             SecretStr(TEST_ACCESS_TOKEN),
-            cost_table=CostTable.load(),
+            cost_table=CostTable.bundled(),
             base_url=dhan_server.base_url,
         )
         risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)

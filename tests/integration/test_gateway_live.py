@@ -81,7 +81,7 @@ def direct_dhan_gateway(
     broker = DhanBroker(
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
-        cost_table=CostTable.load(),
+        cost_table=CostTable.bundled(),
         base_url=server.base_url,
     )
     return OrderGateway(broker, stack.ledger, stack.risk, mode_guard(settings), clock)

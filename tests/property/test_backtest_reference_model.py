@@ -21,7 +21,7 @@ from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.domain.risk.sizing import risk_quantity
 from tradeloop.domain.strategy.signals import Signals
 
-TABLE = CostTable.load()
+TABLE = CostTable.bundled()
 
 
 def reference_trades(

@@ -22,8 +22,10 @@ def calendar(settings: Settings) -> NSECalendar:
 
 
 def cost_table(settings: Settings) -> CostTable:
-    """The charges of every backtest, paper and live fill: `[execution] costs_table` or bundled."""
-    return CostTable.load(settings.execution.costs_table)
+    """The charges of every backtest, paper and live fill: `[execution] costs_table`, or the
+    newest bundled table (the rates in force now) when none is set."""
+    path = settings.execution.costs_table
+    return CostTable.bundled() if path is None else CostTable.load(path)
 
 
 def candle_store(settings: Settings) -> ParquetCandleStore:

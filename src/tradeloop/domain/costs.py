@@ -120,15 +120,30 @@ class CostTable(BaseModel):
         return order_costs(self.rates(kind), is_buy, price, quantity)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> CostTable:
-        """The bundled table, or the user's TOML file; errors name the file and the field."""
-        if path is None:
-            source = resources.files("tradeloop.domain").joinpath("data/costs_2024-10.toml")
-            text, origin = source.read_text(encoding="utf-8"), "bundled cost table"
-        else:
-            if not path.exists():
-                raise ConfigError(f"cost table {path} does not exist: fix [execution] costs_table")
-            text, origin = path.read_text(encoding="utf-8"), str(path)
+    def bundled(cls, version: str | None = None) -> CostTable:
+        """A table shipped with tradeloop: the newest (the rates in force now) unless `version`.
+
+        Every backtest charges today's rates on every trade, whatever its date, so a strategy is
+        judged by what it would cost to trade now; name an older version to see a past regime.
+        """
+        chosen = CURRENT_VERSION if version is None else version
+        if chosen not in BUNDLED_TABLES:
+            raise ConfigError(
+                f"no bundled cost table {chosen!r}: the bundled versions are "
+                f"{', '.join(sorted(BUNDLED_TABLES))}"
+            )
+        source = resources.files("tradeloop.domain").joinpath(f"data/{BUNDLED_TABLES[chosen]}")
+        return cls._parse(source.read_text(encoding="utf-8"), f"bundled cost table {chosen}")
+
+    @classmethod
+    def load(cls, path: Path) -> CostTable:
+        """The user's TOML table at `path`; errors name the file and the field."""
+        if not path.exists():
+            raise ConfigError(f"cost table {path} does not exist: fix [execution] costs_table")
+        return cls._parse(path.read_text(encoding="utf-8"), str(path))
+
+    @classmethod
+    def _parse(cls, text: str, origin: str) -> CostTable:
         try:
             return cls.model_validate(tomllib.loads(text))
         except tomllib.TOMLDecodeError as exc:
@@ -138,3 +153,11 @@ class CostTable(BaseModel):
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigError(f"{origin}: {problems}") from exc
+
+
+BUNDLED_TABLES: dict[str, str] = {
+    "2024-10-01": "costs_2024-10.toml",
+    "2026-04-01": "costs_2026-04.toml",
+}
+"""Bundled versions (the date they took effect) and their files under `domain/data/`."""
+CURRENT_VERSION = max(BUNDLED_TABLES)

@@ -53,7 +53,7 @@ def make_broker(dhan_server: DhanLoopbackServer, clock: ManualClock) -> Callable
         return DhanBroker(
             TEST_CLIENT_ID,
             SecretStr(token),
-            cost_table=CostTable.load(),
+            cost_table=CostTable.bundled(),
             base_url=dhan_server.base_url,
             timeout=timeout,
             rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),

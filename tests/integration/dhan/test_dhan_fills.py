@@ -35,7 +35,7 @@ def ist(hour: int, minute: int, second: int = 0) -> datetime:
 
 
 def option_costs(side: Side, price: float, quantity: int) -> dict[str, float]:
-    breakdown = CostTable.load().order_costs(
+    breakdown = CostTable.bundled().order_costs(
         InstrumentKind.OPTIONS, side is Side.BUY, price, quantity
     )
     return {name: value for name, value in breakdown.as_dict().items() if name != "total"}
@@ -72,7 +72,7 @@ def leg_broker(leg_server: DhanLoopbackServer) -> DhanBroker:
     return DhanBroker(
         TEST_CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
-        cost_table=CostTable.load(),
+        cost_table=CostTable.bundled(),
         base_url=leg_server.base_url,
         rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
     )
@@ -122,7 +122,7 @@ def test_future_is_charged_as_a_future(
 
     [fill] = broker.fills()
 
-    futures = CostTable.load().order_costs(InstrumentKind.FUTURES, False, 24_010.0, 65)
+    futures = CostTable.bundled().order_costs(InstrumentKind.FUTURES, False, 24_010.0, 65)
     assert fill.cost_total == pytest.approx(futures.total)
     assert fill.side is Side.SELL and fill.costs["stt"] > 0
 

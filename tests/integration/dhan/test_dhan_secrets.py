@@ -95,7 +95,7 @@ def test_token_with_whitespace_is_refused_without_echoing_it(
         DhanBroker(
             TEST_CLIENT_ID,
             SecretStr(token),
-            cost_table=CostTable.load(),
+            cost_table=CostTable.bundled(),
             base_url=dhan_server.base_url,
         )
     assert "SECRET" not in str(caught.value)
@@ -114,7 +114,7 @@ def test_base_url_that_would_leak_or_cannot_work_is_refused(base_url: str, compl
         DhanBroker(
             TEST_CLIENT_ID,
             SecretStr(TEST_ACCESS_TOKEN),
-            cost_table=CostTable.load(),
+            cost_table=CostTable.bundled(),
             base_url=base_url,
         )
 
@@ -131,4 +131,4 @@ def test_missing_or_implausible_credentials_name_the_variable(
     client_id: str, token: str, variable: str
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
-        DhanBroker(client_id, SecretStr(token), cost_table=CostTable.load())
+        DhanBroker(client_id, SecretStr(token), cost_table=CostTable.bundled())

@@ -16,7 +16,7 @@ from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg
 from tradeloop.domain.execution.orders import Side
 
-COSTS = CostTable.load()
+COSTS = CostTable.bundled()
 ENTRY_ID = "5925022734212"
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import tradeloop.domain
 from tradeloop.app import stores
+from tradeloop.domain.costs import BUNDLED_TABLES, CURRENT_VERSION
 from tradeloop.domain.research import unsupported_reason
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.domain.strategy.spec import load_spec
@@ -77,7 +78,7 @@ def test_the_research_flow_charges_the_configured_cost_table(
     parameters = ResearchParameters(symbols=["NIFTY"], templates=["5m"], folds=2)
     bundled = {row.spec_id: row for row in research_flow(parameters)}
 
-    # The bundled table with one rate changed: the futures exchange charge, ten times higher.
+    # The default (newest bundled) table with one rate changed: the futures exchange charge, x10.
     table = tomllib.loads(BUNDLED_TABLE.read_text(encoding="utf-8"))
     table["kinds"]["futures"]["exchange_rate"] *= 10
     custom = tmp_path / "costs.toml"
@@ -91,7 +92,7 @@ def test_the_research_flow_charges_the_configured_cost_table(
         assert charged[spec_id].net_pnl < bundled[spec_id].net_pnl
 
 
-BUNDLED_TABLE = Path(tradeloop.domain.__file__).parent / "data" / "costs_2024-10.toml"
+BUNDLED_TABLE = Path(tradeloop.domain.__file__).parent / "data" / BUNDLED_TABLES[CURRENT_VERSION]
 
 
 def _toml(document: dict[str, Any]) -> str:

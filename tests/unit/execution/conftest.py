@@ -54,7 +54,7 @@ def book() -> InMemoryPaperBook:
 
 @pytest.fixture
 def paper(book: InMemoryPaperBook, clock: ManualClock) -> PaperBroker:
-    return PaperBroker(book, CostTable.load(), PaperConfig(slippage_bps=0.0), clock)
+    return PaperBroker(book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock)
 
 
 @pytest.fixture

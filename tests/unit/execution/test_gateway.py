@@ -73,7 +73,7 @@ def make_gateway(
     clock: ManualClock,
 ) -> GatewayFactory:
     def build(broker_class: type[CountingPaper]) -> tuple[OrderGateway, CountingPaper]:
-        broker = broker_class(book, CostTable.load(), PaperConfig(slippage_bps=0.0), clock)
+        broker = broker_class(book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock)
         return OrderGateway(broker, journal, risk, paper_guard, clock), broker
 
     return build

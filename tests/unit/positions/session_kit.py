@@ -54,7 +54,7 @@ def build_session(
     controls = InMemoryTradingControls()
     journal = InMemoryOrderJournal()
     book = InMemoryPaperBook()
-    broker = broker_class(book, CostTable.load(), PaperConfig(slippage_bps=slippage_bps), clock)
+    broker = broker_class(book, CostTable.bundled(), PaperConfig(slippage_bps=slippage_bps), clock)
     risk = RiskManager(RiskLimits(capital=capital, **limits), NSECalendar.default(), controls)
     gateway = OrderGateway(
         broker, journal, risk, ModeGuard(live_mode_report(load_settings())), clock

@@ -30,6 +30,6 @@ def test_option_spec_is_refused_by_name_and_index_spec_is_not() -> None:
             candles,
             BacktestConfig.for_symbol("NIFTY"),
             ScoringConfig(),
-            CostTable.load(),
+            CostTable.bundled(),
             folds=4,
         )
