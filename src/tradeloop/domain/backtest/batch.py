@@ -22,7 +22,6 @@ from tradeloop.domain.backtest import kernel, layout
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.engine import (
     METRIC_COLUMNS,
-    KernelMarket,
     MarketData,
     bar_range,
     build_result,
@@ -30,6 +29,7 @@ from tradeloop.domain.backtest.engine import (
     check_alignment,
     floats,
     frozen,
+    kernel_market,
     kernel_rates,
     market_arrays,
     spec_vector,
@@ -65,68 +65,35 @@ def run_batch(
     for signals in signals_list:
         check_alignment(signals, arrays)
     table = cost_table or bundled_cost_table()
-    candles = KernelMarket.of(arrays)
-    entries = frozen(np.stack([s.entry for s in signals_list]), np.bool_)
-    stop_pool, stop_row = _pool([s.stop_offset for s in signals_list])
-    target_pool, target_row = _pool([s.target_offset for s in signals_list])
-    trail_pool, trail_row = _pool(
-        [s.trail_offset if s.has_trailing_stop else None for s in signals_list]
-    )
-    minutes = sorted({s.square_off_minute for s in signals_list if s.square_off_minute >= 0})
-    # One row per distinct square-off time; specs without one point at row 0 and never read it.
-    square_off_pool = (
-        np.stack([square_off_bars(candles, minute) for minute in minutes])
-        if minutes
-        else np.zeros((1, 0), dtype=np.int64)
-    )
-    square_off_pool = frozen(square_off_pool, np.int64)
-    square_off_row = frozen(
-        [
-            minutes.index(s.square_off_minute) if s.square_off_minute >= 0 else 0
-            for s in signals_list
-        ],
-        np.int64,
-    )
-    specs = floats(np.stack([spec_vector(s) for s in signals_list]))
+    candles = kernel_market(arrays)
+    strategies = _strategies(signals_list, candles)
     vector, rates = floats(config.kernel_vector()), kernel_rates(config, table)
 
     def simulate_chunk(first: int, last: int) -> _Chunk:
         """Specs first..last-1 in one compiled call (it releases the GIL: chunks run in
         parallel threads)."""
-        trades, offsets, counts, equity, session_equity, stats = kernel.simulate_batch(
-            candles.open,
-            candles.high,
-            candles.low,
-            candles.close,
-            candles.session,
-            candles.blocks,
-            start,
-            end,
-            entries[first:last],
-            stop_pool,
-            stop_row[first:last],
-            target_pool,
-            target_row[first:last],
-            trail_pool,
-            trail_row[first:last],
-            square_off_pool,
-            square_off_row[first:last],
-            specs[first:last],
-            vector,
-            rates,
-            keep_equity,
-        )
+        chunk = _chunk(strategies, first, last)
+        out = kernel.simulate_batch(candles, chunk, vector, rates, start, end, keep_equity)
         metrics = metrics_batch(
-            trades,
-            offsets,
-            counts,
-            session_equity,
-            np.ascontiguousarray(stats[:, layout.K_END_EQUITY]),
+            out.trades,
+            out.offsets,
+            out.counts,
+            out.session_equity,
+            np.ascontiguousarray(out.stats[:, layout.K_END_EQUITY]),
             config.capital,
             end - start,
             METRIC_COLUMNS,
         )
-        return _Chunk(first, trades, offsets, counts, equity, session_equity, stats, metrics)
+        return _Chunk(
+            first,
+            out.trades,
+            out.offsets,
+            out.counts,
+            out.equity,
+            out.session_equity,
+            out.stats,
+            metrics,
+        )
 
     bounds = _chunk_bounds(len(signals_list), (end - start) * len(signals_list))
     if len(bounds) == 1:
@@ -167,6 +134,53 @@ class _Chunk:
     session_equity: np.ndarray
     stats: np.ndarray
     metrics: np.ndarray
+
+
+def _strategies(signals_list: Sequence[Signals], candles: layout.Market) -> layout.Strategies:
+    """The specs' arrays stacked, those they share stored once (see `_pool`)."""
+    stop_offsets, stop_row = _pool([s.stop_offset for s in signals_list])
+    target_offsets, target_row = _pool([s.target_offset for s in signals_list])
+    trail_offsets, trail_row = _pool(
+        [s.trail_offset if s.has_trailing_stop else None for s in signals_list]
+    )
+    minutes = sorted({s.square_off_minute for s in signals_list if s.square_off_minute >= 0})
+    # One row per distinct square-off time; specs without one point at row 0 and never read it.
+    square_off_pool = (
+        np.stack([square_off_bars(candles, minute) for minute in minutes])
+        if minutes
+        else np.zeros((1, 0), dtype=np.int64)
+    )
+    square_off_row = [
+        minutes.index(s.square_off_minute) if s.square_off_minute >= 0 else 0 for s in signals_list
+    ]
+    return layout.Strategies(
+        entries=frozen(np.stack([s.entry for s in signals_list]), np.bool_),
+        stop_offsets=stop_offsets,
+        stop_row=stop_row,
+        target_offsets=target_offsets,
+        target_row=target_row,
+        trail_offsets=trail_offsets,
+        trail_row=trail_row,
+        square_off_bars=frozen(square_off_pool, np.int64),
+        square_off_row=frozen(square_off_row, np.int64),
+        rules=floats(np.stack([spec_vector(s) for s in signals_list])),
+    )
+
+
+def _chunk(strategies: layout.Strategies, first: int, last: int) -> layout.Strategies:
+    """Specs first..last-1 of a batch (the pools stay whole: rows point into them)."""
+    return layout.Strategies(
+        entries=strategies.entries[first:last],
+        stop_offsets=strategies.stop_offsets,
+        stop_row=strategies.stop_row[first:last],
+        target_offsets=strategies.target_offsets,
+        target_row=strategies.target_row[first:last],
+        trail_offsets=strategies.trail_offsets,
+        trail_row=strategies.trail_row[first:last],
+        square_off_bars=strategies.square_off_bars,
+        square_off_row=strategies.square_off_row[first:last],
+        rules=strategies.rules[first:last],
+    )
 
 
 _PARALLEL_MIN_BAR_STEPS = 2_000_000  # below this, threads cost more than they save

@@ -10,7 +10,6 @@ kernels are deterministic.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -84,28 +83,23 @@ def run_backtest(
     session_equity = np.empty((1, n_sessions))
     stats = np.zeros((1, layout.N_STATS))
     trail = signals.trail_offset if signals.has_trailing_stop else np.empty(0)
-    candles = KernelMarket.of(arrays)
-    count = kernel.simulate(
-        candles.open,
-        candles.high,
-        candles.low,
-        candles.close,
-        candles.session,
-        candles.blocks,
-        square_off_bars(candles, signals.square_off_minute),
-        start,
-        end,
+    candles = kernel_market(arrays)
+    strategy = layout.Strategy(
         entry,
         floats(signals.stop_offset),
         floats(signals.target_offset),
         floats(trail),
+        square_off_bars(candles, signals.square_off_minute),
         floats(spec_vector(signals)),
+    )
+    count = kernel.simulate(
+        candles,
+        strategy,
         floats(config.kernel_vector()),
         kernel_rates(config, table),
-        trades,
-        equity,
-        session_equity[0],
-        stats[0],
+        start,
+        end,
+        layout.Outputs(trades, equity, session_equity[0], stats[0]),
     )
     metrics = metrics_batch(
         trades,
@@ -194,25 +188,13 @@ def floats(values: np.ndarray) -> np.ndarray:
     return frozen(values, np.float64)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class KernelMarket:
+def kernel_market(arrays: PriceArrays) -> layout.Market:
     """The candle arrays as the kernels take them (see `frozen`), with their bar blocks."""
-
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    session: np.ndarray
-    minute: np.ndarray
-    blocks: np.ndarray
-
-    @classmethod
-    def of(cls, arrays: PriceArrays) -> KernelMarket:
-        low, high, close = floats(arrays.low), floats(arrays.high), floats(arrays.close)
-        session = frozen(arrays.session, np.int64)
-        blocks = floats(exits.bar_blocks(low, high, close, session))
-        minute = frozen(arrays.minute_of_session, np.int64)
-        return cls(floats(arrays.open), high, low, close, session, minute, blocks)
+    low, high, close = floats(arrays.low), floats(arrays.high), floats(arrays.close)
+    session = frozen(arrays.session, np.int64)
+    blocks = floats(exits.bar_blocks(low, high, close, session))
+    minute = frozen(arrays.minute_of_session, np.int64)
+    return layout.Market(floats(arrays.open), high, low, close, session, minute, blocks)
 
 
 def spec_vector(signals: Signals) -> np.ndarray:
@@ -233,7 +215,7 @@ def spec_vector(signals: Signals) -> np.ndarray:
     return vector
 
 
-def square_off_bars(candles: KernelMarket, square_off_minute: int) -> np.ndarray:
+def square_off_bars(candles: layout.Market, square_off_minute: int) -> np.ndarray:
     """`exits.square_off_bars` for an IST minute of day; empty when there is no square-off."""
     if square_off_minute < 0:
         return frozen(np.empty(0, dtype=np.int64), np.int64)

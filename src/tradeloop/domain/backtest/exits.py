@@ -8,6 +8,7 @@ close is followed bar by bar.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -22,6 +23,7 @@ from tradeloop.domain.backtest.layout import (
     MAX_BARS,
     P_BREAK_EVEN_R,
     P_DIRECTION,
+    P_HAS_SQUARE_OFF,
     P_HAS_TRAIL,
     P_MAX_BARS,
     P_TRAIL_FRACTION,
@@ -41,6 +43,9 @@ from tradeloop.domain.backtest.layout import (
     X_MIN_CLOSE,
     X_MIN_LOW,
     X_SESSION_BREAK,
+    Exit,
+    Market,
+    Strategy,
 )
 from tradeloop.domain.stops import ratchet_stop
 
@@ -83,22 +88,92 @@ def bar_blocks(
     return out
 
 
+class OpenPosition(NamedTuple):
+    """What the exit rules read of an open position."""
+
+    direction: float
+    entry_bar: int
+    stop: float
+    stop_kind: int
+    """The reason a stop-out gives: the rule that set the stop (STOP, TRAILING_STOP, ...)."""
+    target: float
+    """NaN: no target."""
+
+
 @njit(cache=True, nogil=True)
-def _first_touch(
-    low: np.ndarray,
-    high: np.ndarray,
-    blocks: np.ndarray,
-    first: int,
-    limit: int,
-    direction: float,
-    stop: float,
-    target: float,
-) -> int:
+def find_exit(
+    market: Market,
+    strategy: Strategy,
+    config: np.ndarray,
+    rates: np.ndarray,
+    end: int,
+    record: np.ndarray,
+) -> Exit:
+    """The exit of the position `record` holds, by the rules of docs/backtesting.md ("Exits")."""
+    rules = strategy.rules
+    entry_bar = int(record[T_ENTRY_BAR])
+    position = OpenPosition(
+        rules[P_DIRECTION], entry_bar, record[T_INITIAL_STOP], STOP, record[T_TARGET]
+    )
+    square_off_bar = end
+    if rules[P_HAS_SQUARE_OFF] > 0 and entry_bar + 1 < end:
+        square_off_bar = strategy.square_off_bars[entry_bar + 1]
+    limit = min(square_off_bar, end)
+    if rules[P_MAX_BARS] > 0:
+        limit = min(limit, entry_bar + int(rules[P_MAX_BARS]))
+    first = entry_bar if config[C_STOPS_FROM_ENTRY_BAR] > 0 else entry_bar + 1
+    if rules[P_HAS_TRAIL] == 0 and math.isnan(rules[P_BREAK_EVEN_R]):
+        # Fixed levels: find the first bar that reaches either, then apply that bar's rules.
+        bar = _first_touch(market, first, limit, position)
+        if bar < limit:
+            return _exit_in_bar(market, bar, position)
+        return _exit_at_limit(market, limit, square_off_bar, end, position)
+
+    # A stop that moves on each close, from the next bar: follow the position bar by bar.
+    direction, fill = position.direction, record[T_ENTRY_PRICE]
+    close, trail_offset = market.close, strategy.trail_offset
+    has_trail = rules[P_HAS_TRAIL] > 0
+    trail_scale, trail_fraction = rules[P_TRAIL_SCALE], rules[P_TRAIL_FRACTION]
+    break_even_move = rules[P_BREAK_EVEN_R] * record[T_RISK]  # NaN: no break-even
+    break_even_buffer = 0.0
+    if not math.isnan(rules[P_BREAK_EVEN_R]):
+        # The break-even stop nets ~zero: round-trip charges and the exit's slippage, per unit.
+        quantity = record[T_QUANTITY]
+        exit_charges = 0.0
+        if config[C_APPLY_COSTS] > 0:
+            exit_charges = estimated_charges(rates, direction < 0, fill, quantity)
+        break_even_buffer = (record[T_COSTS] + exit_charges) / quantity + slippage(fill, config)
+    for bar in range(entry_bar, limit):
+        if bar >= first:
+            hit = _exit_in_bar(market, bar, position)
+            if hit.bar >= 0:
+                return hit
+        # On the close, effective from the next bar: the one stop rule (domain/stops.py).
+        trail = trail_offset[bar] * trail_scale if has_trail else math.nan
+        stop, stop_kind = ratchet_stop(
+            direction,
+            close[bar],
+            position.stop,
+            position.stop_kind,
+            fill,
+            trail,
+            trail_fraction,
+            break_even_move,
+            break_even_buffer,
+        )
+        position = OpenPosition(direction, entry_bar, stop, stop_kind, position.target)
+    return _exit_at_limit(market, limit, square_off_bar, end, position)
+
+
+@njit(cache=True, nogil=True)
+def _first_touch(market: Market, first: int, limit: int, position: OpenPosition) -> int:
     """The first bar in [first, limit) whose range reaches the stop or the target, or `limit`.
 
     A gap through a level reaches it too, so this finds gaps as well.
     """
+    direction, stop, target = position.direction, position.stop, position.target
     reach = target if not math.isnan(target) else direction * np.inf  # no target: unreachable
+    low, high, blocks = market.low, market.high, market.blocks
     bar = first
     while bar < limit:
         block = bar // BLOCK
@@ -120,127 +195,40 @@ def _first_touch(
 
 
 @njit(cache=True, nogil=True)
-def _exit_at_limit(
-    open_: np.ndarray,
-    close: np.ndarray,
-    limit: int,
-    square_off_bar: int,
-    end: int,
-    direction: float,
-    stop: float,
-    stop_kind: int,
-    target: float,
-) -> tuple[int, int, float, bool]:
-    """Nothing was hit before bar `limit`: exit at its open (a gap through the stop or the
-    target first, then square-off, then max bars), or at the last close past the data."""
-    if limit >= end:
-        return end - 1, END_OF_DATA, close[end - 1], False
-    opening = open_[limit]
-    if direction * (opening - stop) <= 0.0:
-        return limit, stop_kind, opening, True
-    if direction * (opening - target) >= 0.0:
-        return limit, TARGET, opening, True
-    return limit, SQUARE_OFF if limit == square_off_bar else MAX_BARS, opening, True
-
-
-@njit(cache=True, nogil=True)
-def _exit_in_bar(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    bar: int,
-    entry_bar: int,
-    direction: float,
-    stop: float,
-    stop_kind: int,
-    target: float,
-) -> tuple[int, int, float, bool]:
+def _exit_in_bar(market: Market, bar: int, position: OpenPosition) -> Exit:
     """The exit of a bar that touches the stop or the target (-1 as the bar when it does not).
 
     At its open a gap through the stop or the target fills at the open (not on the entry bar,
     which the position did not hold at its open); inside the bar the stop comes first.
     """
-    opening = open_[bar]
-    if bar > entry_bar:
+    direction, stop, target = position.direction, position.stop, position.target
+    opening = market.open[bar]
+    if bar > position.entry_bar:
         if direction * (opening - stop) <= 0.0:
-            return bar, stop_kind, opening, True
+            return Exit(bar, position.stop_kind, opening, True)
         if direction * (opening - target) >= 0.0:
-            return bar, TARGET, opening, True
-    adverse = low[bar] if direction > 0 else high[bar]
+            return Exit(bar, TARGET, opening, True)
+    adverse = market.low[bar] if direction > 0 else market.high[bar]
     if direction * (adverse - stop) <= 0.0:
-        return bar, stop_kind, stop, False
-    favourable = high[bar] if direction > 0 else low[bar]
+        return Exit(bar, position.stop_kind, stop, False)
+    favourable = market.high[bar] if direction > 0 else market.low[bar]
     if direction * (favourable - target) >= 0.0:
-        return bar, TARGET, target, False
-    return -1, -1, 0.0, False
+        return Exit(bar, TARGET, target, False)
+    return Exit(-1, -1, 0.0, False)
 
 
 @njit(cache=True, nogil=True)
-def find_exit(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    blocks: np.ndarray,
-    square_off_bar: int,
-    end: int,
-    trail_offset: np.ndarray,
-    spec: np.ndarray,
-    config: np.ndarray,
-    rates: np.ndarray,
-    record: np.ndarray,
-) -> tuple[int, int, float, bool]:
-    """The exit of the position in `record`: (bar, reason, reference price, at the open)."""
-    direction = spec[P_DIRECTION]
-    entry_bar = int(record[T_ENTRY_BAR])
-    stop = record[T_INITIAL_STOP]
-    target = record[T_TARGET]
-    limit = min(square_off_bar, end)
-    if spec[P_MAX_BARS] > 0:
-        limit = min(limit, entry_bar + int(spec[P_MAX_BARS]))
-    first = entry_bar if config[C_STOPS_FROM_ENTRY_BAR] > 0 else entry_bar + 1
-    break_even_r = spec[P_BREAK_EVEN_R]
-    if spec[P_HAS_TRAIL] == 0 and math.isnan(break_even_r):
-        # Fixed levels: find the first bar that reaches either, then apply that bar's rules.
-        bar = _first_touch(low, high, blocks, first, limit, direction, stop, target)
-        if bar < limit:
-            return _exit_in_bar(open_, high, low, bar, entry_bar, direction, stop, STOP, target)
-        return _exit_at_limit(
-            open_, close, limit, square_off_bar, end, direction, stop, STOP, target
-        )
-
-    fill = record[T_ENTRY_PRICE]
-    trail_fraction = spec[P_TRAIL_FRACTION]
-    trail_scale = spec[P_TRAIL_SCALE]
-    has_trail = spec[P_HAS_TRAIL] > 0
-    break_even_move = break_even_r * record[T_RISK]  # NaN: no break-even
-    break_even_buffer = 0.0
-    if not math.isnan(break_even_r):
-        # The break-even stop nets ~zero: round-trip charges and the exit's slippage, per unit.
-        quantity = record[T_QUANTITY]
-        exit_charges = 0.0
-        if config[C_APPLY_COSTS] > 0:
-            exit_charges = estimated_charges(rates, direction < 0, fill, quantity)
-        break_even_buffer = (record[T_COSTS] + exit_charges) / quantity + slippage(fill, config)
-    stop_kind = STOP
-    for bar in range(entry_bar, limit):
-        if bar >= first:
-            hit = _exit_in_bar(open_, high, low, bar, entry_bar, direction, stop, stop_kind, target)
-            if hit[0] >= 0:
-                return hit
-        # On the close, effective from the next bar, never loosened.
-        trail = trail_offset[bar] * trail_scale if has_trail else math.nan
-        stop, stop_kind = ratchet_stop(
-            direction,
-            close[bar],
-            stop,
-            stop_kind,
-            fill,
-            trail,
-            trail_fraction,
-            break_even_move,
-            break_even_buffer,
-        )
-    return _exit_at_limit(
-        open_, close, limit, square_off_bar, end, direction, stop, stop_kind, target
-    )
+def _exit_at_limit(
+    market: Market, limit: int, square_off_bar: int, end: int, position: OpenPosition
+) -> Exit:
+    """Nothing was hit before bar `limit`: exit at its open (a gap through the stop or the
+    target first, then square-off, then max bars), or at the last close past the data."""
+    if limit >= end:
+        return Exit(end - 1, END_OF_DATA, market.close[end - 1], False)
+    direction = position.direction
+    opening = market.open[limit]
+    if direction * (opening - position.stop) <= 0.0:
+        return Exit(limit, position.stop_kind, opening, True)
+    if direction * (opening - position.target) >= 0.0:
+        return Exit(limit, TARGET, opening, True)
+    return Exit(limit, SQUARE_OFF if limit == square_off_bar else MAX_BARS, opening, True)

@@ -62,6 +62,9 @@ from tradeloop.domain.backtest.layout import (
     T_STT,
     T_TARGET,
     TARGET,
+    Exit,
+    Market,
+    Strategy,
 )
 from tradeloop.domain.risk.sizing import risk_quantity
 
@@ -100,27 +103,31 @@ def estimated_charges(rates: np.ndarray, is_buy: bool, price: float, quantity: f
 
 @njit(cache=True, nogil=True)
 def open_position(
-    open_: np.ndarray,
-    signal_bar: int,
-    bar: int,
-    stop_offset: np.ndarray,
-    target_offset: np.ndarray,
-    spec: np.ndarray,
+    market: Market,
+    strategy: Strategy,
     config: np.ndarray,
     rates: np.ndarray,
+    signal_bar: int,
     base: float,
     record: np.ndarray,
 ) -> int:
-    """Fill the signal of `signal_bar` at `bar`'s open into `record` (T_COSTS = entry charges).
+    """Fill the signal of `signal_bar` at the next bar's open into `record` (T_COSTS = entry
+    charges).
 
     The fill is the open plus slippage; stop, target and size all come from the fill; `base`
     is the capital the risk sizing uses. Returns OPENED or why the signal was skipped.
     """
-    direction = spec[P_DIRECTION]
-    reference = open_[bar]
+    rules = strategy.rules
+    direction = rules[P_DIRECTION]
+    bar = signal_bar + 1
+    reference = market.open[bar]
     price = reference + direction * slippage(reference, config)
-    risk = stop_offset[signal_bar] * spec[P_STOP_SCALE] + spec[P_STOP_FRACTION] * price
-    reward = target_offset[signal_bar] + spec[P_TARGET_FRACTION] * price + spec[P_TARGET_R] * risk
+    risk = strategy.stop_offset[signal_bar] * rules[P_STOP_SCALE] + rules[P_STOP_FRACTION] * price
+    reward = (
+        strategy.target_offset[signal_bar]
+        + rules[P_TARGET_FRACTION] * price
+        + rules[P_TARGET_R] * risk
+    )
     if not (risk > 0.0 and math.isfinite(risk)) or reward <= 0.0:
         return SKIPPED_INVALID_STOP
     stop = price - direction * risk
@@ -158,17 +165,10 @@ def open_position(
 
 @njit(cache=True, nogil=True)
 def close_position(
-    record: np.ndarray,
-    bar: int,
-    reason: int,
-    reference: float,
-    at_open: bool,
-    spec: np.ndarray,
-    config: np.ndarray,
-    rates: np.ndarray,
+    record: np.ndarray, exit_: Exit, direction: float, config: np.ndarray, rates: np.ndarray
 ) -> float:
     """Fill the exit into `record`; returns the cash it brings (gross P&L − exit charges)."""
-    direction = spec[P_DIRECTION]
+    bar, reason, reference, at_open = exit_
     # A target filled at its level is a resting limit order: no slippage.
     slip = 0.0 if reason == TARGET and not at_open else slippage(reference, config)
     price = reference - direction * slip

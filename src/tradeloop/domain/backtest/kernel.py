@@ -4,10 +4,13 @@ Python prepares the arrays (`engine.py`, `batch.py`) and builds results (`result
 here calls back into Python, and every function releases the GIL, so batches run in parallel
 threads without Python per bar. The simulation goes trade by trade: fill a signal
 (`fills.py`), find its exit (`exits.py`), mark the bars in between to market (here). The
-vector layouts are those of `layout.py`; the fill rules those of docs/backtesting.md.
+named tuples and vector layouts are those of `layout.py`; the fill rules those of
+docs/backtesting.md.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -41,49 +44,150 @@ from tradeloop.domain.backtest.layout import (
     X_MAX_CLOSE,
     X_MIN_CLOSE,
     X_SESSION_BREAK,
+    BatchOutputs,
+    Market,
+    Outputs,
+    Strategies,
+    Strategy,
 )
 
-# Drawdown bookkeeping, carried as a tuple of floats through the simulation:
-# (peak, peak bar, peak session, in drawdown 0/1, max drawdown, max drawdown / peak,
-#  longest drawdown in bars, in sessions).
-Book = tuple[float, float, float, float, float, float, float, float]
+
+class Book(NamedTuple):
+    """The drawdown bookkeeping a simulation carries from bar to bar."""
+
+    peak: float
+    """The highest bar-close equity so far."""
+    peak_bar: int
+    """The last bar at the peak."""
+    peak_session: int
+    in_drawdown: bool
+    max_drawdown: float
+    max_drawdown_fraction: float
+    """Of the peak it fell from."""
+    longest_bars: int
+    """The longest drawdown that has ended (regained its peak), in bars."""
+    longest_sessions: int
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _mark(
-    book: Book,
-    equity: float,
-    first_bar: int,
-    last_bar: int,
-    first_session: int,
-    last_session: int,
-) -> Book:
-    """Account for bars first_bar..last_bar closing at `equity`: peak, drawdowns, durations.
+@njit(cache=True, nogil=True)
+def simulate(
+    market: Market,
+    strategy: Strategy,
+    config: np.ndarray,
+    rates: np.ndarray,
+    start: int,
+    end: int,
+    out: Outputs,
+) -> int:
+    """Simulate bars [start, end) of one strategy into `out`; returns the number of trades.
 
-    A drawdown's duration runs from the last bar at the peak to the bar that regains it, so it
-    is only measured when equity regains its peak (or at the end).
+    Flat until a signal; the signal fills at the next open; the position runs to its exit,
+    marked to market on each close; flat again from the exit bar's close. "Entries" below are
+    the numbered rules of docs/backtesting.md ("Fill rules").
     """
-    peak, peak_bar, peak_session, in_drawdown, max_drawdown, max_fraction, longest, sessions = book
-    if equity >= peak:
-        if in_drawdown > 0 and first_bar - peak_bar > longest:
-            longest = first_bar - peak_bar
-            sessions = first_session - peak_session
-        return (
-            equity,
-            float(last_bar),
-            float(last_session),
-            0.0,
-            max_drawdown,
-            max_fraction,
-            longest,
-            sessions,
+    rules = strategy.rules
+    direction = rules[P_DIRECTION]
+    capital = config[C_CAPITAL]
+    compounding = config[C_COMPOUNDING] > 0
+    book = Book(capital, start - 1, market.session[start], False, 0.0, 0.0, 0, 0)
+    cash = capital
+    words = strategy.entry[: strategy.entry.shape[0] // 8 * 8].view(np.uint64)  # 8 bars a step
+    outcomes = np.zeros(3, dtype=np.int64)  # signals filled, skipped for zero lots, invalid
+    signals = 0
+    skipped_after_square_off = 0
+    n_trades = 0
+    bar = start
+    while True:
+        # Flat from this bar's close to the next signal's: the equity is the cash.
+        signal = _next_signal(strategy.entry, words, bar, end)
+        book = _mark_flat(market, out, book, start, bar, min(signal, end - 1), cash)
+        if signal >= end - 1:
+            break  # no signal left, or one on the last bar (never taken)
+        signals += 1
+        bar = signal + 1
+        if rules[P_HAS_SQUARE_OFF] > 0 and strategy.square_off_bars[bar] == bar:
+            skipped_after_square_off += 1  # Entries 3: the fill would be at/after the square-off
+            continue
+        # Entries 1 and 4: the fill at this bar's open; stop, target and size from the fill.
+        record = out.trades[n_trades]
+        base = cash if compounding else capital
+        outcome = open_position(market, strategy, config, rates, signal, base, record)
+        outcomes[outcome] += 1
+        if outcome != OPENED:
+            continue
+        cash -= record[T_COSTS]
+        # Entries 2: one position at a time, held to its exit ("Exits"), marked to market.
+        exit_ = find_exit(market, strategy, config, rates, end, record)
+        held = direction * record[T_QUANTITY]
+        book = _mark_held(
+            market, out, book, start, bar, exit_.bar, cash, held, record[T_ENTRY_PRICE]
         )
-    drawdown = peak - equity
-    if drawdown > max_drawdown:
-        max_drawdown = drawdown
-    if drawdown > max_fraction * peak:
-        max_fraction = drawdown / peak
-    return (peak, peak_bar, peak_session, 1.0, max_drawdown, max_fraction, longest, sessions)
+        cash += close_position(record, exit_, direction, config, rates)
+        n_trades += 1
+        bar = exit_.bar  # flat from the exit bar's close: a signal on it can enter (Entries 2)
+
+    longest_bars, longest_sessions = book.longest_bars, book.longest_sessions
+    if book.in_drawdown and end - 1 - book.peak_bar > longest_bars:  # still under water
+        longest_bars = end - 1 - book.peak_bar
+        longest_sessions = market.session[end - 1] - book.peak_session
+    stats = out.stats
+    stats[K_END_EQUITY] = cash
+    stats[K_MAX_DRAWDOWN] = book.max_drawdown
+    stats[K_MAX_DRAWDOWN_FRACTION] = book.max_drawdown_fraction
+    stats[K_LONGEST_DRAWDOWN_BARS] = longest_bars
+    stats[K_LONGEST_DRAWDOWN_SESSIONS] = longest_sessions
+    stats[K_SKIPPED_ZERO_LOT] = outcomes[SKIPPED_ZERO_LOT]
+    stats[K_SKIPPED_AFTER_SQUARE_OFF] = skipped_after_square_off
+    stats[K_SKIPPED_INVALID_STOP] = outcomes[SKIPPED_INVALID_STOP]
+    # Every signal before the last bar was acted on (or skipped) while flat, or ignored.
+    stats[K_IGNORED_IN_POSITION] = out.trades.shape[0] - signals
+    return n_trades
+
+
+@njit(cache=True, nogil=True)
+def simulate_batch(
+    market: Market,
+    strategies: Strategies,
+    config: np.ndarray,
+    rates: np.ndarray,
+    start: int,
+    end: int,
+    keep_equity: bool,
+) -> BatchOutputs:
+    """Simulate every spec of `strategies` over bars [start, end), one after the other
+    (`batch.py` runs chunks of specs in parallel threads)."""
+    n_specs = strategies.entries.shape[0]
+    capacity = np.zeros(n_specs, dtype=np.int64)  # signals in [start, end - 1): trades bound
+    offsets = np.zeros(n_specs, dtype=np.int64)
+    total = 0
+    for s in range(n_specs):
+        capacity[s] = count_signals(strategies.entries[s], start, end - 1)
+        offsets[s] = total
+        total += capacity[s]
+    trades = np.empty((max(total, 1), N_TRADE_FIELDS))
+    n_sessions = market.session[end - 1] - market.session[start] + 1
+    session_equity = np.empty((n_specs, n_sessions))
+    equity = np.empty((n_specs, end - start if keep_equity else 0))
+    stats = np.zeros((n_specs, N_STATS))
+    counts = np.zeros(n_specs, dtype=np.int64)
+    for s in range(n_specs):
+        rows = trades[offsets[s] : offsets[s] + capacity[s]]
+        out = Outputs(rows, equity[s], session_equity[s], stats[s])
+        counts[s] = simulate(market, _strategy(strategies, s), config, rates, start, end, out)
+    return BatchOutputs(trades, offsets, counts, equity, session_equity, stats)
+
+
+@njit(cache=True, nogil=True)
+def _strategy(strategies: Strategies, s: int) -> Strategy:
+    """Spec `s` of a batch, its shared arrays looked up in their pools."""
+    return Strategy(
+        strategies.entries[s],
+        strategies.stop_offsets[strategies.stop_row[s]],
+        strategies.target_offsets[strategies.target_row[s]],
+        strategies.trail_offsets[strategies.trail_row[s]],
+        strategies.square_off_bars[strategies.square_off_row[s]],
+        strategies.rules[s],
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -122,15 +226,23 @@ def count_signals(entry: np.ndarray, first: int, stop: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _account_position(
-    close: np.ndarray,
-    session: np.ndarray,
-    blocks: np.ndarray,
-    equity_out: np.ndarray,
-    session_equity_out: np.ndarray,
+def _mark_flat(
+    market: Market, out: Outputs, book: Book, start: int, first: int, last: int, cash: float
+) -> Book:
+    """Bars first..last close flat: the equity is the cash."""
+    session, first_session = market.session, market.session[start]
+    if out.equity.shape[0] > 0:
+        out.equity[first - start : last - start + 1] = cash
+    out.session_equity[session[first] - first_session : session[last] - first_session + 1] = cash
+    return _mark_book(book, cash, first, last, session[first], session[last])
+
+
+@njit(cache=True, nogil=True)
+def _mark_held(
+    market: Market,
+    out: Outputs,
     book: Book,
     start: int,
-    first_session: int,
     first: int,
     last: int,
     cash: float,
@@ -142,6 +254,9 @@ def _account_position(
     A whole block whose best close keeps equity below its peak changes only the drawdown,
     through its worst close (equity is monotone in the close), and the sessions ending in it.
     """
+    close, session, blocks = market.close, market.session, market.blocks
+    equity_out, session_equity = out.equity, out.session_equity
+    first_session = session[start]
     keep_equity = equity_out.shape[0] > 0
     bar = first
     while bar < last:
@@ -153,12 +268,12 @@ def _account_position(
                 best, worst = blocks[X_MAX_CLOSE, block], blocks[X_MIN_CLOSE, block]
             else:
                 best, worst = blocks[X_MIN_CLOSE, block], blocks[X_MAX_CLOSE, block]
-            if cash + held * (best - fill) < book[0]:
-                book = _mark(book, cash + held * (worst - fill), bar, block_last, 0, 0)
+            if cash + held * (best - fill) < book.peak:
+                book = _mark_book(book, cash + held * (worst - fill), bar, block_last, 0, 0)
                 for ends_session in (session_break - 1, block_last):
                     if ends_session >= bar:
                         slot = session[ends_session] - first_session
-                        session_equity_out[slot] = cash + held * (close[ends_session] - fill)
+                        session_equity[slot] = cash + held * (close[ends_session] - fill)
                 if keep_equity:
                     for index in range(bar, block_last + 1):
                         equity_out[index - start] = cash + held * (close[index] - fill)
@@ -167,204 +282,54 @@ def _account_position(
         equity = cash + held * (close[bar] - fill)
         if keep_equity:
             equity_out[bar - start] = equity
-        session_equity_out[session[bar] - first_session] = equity
-        book = _mark(book, equity, bar, bar, session[bar], session[bar])
+        session_equity[session[bar] - first_session] = equity
+        book = _mark_book(book, equity, bar, bar, session[bar], session[bar])
         bar += 1
     return book
 
 
-@njit(cache=True, nogil=True)
-def simulate(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    session: np.ndarray,
-    blocks: np.ndarray,
-    square_off_bars_: np.ndarray,
-    start: int,
-    end: int,
-    entry: np.ndarray,
-    stop_offset: np.ndarray,
-    target_offset: np.ndarray,
-    trail_offset: np.ndarray,
-    spec: np.ndarray,
-    config: np.ndarray,
-    rates: np.ndarray,
-    trades: np.ndarray,
-    equity_out: np.ndarray,
-    session_equity_out: np.ndarray,
-    stats: np.ndarray,
-) -> int:
-    """Simulate bars [start, end) of one spec; returns the number of trades written.
+@njit(cache=True, nogil=True, inline="always")
+def _mark_book(
+    book: Book,
+    equity: float,
+    first_bar: int,
+    last_bar: int,
+    first_session: int,
+    last_session: int,
+) -> Book:
+    """Account for bars first_bar..last_bar closing at `equity`: peak, drawdowns, durations.
 
-    `trades` has exactly one row per signal in [start, end − 1) (a bound on the trades);
-    `square_off_bars_` comes from `square_off_bars` (empty without a square-off); `equity_out`
-    is empty or has `end − start` slots; `session_equity_out` a slot per session in the range.
-    Trade by trade: fill a signal, find its exit, mark the bars in between to market.
+    A drawdown's duration runs from the last bar at the peak to the bar that regains it, so it
+    is only measured when equity regains its peak (or at the end).
     """
-    has_square_off = spec[P_HAS_SQUARE_OFF] > 0
-    capital = config[C_CAPITAL]
-    compounding = config[C_COMPOUNDING] > 0
-    keep_equity = equity_out.shape[0] > 0
-    first_session = session[start]
-    book = (capital, float(start - 1), float(first_session), 0.0, 0.0, 0.0, 0.0, 0.0)
-    words = entry[: entry.shape[0] // 8 * 8].view(np.uint64)  # 8 bars at a time
-    outcomes = np.zeros(3, dtype=np.int64)  # signals filled, skipped for zero lots, invalid
-    signals = 0
-    skipped_after_square_off = 0
-    cash = capital
-    n_trades = 0
-    pending = -1
-    bar = start
-    while bar < end:
-        if pending >= 0:
-            record = trades[n_trades]
-            base = cash if compounding else capital
-            outcome = open_position(
-                open_, pending, bar, stop_offset, target_offset, spec, config, rates, base, record
-            )
-            pending = -1
-            outcomes[outcome] += 1
-            if outcome == OPENED:
-                cash -= record[T_COSTS]
-                square_off_bar = (
-                    square_off_bars_[bar + 1] if has_square_off and bar + 1 < end else end
-                )
-                exit_bar, reason, reference, at_open = find_exit(
-                    open_,
-                    high,
-                    low,
-                    close,
-                    blocks,
-                    square_off_bar,
-                    end,
-                    trail_offset,
-                    spec,
-                    config,
-                    rates,
-                    record,
-                )
-                held = spec[P_DIRECTION] * record[T_QUANTITY]
-                book = _account_position(
-                    close,
-                    session,
-                    blocks,
-                    equity_out,
-                    session_equity_out,
-                    book,
-                    start,
-                    first_session,
-                    bar,
-                    exit_bar,
-                    cash,
-                    held,
-                    record[T_ENTRY_PRICE],
-                )
-                cash += close_position(
-                    record, exit_bar, reason, reference, at_open, spec, config, rates
-                )
-                n_trades += 1
-                bar = exit_bar
-        # Flat from this bar's close: nothing moves the equity until the next signal.
-        signal = _next_signal(entry, words, bar, end)
-        last_bar = min(signal, end - 1)
-        if keep_equity:
-            equity_out[bar - start : last_bar - start + 1] = cash
-        first_slot, last_slot = session[bar] - first_session, session[last_bar] - first_session
-        session_equity_out[first_slot : last_slot + 1] = cash
-        book = _mark(book, cash, bar, last_bar, session[bar], session[last_bar])
-        if signal >= end - 1:
-            break  # no signal left, or one on the last bar (never taken)
-        signals += 1
-        if has_square_off and square_off_bars_[signal + 1] == signal + 1:
-            skipped_after_square_off += 1  # its fill would be at/after the square-off
-        else:
-            pending = signal
-        bar = signal + 1
-
-    _, peak_bar, peak_session, in_drawdown, max_drawdown, max_fraction, longest, sessions = book
-    if in_drawdown > 0 and end - 1 - peak_bar > longest:
-        longest = end - 1 - peak_bar
-        sessions = session[end - 1] - peak_session
-    stats[K_END_EQUITY] = cash
-    stats[K_MAX_DRAWDOWN] = max_drawdown
-    stats[K_MAX_DRAWDOWN_FRACTION] = max_fraction
-    stats[K_LONGEST_DRAWDOWN_BARS] = longest
-    stats[K_LONGEST_DRAWDOWN_SESSIONS] = sessions
-    stats[K_SKIPPED_ZERO_LOT] = outcomes[SKIPPED_ZERO_LOT]
-    stats[K_SKIPPED_AFTER_SQUARE_OFF] = skipped_after_square_off
-    stats[K_SKIPPED_INVALID_STOP] = outcomes[SKIPPED_INVALID_STOP]
-    # Every signal before the last bar was acted on (or skipped) while flat, or ignored.
-    stats[K_IGNORED_IN_POSITION] = trades.shape[0] - signals
-    return n_trades
-
-
-@njit(cache=True, nogil=True)
-def simulate_batch(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    session: np.ndarray,
-    blocks: np.ndarray,
-    start: int,
-    end: int,
-    entries: np.ndarray,
-    stop_pool: np.ndarray,
-    stop_row: np.ndarray,
-    target_pool: np.ndarray,
-    target_row: np.ndarray,
-    trail_pool: np.ndarray,
-    trail_row: np.ndarray,
-    square_off_pool: np.ndarray,
-    square_off_row: np.ndarray,
-    specs: np.ndarray,
-    config: np.ndarray,
-    rates: np.ndarray,
-    keep_equity: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate every spec (row of `entries`/`specs`) over bars [start, end), one after the
-    other (`batch.py` runs chunks of specs in parallel threads).
-
-    Arrays are shared through pools: spec `s` reads `stop_pool[stop_row[s]]` etc.
-    Returns (trades, first trade row per spec, trades per spec, equity, session equity, stats).
-    """
-    n_specs = entries.shape[0]
-    capacity = np.zeros(n_specs, dtype=np.int64)  # signals in [start, end - 1): trades bound
-    offsets = np.zeros(n_specs, dtype=np.int64)
-    total = 0
-    for s in range(n_specs):
-        capacity[s] = count_signals(entries[s], start, end - 1)
-        offsets[s] = total
-        total += capacity[s]
-    trades = np.empty((max(total, 1), N_TRADE_FIELDS))
-    n_sessions = session[end - 1] - session[start] + 1
-    session_equity = np.empty((n_specs, n_sessions))
-    equity = np.empty((n_specs, end - start if keep_equity else 0))
-    stats = np.zeros((n_specs, N_STATS))
-    counts = np.zeros(n_specs, dtype=np.int64)
-    for s in range(n_specs):
-        counts[s] = simulate(
-            open_,
-            high,
-            low,
-            close,
-            session,
-            blocks,
-            square_off_pool[square_off_row[s]],
-            start,
-            end,
-            entries[s],
-            stop_pool[stop_row[s]],
-            target_pool[target_row[s]],
-            trail_pool[trail_row[s]],
-            specs[s],
-            config,
-            rates,
-            trades[offsets[s] : offsets[s] + capacity[s]],
-            equity[s],
-            session_equity[s],
-            stats[s],
+    if equity >= book.peak:
+        longest, sessions = book.longest_bars, book.longest_sessions
+        if book.in_drawdown and first_bar - book.peak_bar > longest:
+            longest = first_bar - book.peak_bar
+            sessions = first_session - book.peak_session
+        return Book(
+            equity,
+            last_bar,
+            last_session,
+            False,
+            book.max_drawdown,
+            book.max_drawdown_fraction,
+            longest,
+            sessions,
         )
-    return trades, offsets, counts, equity, session_equity, stats
+    drawdown = book.peak - equity
+    max_drawdown, max_fraction = book.max_drawdown, book.max_drawdown_fraction
+    if drawdown > max_drawdown:
+        max_drawdown = drawdown
+    if drawdown > max_fraction * book.peak:
+        max_fraction = drawdown / book.peak
+    return Book(
+        book.peak,
+        book.peak_bar,
+        book.peak_session,
+        True,
+        max_drawdown,
+        max_fraction,
+        book.longest_bars,
+        book.longest_sessions,
+    )

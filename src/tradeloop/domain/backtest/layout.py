@@ -1,11 +1,17 @@
-"""The layouts of the plain vectors the compiled backtest code exchanges.
+"""The layouts of what the compiled backtest code exchanges: named tuples and plain vectors.
 
-Compiled code takes no objects: the config, a spec's scalar rules, the charge rates, a trade
-record and the simulation's own measures travel as float64 vectors whose fields are these
-positions. Python builds them (`engine.py`) and reads them back (`result.py`, `metrics.py`).
+Compiled code takes no objects: the candles, a spec's arrays, the outputs and an exit travel
+as named tuples of arrays and numbers (below); the config, a spec's scalar rules, the charge
+rates, a trade record and the simulation's own measures as float64 vectors whose fields are
+the positions named here. Python builds them (`engine.py`, `batch.py`) and reads them back
+(`result.py`, `metrics.py`).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
 
 from tradeloop.domain.exits import ExitReason
 
@@ -53,3 +59,85 @@ OPENED, SKIPPED_ZERO_LOT, SKIPPED_INVALID_STOP = range(3)
 # its extremes show nothing can happen inside it, instead of visiting each bar.
 BLOCK = 32
 X_MIN_LOW, X_MAX_HIGH, X_MIN_CLOSE, X_MAX_CLOSE, X_SESSION_BREAK = range(5)
+
+
+class Market(NamedTuple):
+    """The candles, as every compiled function reads them (`engine.kernel_market`)."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    session: np.ndarray
+    """int64: the session (trading day) of each bar, counted from 0."""
+    minute: np.ndarray
+    """int64: minutes from the session's open to the bar's."""
+    blocks: np.ndarray
+    """`exits.bar_blocks`: the extremes of each block of BLOCK bars (rows X_*)."""
+
+
+class Strategy(NamedTuple):
+    """One spec's signals: its entries, the offsets of its levels and its scalar rules."""
+
+    entry: np.ndarray
+    """bool: a signal on the bar's close."""
+    stop_offset: np.ndarray
+    target_offset: np.ndarray
+    trail_offset: np.ndarray
+    """Empty without a trailing stop (rules[P_HAS_TRAIL] == 0)."""
+    square_off_bars: np.ndarray
+    """`exits.square_off_bars`; empty without a square-off (rules[P_HAS_SQUARE_OFF] == 0)."""
+    rules: np.ndarray
+    """The spec vector (P_*)."""
+
+
+class Strategies(NamedTuple):
+    """Many specs over the same candles: spec `s` has row `s` of `entries` and `rules`, and row
+    `stop_row[s]` of `stop_offsets` (the same for the other arrays), so that the arrays many
+    specs share (the compiler's zeros and NaNs) are stored once."""
+
+    entries: np.ndarray
+    stop_offsets: np.ndarray
+    stop_row: np.ndarray
+    target_offsets: np.ndarray
+    target_row: np.ndarray
+    trail_offsets: np.ndarray
+    trail_row: np.ndarray
+    square_off_bars: np.ndarray
+    square_off_row: np.ndarray
+    rules: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """Where one simulation of bars [start, end) writes."""
+
+    trades: np.ndarray
+    """A row (T_*) per trade; as many rows as signals in [start, end − 1), a bound on trades."""
+    equity: np.ndarray
+    """The equity at each bar's close from `start`, or empty (not kept)."""
+    session_equity: np.ndarray
+    """The equity at each session's last close, from the session of `start`."""
+    stats: np.ndarray
+    """The simulation's own measures (K_*)."""
+
+
+class BatchOutputs(NamedTuple):
+    """What a batch of simulations wrote: spec `s` has trades rows
+    `offsets[s] : offsets[s] + counts[s]` and row `s` of the others."""
+
+    trades: np.ndarray
+    offsets: np.ndarray
+    counts: np.ndarray
+    equity: np.ndarray
+    session_equity: np.ndarray
+    stats: np.ndarray
+
+
+class Exit(NamedTuple):
+    """Where and why a position closes: its reference price is the level (a stop or a target
+    inside the bar), the bar's open (`at_open`), or the last close; slippage comes after."""
+
+    bar: int
+    reason: int
+    reference: float
+    at_open: bool
