@@ -71,11 +71,15 @@ def backtest(
         0, "--walk-forward", min=0, max=20, help="Folds of a walk-forward (0 = one backtest)."
     ),
     mode: str = typer.Option("rolling", help="Walk-forward in-sample: rolling or anchored."),
-    capital: float | None = typer.Option(None, help="Capital in rupees; default [risk] capital."),
+    capital: float | None = typer.Option(None, help="Capital in rupees; default \\[risk] capital."),
     risk_pct: float | None = typer.Option(
-        None, "--risk-pct", help="Percent of capital risked a trade; default [risk]."
+        None,
+        "--risk-pct",
+        help="Percent of capital risked a trade; default \\[risk] risk_per_trade_pct.",
     ),
-    slippage_bps: float | None = typer.Option(None, help="Default [execution] slippage_bps."),
+    slippage_bps: float | None = typer.Option(
+        None, help="Slippage in basis points; default \\[execution] slippage_bps."
+    ),
     no_costs: bool = typer.Option(False, "--no-costs", help="Charge no brokerage or taxes."),
 ) -> None:
     """Backtest SPEC.json on stored 1m candles, print metrics and score, save the trades."""
@@ -316,7 +320,7 @@ def _print_score(card: ScoreCard, out_of_sample: bool) -> None:
     if not out_of_sample:
         console.print(
             "  note: scored on the whole window (in sample); use --walk-forward N for the "
-            "out-of-sample score that gates deployment",
+            "out-of-sample score that is ranked and passed against min_score",
             highlight=False,
             soft_wrap=True,
         )

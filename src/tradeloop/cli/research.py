@@ -33,7 +33,7 @@ def leaderboard_table(
 ) -> Table:
     """The leaderboard as a trader reads it: out-of-sample numbers only."""
     table = Table(
-        title=f"{title}: walk-forward, out-of-sample only (deploy gate: score >= {min_score})",
+        title=f"{title}: walk-forward, out-of-sample only (passes at score >= {min_score})",
         title_justify="left",
     )
     for header in (

@@ -22,7 +22,10 @@ from tradeloop.settings import Settings
 from tradeloop.storage.ledger import Ledger
 
 kill_switch_app = typer.Typer(
-    help="The kill switch: while on, nothing new is sent and open positions are flattened.",
+    help=(
+        "The kill switch: while on, the gateway sends nothing new and a running position "
+        "manager flattens what is open; this command itself sends no order."
+    ),
     no_args_is_help=True,
 )
 live_app = typer.Typer(help="Live trading switches.", no_args_is_help=True)
@@ -85,7 +88,10 @@ def _reason(reason: str | None) -> str:
 def kill_switch_on(
     reason: str = typer.Option(..., "--reason", help="Why: kept in the ledger's history."),
 ) -> None:
-    """Turn the kill switch on: no new orders; the position manager flattens what is open."""
+    """Turn the kill switch on: no new orders; a running position manager flattens what is open.
+
+    This command only records the switch in the ledger; it sends no order itself.
+    """
     switch = _ledger().set_kill_switch(True, _reason(reason), datetime.now(UTC))
     console.print(f"kill switch [bold red]ON[/] at {_ist(switch.changed_at)} IST: {switch.reason}")
 

@@ -87,7 +87,7 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
         folds: Annotated[int, Field(ge=1, le=20)] = default_folds,
     ) -> ToolResult:
         """Walk a strategy forward on stored minute candles and score it on out-of-sample
-        results only. Returns the score (0..1) and whether it passes the deployment gate
+        results only. Returns the score (0..1) and whether it passes (score >= min_score)
         (`min_score`), with reasons when not; the out-of-sample trades, win rate, profit
         factor, net P&L in rupees after costs, drawdown and Sharpe; and each fold's test days
         and P&L. Every backtest is remembered in strategy memory.
@@ -174,7 +174,7 @@ def make_best_strategies(session: ResearchSession) -> FunctionTool:
         Args:
             limit: How many strategies, 1 to 20.
             symbol: Only strategies on this index (NIFTY or BANKNIFTY); omit for both.
-            passed_only: Only strategies whose score passed the deployment gate.
+            passed_only: Only strategies whose score passed (score >= min_score).
         """
         name = index_instrument(symbol).symbol if symbol is not None else None
         records = session.memory.best(limit, symbol=name, passed_only=passed_only)

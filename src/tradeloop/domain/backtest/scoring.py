@@ -1,4 +1,4 @@
-"""One number per strategy, from out-of-sample metrics only, and the gate before deployment.
+"""One number per strategy, from out-of-sample metrics only, and whether it passes `min_score`.
 
     score = w_win_rate · win_rate + w_profit_factor · pf_norm − w_drawdown · drawdown_norm
 

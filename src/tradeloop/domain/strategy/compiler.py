@@ -1,7 +1,7 @@
 """The one strategy compiler: a StrategySpec and a candle frame in, `Signals` out.
 
-Backtest, paper and live all call `compile_spec` (DESIGN invariant 5). Every value at bar `t` is
-decided on bar `t`'s close from bars `<= t` (invariant 4):
+Every path that turns a spec into signals calls `compile_spec` (DESIGN invariant 5). Every value
+at bar `t` is decided on bar `t`'s close from bars `<= t` (invariant 4):
 
 * a comparison reads its operands at `t`; ``crosses_above`` is ``left[t] > right[t]`` and
   ``left[t-1] <= right[t-1]`` (never true on the first bar); ``between`` is

@@ -1,9 +1,8 @@
-"""`Signals`: what the strategy compiler hands to the backtester, the paper session and live.
+"""`Signals`: what the strategy compiler hands to the backtester.
 
 Everything is decided on a bar's close and aligned with the candle frame it came from (one
 element per bar). Exit levels are expressed relative to the *fill* price, so the same signals
-give the same stops whether the entry filled at the next open (backtest), at the LTP (paper) or
-at the broker's price (live):
+give the same stops wherever the entry filled (the next open in a backtest):
 
     risk   = stop_scale * stop_offset[t] + stop_fraction * fill   (price units, > 0)
     stop   = fill - direction * risk

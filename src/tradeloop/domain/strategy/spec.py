@@ -1,5 +1,5 @@
 """StrategySpec: a strategy as data. An LLM or a generator emits it, a person reads it, and one
-compiler turns it into signals for the backtester, the paper session and live trading alike.
+compiler (`compiler.compile_spec`) turns it into the signals the backtester trades.
 
 A spec is a JSON document (version 1)::
 
