@@ -46,7 +46,7 @@ MarketData = pl.DataFrame | PriceArrays
 
 @lru_cache(maxsize=1)
 def bundled_cost_table() -> CostTable:
-    return CostTable.load()
+    return CostTable.bundled()
 
 
 def market_arrays(market: MarketData) -> PriceArrays:
