@@ -85,13 +85,14 @@ def simulate(
     marked to market on each close; flat again from the exit bar's close. "Entries" below are
     the numbered rules of docs/backtesting.md ("Fill rules").
     """
-    rules = strategy.rules
+    entry, square_off_bars, rules = strategy.entry, strategy.square_off_bars, strategy.rules
     direction = rules[P_DIRECTION]
+    has_square_off = rules[P_HAS_SQUARE_OFF] > 0
     capital = config[C_CAPITAL]
     compounding = config[C_COMPOUNDING] > 0
     book = Book(capital, start - 1, market.session[start], False, 0.0, 0.0, 0, 0)
     cash = capital
-    words = strategy.entry[: strategy.entry.shape[0] // 8 * 8].view(np.uint64)  # 8 bars a step
+    words = entry[: entry.shape[0] // 8 * 8].view(np.uint64)  # 8 bars a step
     outcomes = np.zeros(3, dtype=np.int64)  # signals filled, skipped for zero lots, invalid
     signals = 0
     skipped_after_square_off = 0
@@ -99,13 +100,13 @@ def simulate(
     bar = start
     while True:
         # Flat from this bar's close to the next signal's: the equity is the cash.
-        signal = _next_signal(strategy.entry, words, bar, end)
+        signal = _next_signal(entry, words, bar, end)
         book = _mark_flat(market, out, book, start, bar, min(signal, end - 1), cash)
         if signal >= end - 1:
             break  # no signal left, or one on the last bar (never taken)
         signals += 1
         bar = signal + 1
-        if rules[P_HAS_SQUARE_OFF] > 0 and strategy.square_off_bars[bar] == bar:
+        if has_square_off and square_off_bars[bar] == bar:
             skipped_after_square_off += 1  # Entries 3: the fill would be at/after the square-off
             continue
         # Entries 1 and 4: the fill at this bar's open; stop, target and size from the fill.
