@@ -84,16 +84,7 @@ def run_batch(
             end - start,
             METRIC_COLUMNS,
         )
-        return _Chunk(
-            first,
-            out.trades,
-            out.offsets,
-            out.counts,
-            out.equity,
-            out.session_equity,
-            out.stats,
-            metrics,
-        )
+        return _Chunk(first, out, metrics)
 
     bounds = _chunk_bounds(len(signals_list), (end - start) * len(signals_list))
     if len(bounds) == 1:
@@ -102,8 +93,9 @@ def run_batch(
         chunks = list(_thread_pool().map(lambda bound: simulate_chunk(*bound), bounds))
     results = []
     for chunk in chunks:
-        for local, index in enumerate(range(chunk.first, chunk.first + len(chunk.counts))):
-            first_row = int(chunk.offsets[local])
+        out = chunk.out
+        for local, index in enumerate(range(chunk.first, chunk.first + len(out.counts))):
+            first_row = int(out.offsets[local])
             results.append(
                 build_result(
                     signals_list[index],
@@ -112,11 +104,11 @@ def run_batch(
                     table,
                     start,
                     end,
-                    chunk.trades[first_row : first_row + int(chunk.counts[local])],
+                    out.trades[first_row : first_row + int(out.counts[local])],
                     chunk.metrics[local],
-                    chunk.stats[local],
-                    chunk.session_equity[local],
-                    chunk.equity[local] if keep_equity else None,
+                    out.stats[local],
+                    out.session_equity[local],
+                    out.equity[local] if keep_equity else None,
                 )
             )
     return results
@@ -124,15 +116,11 @@ def run_batch(
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Chunk:
-    """What one compiled batch call returned for specs first, first + 1, ..."""
+    """What one compiled batch call returned for specs first, first + 1, ..., and their
+    metrics."""
 
     first: int
-    trades: np.ndarray
-    offsets: np.ndarray
-    counts: np.ndarray
-    equity: np.ndarray
-    session_equity: np.ndarray
-    stats: np.ndarray
+    out: layout.BatchOutputs
     metrics: np.ndarray
 
 
@@ -169,17 +157,14 @@ def _strategies(signals_list: Sequence[Signals], candles: layout.Market) -> layo
 
 def _chunk(strategies: layout.Strategies, first: int, last: int) -> layout.Strategies:
     """Specs first..last-1 of a batch (the pools stay whole: rows point into them)."""
-    return layout.Strategies(
-        entries=strategies.entries[first:last],
-        stop_offsets=strategies.stop_offsets,
-        stop_row=strategies.stop_row[first:last],
-        target_offsets=strategies.target_offsets,
-        target_row=strategies.target_row[first:last],
-        trail_offsets=strategies.trail_offsets,
-        trail_row=strategies.trail_row[first:last],
-        square_off_bars=strategies.square_off_bars,
-        square_off_row=strategies.square_off_row[first:last],
-        rules=strategies.rules[first:last],
+    rows = slice(first, last)
+    return strategies._replace(
+        entries=strategies.entries[rows],
+        stop_row=strategies.stop_row[rows],
+        target_row=strategies.target_row[rows],
+        trail_row=strategies.trail_row[rows],
+        square_off_row=strategies.square_off_row[rows],
+        rules=strategies.rules[rows],
     )
 
 
