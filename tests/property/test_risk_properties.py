@@ -35,13 +35,14 @@ def manager(capital: float = 5_000_000.0, risk_pct: float = 1.0) -> RiskManager:
 def test_sizing_never_risks_more_than_the_limit(
     capital: float, risk_pct: float, entry: float, stop: float, lot_size: int
 ) -> None:
-    sizing = manager(capital, risk_pct).size(capital, entry, stop, lot_size)
+    risk = manager(capital, risk_pct)
+    sizing = risk.size(capital, entry, stop, lot_size)
     budget = capital * risk_pct / 100
     assert sizing.quantity % lot_size == 0 and sizing.quantity >= 0
     # Floating point may land one ulp above the budget; never by more.
     assert sizing.quantity * abs(entry - stop) <= budget * (1 + 1e-12)
     assert sizing.approved == (sizing.quantity > 0)
-    cap = capital  # the default max_capital_per_trade_pct is 100
+    cap = risk.limits.max_notional_per_trade  # max_capital_per_trade_pct of the capital
     assert sizing.quantity * entry <= cap * (1 + 1e-12)
     if sizing.approved:  # and one more lot would be over the budget or the notional cap
         more = sizing.quantity + lot_size
