@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.trading import mode_guard
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable, InstrumentKind
@@ -55,6 +56,7 @@ def live_manager(
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
         cost_table=CostTable.bundled(),
+        rate_limiter=InMemoryRateLimiter(),
         base_url=server.base_url,
     )
     risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)

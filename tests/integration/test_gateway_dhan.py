@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.trading import mode_guard
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
@@ -73,6 +74,7 @@ def live_gateway(server: DhanLoopbackServer, ledger: Ledger, timeout: float) -> 
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
         cost_table=CostTable.bundled(),
+        rate_limiter=InMemoryRateLimiter(),
         base_url=server.base_url,
         timeout=timeout,
     )
@@ -182,6 +184,7 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
             CLIENT_ID,
             SecretStr(TEST_ACCESS_TOKEN),
             cost_table=CostTable.bundled(),
+            rate_limiter=InMemoryRateLimiter(),
             base_url=dhan_server.base_url,
         )
         risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.trading import broker_for, mode_guard, trading_stack
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
@@ -82,6 +83,7 @@ def direct_dhan_gateway(
         CLIENT_ID,
         SecretStr(TEST_ACCESS_TOKEN),
         cost_table=CostTable.bundled(),
+        rate_limiter=InMemoryRateLimiter(),
         base_url=server.base_url,
     )
     return OrderGateway(broker, stack.ledger, stack.risk, mode_guard(settings), clock)

@@ -54,6 +54,8 @@ class Script:
     hold: threading.Event | None = None
     """Answer only once this is set (the server stop sets it too)."""
     times: int = 1
+    headers: dict[str, str] | None = None
+    """Extra response headers (e.g. Retry-After)."""
     handled: threading.Event = field(default_factory=threading.Event)
     """Set once a matching request was handled (before any hold): wait on it, never sleep."""
 
@@ -64,6 +66,8 @@ class Script:
 
 class ServesDhan(Protocol):
     access_token: str
+
+    def arrive(self, request: RecordedRequest) -> tuple[int, bytes] | None: ...
 
     def record(self, request: RecordedRequest) -> Script | None: ...
 
@@ -99,7 +103,12 @@ class DhanRequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         headers = {key.lower(): value for key, value in self.headers.items()}
-        script = dhan.record(RecordedRequest(method, path, body, headers))
+        request = RecordedRequest(method, path, body, headers)
+        refusal = dhan.arrive(request)
+        if refusal is not None:  # Dhan's rate limiter refused it: nothing else happens
+            self._send(*refusal)
+            return
+        script = dhan.record(request)
         if headers.get("access-token") != dhan.access_token:
             status, payload = (
                 401,
@@ -120,11 +129,13 @@ class DhanRequestHandler(BaseHTTPRequestHandler):
             script.handled.set()
             if script.hold is not None:
                 script.hold.wait(_HOLD_SAFETY_SECONDS)
-        self._send(status, payload)
+        self._send(status, payload, script.headers if script is not None else None)
 
-    def _send(self, status: int, payload: bytes) -> None:
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -26,6 +26,15 @@ trade in the trade book (with an exchange trade id and the IST time given), and 
 the trades. A super order's legs trade under the entry's order id, as Dhan documents its super
 order book (`distinct_leg_ids=True` gives them ids of their own); `instruments` describes a
 security id's contract (option type, strike) in the trade rows.
+
+Rate limits, when a test gives them (`rate_limits={"orders": [(10, 1.0)], ...}`), are enforced
+as Dhan does: every request is counted when it arrives (on `clock`, over windows sliding across
+the arrival times), per category ("orders" for creates, modifications and cancels,
+"non_trading" for every read), and one that would put more than the limit into a window gets
+HTTP 429 with Dhan's DH-904 body and is not processed. `network_delay(n)` holds the n-th
+request (from 0) that long before it is counted: the network's jitter, which can bring two
+requests closer together at Dhan than they were when they left. `arrivals(category)` are the
+times counted, refused requests included; `busiest_window` counts the most in any window.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -53,11 +64,44 @@ from .dhan_payloads import (
     position_rows,
 )
 
-__all__ = ["TEST_ACCESS_TOKEN", "TEST_CLIENT_ID", "DhanLoopbackServer", "Instrument", "LateAnswer"]
+__all__ = [
+    "DH_904",
+    "TEST_ACCESS_TOKEN",
+    "TEST_CLIENT_ID",
+    "DhanLoopbackServer",
+    "Instrument",
+    "LateAnswer",
+    "busiest_window",
+]
 
 TEST_ACCESS_TOKEN = "tok-SECRET-123"
 """A fake token that is easy to search for in captured logs."""
 TEST_CLIENT_ID = "1000000003"
+DH_904 = error_body(
+    "Rate_Limit",
+    "DH-904",
+    "Too many requests on server from single user breaching rate limits. Try throttling API calls.",
+)
+"""Dhan's answer (with HTTP 429) to a request over its rate limit."""
+RateLimits = Mapping[str, Sequence[tuple[int, float]]]
+
+
+def busiest_window(times: Sequence[float], period: float = 1.0) -> int:
+    """The most of `times` in any window [t, t + period)."""
+    ordered = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - period:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def rate_category(method: str, path: str) -> str:
+    """Dhan's rate-limit category of a request: order APIs or non-trading APIs."""
+    if method != "GET" and re.fullmatch(r"/(super/)?orders(/.*)?", path):
+        return "orders"
+    return "non_trading"
 
 
 class DhanLoopbackServer:
@@ -69,10 +113,21 @@ class DhanLoopbackServer:
         access_token: str = TEST_ACCESS_TOKEN,
         client_id: str = TEST_CLIENT_ID,
         distinct_leg_ids: bool = False,
+        rate_limits: RateLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        network_delay: Callable[[int], float] | None = None,
     ) -> None:
         self.access_token = access_token
         self.client_id = client_id
         self.distinct_leg_ids = distinct_leg_ids
+        self.rate_limits = dict(rate_limits or {})
+        self.clock = clock
+        self.network_delay = network_delay
+        self._arrivals: dict[str, list[float]] = {}
+        self._admitted: dict[str, list[float]] = {}
+        self.rate_refusals: list[RecordedRequest] = []
+        """Requests refused for the rate limit (429, not processed)."""
+        self._arrived = 0
         """Super order legs get order ids of their own; by default they share the entry's id,
         as Dhan's super order book documents them."""
         self.orders: dict[str, FakeOrder] = {}
@@ -156,12 +211,20 @@ class DhanLoopbackServer:
         return late
 
     def fail_next(
-        self, method: str, path: str, status: int = 500, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        status: int = 500,
+        body: bytes | None = None,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """The next matching request is not processed and gets `status` (default: a Dhan 500)."""
+        """The next `times` matching requests are not processed; they get `status` (default: a
+        Dhan 500), `body` and `headers`."""
         if body is None:
             body = error_body("Internal_Server_Error", "DH-908", "Internal server error")
-        self.script(method, path, status=status, body=body)
+        self.script(method, path, status=status, body=body, times=times, headers=headers)
 
     def malformed_next(self, method: str, path: str, *, process: bool = False) -> None:
         self.script(method, path, process=process, status=200, body=b'{"orderId": "1', times=1)
@@ -181,6 +244,11 @@ class DhanLoopbackServer:
     def requests_to(self, method: str, path_pattern: str) -> list[RecordedRequest]:
         pattern = re.compile(path_pattern)
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    def arrivals(self, category: str) -> list[float]:
+        """When each request of `category` ("orders", "non_trading") was counted, in order."""
+        with self._lock:
+            return list(self._arrivals.get(category, []))
 
     @property
     def trades(self) -> list[Trade]:
@@ -265,6 +333,26 @@ class DhanLoopbackServer:
         )
 
     # --- request handling ---------------------------------------------------------------------
+
+    def arrive(self, request: RecordedRequest) -> tuple[int, bytes] | None:
+        """Count the request as Dhan's rate limiter does; its 429 answer if over the limit."""
+        with self._lock:
+            sequence = self._arrived
+            self._arrived += 1
+        if self.network_delay is not None:
+            time.sleep(self.network_delay(sequence))
+        category = rate_category(request.method, request.path)
+        with self._lock:
+            now = self.clock()
+            self._arrivals.setdefault(category, []).append(now)
+            admitted = self._admitted.setdefault(category, [])
+            for capacity, period in self.rate_limits.get(category, ()):
+                if sum(1 for at in admitted if at > now - period) >= capacity:
+                    self._requests.append(request)
+                    self.rate_refusals.append(request)
+                    return 429, DH_904
+            admitted.append(now)
+        return None
 
     def record(self, request: RecordedRequest) -> Script | None:
         with self._lock:

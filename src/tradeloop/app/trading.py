@@ -105,9 +105,12 @@ def dhan_broker(settings: Settings, *, rate_limiter: RateLimiter | None = None) 
 
     This does not check the live-trading switches (`broker_for` and the gateway do); it only
     refuses to build a broker without credentials. Its fills are charged from the cost table.
+    Every broker of one account, in every process, counts its calls in one rate-limit file under
+    the data directory (`SqliteRateLimiter`); `rate_limiter` replaces it (tests).
     """
     # Imported here: paper trading never loads the Dhan SDK.
     from tradeloop.adapters.dhan.broker import DhanBroker
+    from tradeloop.adapters.ratelimit import SqliteRateLimiter
 
     missing = []
     client_id = (settings.dhan_client_id or "").strip()
@@ -121,6 +124,10 @@ def dhan_broker(settings: Settings, *, rate_limiter: RateLimiter | None = None) 
             "the Dhan broker needs credentials; set "
             + " and ".join(missing)
             + " in the environment or .env"
+        )
+    if rate_limiter is None:
+        rate_limiter = SqliteRateLimiter(
+            settings.data_dir / "dhan-rate-limits.sqlite", account=client_id
         )
     return DhanBroker(
         client_id,

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
-from tradeloop.adapters.ratelimit import RateLimiter
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.orders import OrderIntent, Side
 
@@ -56,7 +56,7 @@ def make_broker(dhan_server: DhanLoopbackServer, clock: ManualClock) -> Callable
             cost_table=CostTable.bundled(),
             base_url=dhan_server.base_url,
             timeout=timeout,
-            rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+            rate_limiter=InMemoryRateLimiter(clock=clock, sleep=clock.sleep),
         )
 
     return build

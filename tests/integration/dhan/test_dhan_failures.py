@@ -299,7 +299,8 @@ def test_eleventh_order_call_within_a_second_waits_for_the_rate_limit(
     for sequence in range(11):
         broker.place(make_intent(sequence=sequence))
 
-    assert clock.sleeps == [1.0]
+    # Dhan's 1 s window plus the 0.1 s margin for network jitter.
+    assert clock.sleeps == [pytest.approx(1.1)]
     assert len(dhan_server.requests_to("POST", "/orders")) == 11
 
 

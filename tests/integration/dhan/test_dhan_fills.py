@@ -17,7 +17,7 @@ from support.dhan_server import (
     Instrument,
 )
 from tradeloop.adapters.dhan import DhanBroker
-from tradeloop.adapters.ratelimit import RateLimiter
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.execution.fills import FillLeg, SupportsFills
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
@@ -74,7 +74,7 @@ def leg_broker(leg_server: DhanLoopbackServer) -> DhanBroker:
         SecretStr(TEST_ACCESS_TOKEN),
         cost_table=CostTable.bundled(),
         base_url=leg_server.base_url,
-        rate_limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+        rate_limiter=InMemoryRateLimiter(clock=clock, sleep=clock.sleep),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderType
 from tradeloop.errors import ConfigError, TradeloopError
@@ -96,6 +97,7 @@ def test_token_with_whitespace_is_refused_without_echoing_it(
             TEST_CLIENT_ID,
             SecretStr(token),
             cost_table=CostTable.bundled(),
+            rate_limiter=InMemoryRateLimiter(),
             base_url=dhan_server.base_url,
         )
     assert "SECRET" not in str(caught.value)
@@ -115,6 +117,7 @@ def test_base_url_that_would_leak_or_cannot_work_is_refused(base_url: str, compl
             TEST_CLIENT_ID,
             SecretStr(TEST_ACCESS_TOKEN),
             cost_table=CostTable.bundled(),
+            rate_limiter=InMemoryRateLimiter(),
             base_url=base_url,
         )
 
@@ -131,4 +134,9 @@ def test_missing_or_implausible_credentials_name_the_variable(
     client_id: str, token: str, variable: str
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
-        DhanBroker(client_id, SecretStr(token), cost_table=CostTable.bundled())
+        DhanBroker(
+            client_id,
+            SecretStr(token),
+            cost_table=CostTable.bundled(),
+            rate_limiter=InMemoryRateLimiter(),
+        )

@@ -6,6 +6,8 @@ How failures come out (the SDK itself never raises, see `envelope`):
   or a Dhan-side fault returns status UNKNOWN: the order may exist. It is never retried here;
   the caller reconciles with `order_by_correlation_id` (the intent id is the correlation id).
   An explicit Dhan refusal returns REJECTED with Dhan's reason.
+- A create that the rate limiter could not schedule within a minute (an hourly or daily limit
+  used up) is not sent: it returns REJECTED with a message starting "not sent".
 - Reads raise `TransientError` when there is no usable answer, `RateLimitedError` when Dhan
   says so, and `ConfigError` when Dhan refuses the credentials.
 - `modify_stop` raises `OperationalError` when Dhan refuses the modification, or when the order
@@ -38,7 +40,7 @@ from tradeloop.adapters.dhan.order_requests import (
 from tradeloop.adapters.dhan.origins import order_origins
 from tradeloop.adapters.dhan.sdk import DhanSdk, check_base_url, check_credentials
 from tradeloop.adapters.dhan.trades import fills_from_trades
-from tradeloop.adapters.ratelimit import RateLimiter, shared_dhan_rate_limiter
+from tradeloop.adapters.ratelimit import RateLimiter
 from tradeloop.adapters.redaction import redact, register_secret
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.fills import BrokerFill, SupportsFills
@@ -71,10 +73,12 @@ class DhanBroker:
         access_token: SecretStr,
         *,
         cost_table: CostTable,
+        rate_limiter: RateLimiter,
         base_url: str = "https://api.dhan.co/v2",
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        rate_limiter: RateLimiter | None = None,
     ) -> None:
+        """`rate_limiter` must be the one limiter of this account (`SqliteRateLimiter` when
+        more than one process trades it: `app.trading.dhan_broker` builds that one)."""
         token = access_token.get_secret_value()
         check_credentials(client_id, token)
         register_secret(access_token)
@@ -85,7 +89,7 @@ class DhanBroker:
             token,
             base_url=check_base_url(base_url),
             timeout=timeout,
-            rate_limiter=rate_limiter or shared_dhan_rate_limiter(),
+            rate_limiter=rate_limiter,
         )
         self._book = DhanOrderBook(self._sdk)
         self._costs = cost_table
@@ -122,6 +126,8 @@ class DhanBroker:
             else:
                 response = self._sdk.place_order(request)
         except ValueError as exc:  # the SDK's own argument checks run before anything is sent
+            return _outcome(intent, quantity, OrderStatus.REJECTED, f"not sent: {exc}")
+        except TransientError as exc:  # the rate limiter gave no slot: nothing was sent
             return _outcome(intent, quantity, OrderStatus.REJECTED, f"not sent: {exc}")
         order = self._created(intent, quantity, response)
         if order.order_id:

@@ -8,9 +8,9 @@ that they all share that one `DhanHTTP`. The SDK's order-update WebSocket (`Orde
 prints the access token, and the `DhanLogin` helpers call Dhan's auth host directly: neither is
 used.
 
-Every call takes a token from the rate limiter first, and refuses to run while `http.client`
-debug printing is on (it would print the `access-token` header to stdout, beyond the reach of
-any logging filter).
+Every call is counted by the account's rate limiter the moment before it is sent, and refuses
+to run while `http.client` debug printing is on (it would print the `access-token` header to
+stdout, beyond the reach of any logging filter).
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from dhanhq import DhanContext, Funds, Order, Portfolio, Statement, SuperOrder
 from tradeloop.adapters.dhan.envelope import DhanResponse, parse_response
 from tradeloop.adapters.dhan.order_requests import PlainOrderRequest, SuperOrderRequest
 from tradeloop.adapters.ratelimit import RateCategory, RateLimiter
-from tradeloop.errors import ConfigError, OperationalError
+from tradeloop.errors import ConfigError, NotSentError
+
+MAX_SCHEDULE_WAIT_SECONDS = 60.0
+"""The longest a call waits for the limiter; beyond it (an hourly or daily limit used up) the
+limiter raises `RateLimitedError` and nothing is sent."""
 
 # The `legName` of a plain order modification; Dhan's enum is ENTRY_LEG, STOP_LOSS_LEG,
 # TARGET_LEG and NA.
@@ -158,8 +162,10 @@ class DhanSdk:
     def _call(
         self, category: RateCategory, method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> DhanResponse:
+        """Send within the limits. Raises `RateLimitedError` (or `TransientError`) before
+        sending when the limiter cannot give a slot: nothing went out then."""
         refuse_if_http_debug_printing()
-        self._rate_limiter.acquire(category)
+        self._rate_limiter.acquire(category, max_wait=MAX_SCHEDULE_WAIT_SECONDS)
         return parse_response(method(*args, **kwargs))
 
 
@@ -172,7 +178,7 @@ def refuse_if_http_debug_printing() -> None:
         urllib3.connection.HTTPSConnection.debuglevel,
     )
     if any(level > 0 for level in levels):
-        raise OperationalError(
+        raise NotSentError(
             "http.client debug printing is on (HTTPConnection.debuglevel > 0): it prints every "
             "request header to stdout, including the Dhan access token, so nothing was sent to "
             "Dhan. Set http.client.HTTPConnection.debuglevel = 0; use logging at DEBUG instead."
