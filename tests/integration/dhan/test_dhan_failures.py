@@ -10,6 +10,7 @@ import pytest
 
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.dhan.sdk import RATE_LIMIT_ATTEMPTS
 from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, OrderType
 from tradeloop.errors import (
     ConfigError,
@@ -162,7 +163,7 @@ def test_error_body_without_code_on_a_read_is_transient(
         broker.positions()
 
 
-def test_rate_limit_answer_is_a_rate_limited_error(
+def test_read_still_rate_limited_after_every_retry_is_a_rate_limited_error(
     broker: DhanBroker, dhan_server: DhanLoopbackServer
 ) -> None:
     dhan_server.fail_next(
@@ -170,10 +171,12 @@ def test_rate_limit_answer_is_a_rate_limited_error(
         "/fundlimit",
         status=429,
         body=b'{"errorType": "Rate_Limit", "errorCode": "DH-904", "errorMessage": "Too many"}',
+        times=RATE_LIMIT_ATTEMPTS,
     )
 
     with pytest.raises(RateLimitedError):
         broker.funds()
+    assert len(dhan_server.requests_to("GET", "/fundlimit")) == RATE_LIMIT_ATTEMPTS
 
 
 def test_wrong_token_rejects_orders_and_reads_ask_for_a_new_token(

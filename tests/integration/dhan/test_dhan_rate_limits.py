@@ -20,12 +20,14 @@ import pytest
 from pydantic import SecretStr
 
 from support.dhan_server import (
+    DH_904,
     TEST_ACCESS_TOKEN,
     TEST_CLIENT_ID,
     DhanLoopbackServer,
     busiest_window,
 )
 from tradeloop.adapters.dhan import DhanBroker
+from tradeloop.adapters.dhan.sdk import RATE_LIMIT_ATTEMPTS
 from tradeloop.adapters.ratelimit import (
     InMemoryRateLimiter,
     RateCategory,
@@ -235,3 +237,106 @@ def test_an_order_the_hourly_limit_cannot_fit_within_a_minute_is_not_sent(
     assert third.message.startswith("not sent")
     assert "2 per hour" in third.message
     assert len(server.requests_to("POST", "/orders")) == 2
+
+
+# --- a 429 is "not placed, try later" ----------------------------------------------------------
+
+RATE_LIMIT_BODIES = {
+    "DH-904 body": DH_904,
+    "no body": b"",
+    "html body": b"<html><body><h1>429 Too Many Requests</h1></body></html>",
+}
+
+
+@pytest.mark.parametrize("body", list(RATE_LIMIT_BODIES.values()), ids=list(RATE_LIMIT_BODIES))
+@pytest.mark.parametrize("super_order", [False, True], ids=["plain", "super"])
+def test_a_rate_limited_create_is_sent_again_with_its_correlation_id_and_placed(
+    broker: DhanBroker,
+    dhan_server: DhanLoopbackServer,
+    make_intent: IntentFactory,
+    clock: Any,
+    body: bytes,
+    super_order: bool,
+) -> None:
+    intent = make_intent(stop_loss=110.0, target=140.0) if super_order else make_intent()
+    path = "/super/orders" if super_order else "/orders"
+    dhan_server.fail_next("POST", path, status=429, body=body)
+
+    order = broker.place(intent)
+
+    assert order.status is OrderStatus.OPEN
+    assert order.order_id is not None
+    sent = dhan_server.requests_to("POST", path)
+    assert [request.body["correlationId"] for request in sent] == [intent.id, intent.id]
+    assert sent[0].body == sent[1].body
+    assert len(dhan_server.orders) == 1
+    assert len(dhan_server.orders_with_correlation_id(intent.id)) == 1
+    assert clock.sleeps and clock.sleeps[0] >= 1.0  # the pause before sending again
+
+
+def test_a_rate_limited_create_waits_as_long_as_retry_after_asks(
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory, clock: Any
+) -> None:
+    dhan_server.fail_next("POST", "/orders", status=429, body=DH_904, headers={"Retry-After": "3"})
+
+    order = broker.place(make_intent())
+
+    assert order.status is OrderStatus.OPEN
+    assert clock.sleeps == [pytest.approx(3.0)]
+
+
+def test_a_create_refused_on_every_attempt_is_not_placed_rather_than_unknown(
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+) -> None:
+    intent = make_intent()
+    dhan_server.fail_next("POST", "/orders", status=429, body=b"", times=RATE_LIMIT_ATTEMPTS)
+
+    order = broker.place(intent)
+
+    assert order.status is OrderStatus.REJECTED
+    assert order.message.startswith("not placed")
+    assert "does not exist" in order.message
+    assert len(dhan_server.requests_to("POST", "/orders")) == RATE_LIMIT_ATTEMPTS
+    assert dhan_server.orders == {}
+
+
+def test_a_timeout_after_the_create_left_is_still_unknown_and_never_resent(
+    make_broker: Callable[..., DhanBroker],
+    dhan_server: DhanLoopbackServer,
+    make_intent: IntentFactory,
+) -> None:
+    late = dhan_server.answer_late("POST", "/orders")
+
+    order = make_broker(timeout=0.3).place(make_intent())
+
+    assert late.handled.wait(10)
+    late.release()
+    assert order.status is OrderStatus.UNKNOWN
+    assert len(dhan_server.requests_to("POST", "/orders")) == 1
+
+
+def test_rate_limited_modify_cancel_and_reads_are_sent_again(
+    broker: DhanBroker, dhan_server: DhanLoopbackServer, make_intent: IntentFactory
+) -> None:
+    order = broker.place(make_intent(stop_loss=110.0, target=140.0))
+    assert order.order_id is not None
+    dhan_server.fill(order.order_id, 120.0)
+    for method, path in [
+        ("PUT", f"/super/orders/{order.order_id}"),
+        ("GET", "/super/orders"),
+        ("GET", "/positions"),
+        ("GET", "/fundlimit"),
+        ("DELETE", f"/super/orders/{order.order_id}/ENTRY_LEG"),
+    ]:
+        dhan_server.fail_next(method, path, status=429, body=DH_904)
+
+    moved = broker.modify_stop(order.order_id, 115.0)
+    broker.positions()
+    broker.funds()
+    cancelled = broker.cancel(order.order_id)
+
+    assert moved.order_id == order.order_id
+    assert dhan_server.orders[order.order_id].stop_loss_price == 115.0
+    assert cancelled.status is OrderStatus.FILLED  # its stop and target legs are cancelled
+    assert dhan_server.orders[order.order_id].stop_status == "CANCELLED"
+    assert len(dhan_server.requests_to("PUT", f"/super/orders/{order.order_id}")) == 2

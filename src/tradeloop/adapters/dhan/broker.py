@@ -6,10 +6,13 @@ How failures come out (the SDK itself never raises, see `envelope`):
   or a Dhan-side fault returns status UNKNOWN: the order may exist. It is never retried here;
   the caller reconciles with `order_by_correlation_id` (the intent id is the correlation id).
   An explicit Dhan refusal returns REJECTED with Dhan's reason.
-- A create that the rate limiter could not schedule within a minute (an hourly or daily limit
-  used up) is not sent: it returns REJECTED with a message starting "not sent".
+- A rate-limit refusal (HTTP 429, DH-904) is not an outcome: Dhan did nothing, so every call,
+  a create included, is paused and sent again, a bounded number of times (see `sdk`). A create
+  still refused after that, or that the limiter could not schedule within a minute (an hourly
+  or daily limit used up), returns REJECTED with a message starting "not placed" / "not sent":
+  the order does not exist.
 - Reads raise `TransientError` when there is no usable answer, `RateLimitedError` when Dhan
-  says so, and `ConfigError` when Dhan refuses the credentials.
+  still says so after the retries, and `ConfigError` when Dhan refuses the credentials.
 - `modify_stop` raises `OperationalError` when Dhan refuses the modification, or when the order
   has used up Dhan's 25 modifications; `TransientError` when its outcome stays unknown.
 - `cancel` returns the order's state after the attempt: CANCELLED only if it was cancelled.
@@ -38,7 +41,12 @@ from tradeloop.adapters.dhan.order_requests import (
     plan_order,
 )
 from tradeloop.adapters.dhan.origins import order_origins
-from tradeloop.adapters.dhan.sdk import DhanSdk, check_base_url, check_credentials
+from tradeloop.adapters.dhan.sdk import (
+    RATE_LIMIT_ATTEMPTS,
+    DhanSdk,
+    check_base_url,
+    check_credentials,
+)
 from tradeloop.adapters.dhan.trades import fills_from_trades
 from tradeloop.adapters.ratelimit import RateLimiter
 from tradeloop.adapters.redaction import redact, register_secret
@@ -358,6 +366,14 @@ class DhanBroker:
 
 
 def _failed_create(intent: OrderIntent, quantity: int, failure: DhanFailure) -> BrokerOrder:
+    if failure.is_rate_limit:
+        return _outcome(
+            intent,
+            quantity,
+            OrderStatus.REJECTED,
+            f"not placed: Dhan refused all {RATE_LIMIT_ATTEMPTS} sends for its rate limit "
+            f"({failure.describe()}): the order does not exist",
+        )
     if failure.outcome_unknown:
         message = f"outcome unknown: {failure.describe()}; " + _reconcile_hint(intent)
         return _outcome(intent, quantity, OrderStatus.UNKNOWN, message)

@@ -1,7 +1,8 @@
 """What the dhanhq SDK answered, classified: data, an explicit Dhan error, or no usable answer.
 
 The SDK wraps every call in `{'status': 'success' | 'failure', 'remarks': ..., 'data': ...}` and
-drops the HTTP status code. From that envelope three kinds of failure can be told apart:
+drops the HTTP status code; `DhanSdk` reads it (and `Retry-After`) from the `requests` response
+itself and passes it in here. From the envelope three kinds of failure can be told apart:
 
 - TRANSPORT: the SDK caught an exception and put its text in `remarks` (a timeout, a refused
   connection, a body that is not JSON). The request may or may not have reached Dhan.
@@ -11,11 +12,15 @@ drops the HTTP status code. From that envelope three kinds of failure can be tol
 
 Only a CODED failure is an answer. Codes DH-908 (internal error), DH-909 (network error) and
 DH-910 (other) say Dhan itself failed midway, so for a write they are as ambiguous as a timeout.
+
+A rate-limit refusal is an answer of any kind: HTTP 429, with Dhan's DH-904 body, another body
+or none, or a DH-904 code. Dhan refused the call before doing anything, so a create refused
+like that is known not to exist and may be sent again (see `DhanSdk`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +30,7 @@ from tradeloop.errors import ConfigError, RateLimitedError, TradeloopError, Tran
 AUTH_CODES = frozenset({"DH-901", "DH-902", "DH-903", "807", "808", "809", "810"})
 RATE_LIMIT_CODES = frozenset({"DH-904", "805"})
 SERVER_FAULT_CODES = frozenset({"DH-908", "DH-909", "DH-910", "800"})
+TOO_MANY_REQUESTS = 429
 _DETAIL_LIMIT = 300
 
 
@@ -42,6 +48,10 @@ class DhanFailure:
     code: str = ""
     error_type: str = ""
     detail: str = ""
+    http_status: int | None = None
+    """None when no HTTP answer came back (a timeout, a refused connection)."""
+    retry_after: float | None = None
+    """Seconds, from a `Retry-After` header in seconds."""
 
     @property
     def is_auth(self) -> bool:
@@ -49,14 +59,19 @@ class DhanFailure:
 
     @property
     def is_rate_limit(self) -> bool:
-        return self.code in RATE_LIMIT_CODES
+        """Dhan refused the call for its rate limit: nothing was done."""
+        return self.http_status == TOO_MANY_REQUESTS or self.code in RATE_LIMIT_CODES
 
     @property
     def outcome_unknown(self) -> bool:
         """True when a write may have been applied even though the call failed."""
+        if self.is_rate_limit:
+            return False
         return self.kind is not FailureKind.CODED or self.code in SERVER_FAULT_CODES
 
     def describe(self) -> str:
+        if self.is_rate_limit and not self.code:
+            return f"HTTP {TOO_MANY_REQUESTS} Too Many Requests (Dhan's rate limit)"
         if self.kind is FailureKind.TRANSPORT:
             return f"no usable answer ({self.detail})"
         if self.kind is FailureKind.UNCODED:
@@ -78,8 +93,21 @@ class DhanResponse:
         return self.failure is None
 
 
-def parse_response(raw: object) -> DhanResponse:
-    """Classify the SDK's envelope (see the module docstring)."""
+def parse_response(
+    raw: object, http_status: int | None = None, retry_after: float | None = None
+) -> DhanResponse:
+    """Classify the SDK's envelope (see the module docstring).
+
+    `http_status` and `retry_after` are what the HTTP response said, when one came back.
+    """
+    response = _classify(raw)
+    if response.failure is None:
+        return response
+    failure = replace(response.failure, http_status=http_status, retry_after=retry_after)
+    return DhanResponse(response.data, failure)
+
+
+def _classify(raw: object) -> DhanResponse:
     if not isinstance(raw, dict) or raw.get("status") not in ("success", "failure"):
         return DhanResponse(None, DhanFailure(FailureKind.TRANSPORT, detail=_clip(repr(raw))))
     if raw["status"] == "success":

@@ -11,16 +11,27 @@ used.
 Every call is counted by the account's rate limiter the moment before it is sent, and refuses
 to run while `http.client` debug printing is on (it would print the `access-token` header to
 stdout, beyond the reach of any logging filter).
+
+The SDK drops the HTTP status code, so a response hook on its `requests` session keeps the
+status and `Retry-After` of the last answer on this thread, and the envelope is classified with
+them. A rate-limit refusal (HTTP 429, with Dhan's DH-904 body or without) means Dhan did
+nothing: the same call is sent again after every caller of the account was paused (1, 2, 4 and
+8 s, or a longer `Retry-After` up to 30 s), up to `RATE_LIMIT_ATTEMPTS` sends in all. That holds
+for creates too: the same payload goes out with the same correlation id, and the order did not
+exist before. Any other failure is returned as it is, never re-sent here.
 """
 
 from __future__ import annotations
 
 import http.client
 import ipaddress
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 import urllib3.connection
 from dhanhq import DhanContext, Funds, Order, Portfolio, Statement, SuperOrder
 
@@ -29,6 +40,14 @@ from tradeloop.adapters.dhan.order_requests import PlainOrderRequest, SuperOrder
 from tradeloop.adapters.ratelimit import RateCategory, RateLimiter
 from tradeloop.errors import ConfigError, NotSentError
 
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_ATTEMPTS = 5
+"""Sends of one call while Dhan keeps refusing it for its rate limit (HTTP 429 / DH-904)."""
+_BACK_OFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
+"""The pause after the n-th refusal when Dhan sends no `Retry-After`."""
+MAX_PAUSE_SECONDS = 30.0
+"""The longest pause a `Retry-After` can ask for."""
 MAX_SCHEDULE_WAIT_SECONDS = 60.0
 """The longest a call waits for the limiter; beyond it (an hourly or daily limit used up) the
 limiter raises `RateLimitedError` and nothing is sent."""
@@ -68,6 +87,8 @@ class DhanSdk:
                 )
         self._transport = transport
         self._rate_limiter = rate_limiter
+        self._answer = _LastAnswer()
+        transport.session.hooks["response"].append(self._answer.observe)
 
     @property
     def base_url(self) -> str:
@@ -162,11 +183,58 @@ class DhanSdk:
     def _call(
         self, category: RateCategory, method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> DhanResponse:
-        """Send within the limits. Raises `RateLimitedError` (or `TransientError`) before
-        sending when the limiter cannot give a slot: nothing went out then."""
-        refuse_if_http_debug_printing()
-        self._rate_limiter.acquire(category, max_wait=MAX_SCHEDULE_WAIT_SECONDS)
-        return parse_response(method(*args, **kwargs))
+        """Send within the limits; send again while Dhan refuses for its rate limit (bounded).
+
+        Raises `RateLimitedError` (or `TransientError`) before sending when the limiter cannot
+        give a slot: nothing went out then.
+        """
+        for attempt in range(1, RATE_LIMIT_ATTEMPTS + 1):
+            refuse_if_http_debug_printing()
+            self._rate_limiter.acquire(category, max_wait=MAX_SCHEDULE_WAIT_SECONDS)
+            self._answer.forget()
+            raw = method(*args, **kwargs)
+            response = parse_response(raw, self._answer.status, self._answer.retry_after)
+            failure = response.failure
+            if failure is None or not failure.is_rate_limit or attempt == RATE_LIMIT_ATTEMPTS:
+                return response
+            back_off = max(failure.retry_after or 0.0, _BACK_OFF_SECONDS[attempt - 1])
+            pause = min(back_off, MAX_PAUSE_SECONDS)
+            log.warning(
+                "dhan: %s call refused for the rate limit (%s); every %s call pauses %.1f s, "
+                "then attempt %d of %d",
+                category,
+                failure.describe(),
+                category,
+                pause,
+                attempt + 1,
+                RATE_LIMIT_ATTEMPTS,
+            )
+            self._rate_limiter.pause(category, pause)
+        raise AssertionError("unreachable: the last attempt returns")
+
+
+class _LastAnswer(threading.local):
+    """The HTTP status and `Retry-After` of this thread's last response (the SDK drops both)."""
+
+    status: int | None = None
+    retry_after: float | None = None
+
+    def forget(self) -> None:
+        self.status = None
+        self.retry_after = None
+
+    def observe(self, response: requests.Response, *_: Any, **__: Any) -> None:
+        self.status = response.status_code
+        self.retry_after = _seconds(response.headers.get("Retry-After"))
+
+
+def _seconds(header: str | None) -> float | None:
+    """A `Retry-After` in seconds; None for an HTTP date or anything unreadable."""
+    try:
+        seconds = float(header) if header is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
 
 
 def refuse_if_http_debug_printing() -> None:
