@@ -50,9 +50,12 @@ import polars as pl
 import talib
 
 from tradeloop.domain.backtest import BacktestConfig, run_backtest, run_batch
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.signals import Signals
+
+COSTS = CostTable.bundled()
 
 BARS = 1_000_000
 SLICE = 100_000
@@ -104,13 +107,13 @@ def best_of(repeats: int, run: Callable[[], Any]) -> float:
 
 # ----------------------------------------------------------------------------- the engines
 def ours(arrays: PriceArrays, entry: np.ndarray) -> tuple[pl.DataFrame, Any]:
-    result = run_backtest(reference_signals(entry), arrays, CONFIG)
+    result = run_backtest(reference_signals(entry), arrays, CONFIG, COSTS)
     return result.trades, result.metrics
 
 
 def ranked(many: list[Signals], sweep: PriceArrays) -> list[str]:
     """The sweep as research runs it: every variant backtested, then ranked by its Sharpe."""
-    results = run_batch(many, sweep, CONFIG)
+    results = run_batch(many, sweep, CONFIG, COSTS)
     return [r.spec_id for r in sorted(results, key=lambda r: r.metrics.sharpe, reverse=True)]
 
 
@@ -252,8 +255,10 @@ import time
 started = time.perf_counter()
 import numpy as np
 from tradeloop.domain.backtest import BacktestConfig, run_backtest, run_batch
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.strategy.signals import Signals
 import polars as pl
+COSTS = CostTable.bundled()
 from datetime import datetime, timedelta, UTC
 n = 50
 ts = [datetime(2025, 1, 6, 3, 45, tzinfo=UTC) + timedelta(minutes=i) for i in range(n)]
@@ -263,8 +268,8 @@ frame = pl.DataFrame({"symbol": "NIFTY", "interval": "1m", "ts": ts, "open": pri
 entry = np.zeros(n, dtype=bool); entry[::7] = True
 signals = Signals("x", 1, entry, np.zeros(n), 0.01, np.zeros(n), target_fraction=0.02)
 imported = time.perf_counter()
-run_backtest(signals, frame, BacktestConfig())
-run_batch([signals, signals], frame, BacktestConfig())
+run_backtest(signals, frame, BacktestConfig(), COSTS)
+run_batch([signals, signals], frame, BacktestConfig(), COSTS)
 print(imported - started, time.perf_counter() - imported)
 """
 
@@ -354,7 +359,7 @@ def main() -> None:
     vectorbt_portfolio(sweep_data, columns)
     batch_seconds = best_of(7, lambda: ranked(many, sweep))
     sweep_vectorbt = best_of(3, lambda: vectorbt_portfolio(sweep_data, columns))
-    check = run_batch(many, sweep, CONFIG)
+    check = run_batch(many, sweep, CONFIG, COSTS)
     multi = vectorbt_portfolio(sweep_data, columns).trades.records
     for column in (0, 57, 99):
         theirs = multi[(multi["col"] == column) & (multi["status"] == 1)]

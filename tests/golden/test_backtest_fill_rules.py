@@ -11,6 +11,7 @@ import pytest
 from golden.backtest_frames import GOLDEN_COSTS, NO_COSTS, candles, minute_bars, signals
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 from tradeloop.domain.backtest.result import BacktestResult
+from tradeloop.domain.market.session import SQUARE_OFF_MINUTE
 
 DAY = "2025-01-06"
 
@@ -158,7 +159,10 @@ def test_entry_whose_fill_is_at_square_off_is_skipped_and_counted() -> None:
     tomorrow = minute_bars("2025-01-07 09:15", [flat])
     frame = candles(minute_bars(f"{DAY} 15:14", [flat] * 16) + tomorrow)
     result = run_backtest(
-        signals(frame.height, [0, 15], square_off_minute=15 * 60 + 15), frame, NO_COSTS
+        signals(frame.height, [0, 15], square_off_minute=SQUARE_OFF_MINUTE),
+        frame,
+        NO_COSTS,
+        GOLDEN_COSTS,
     )
     assert result.trades.height == 0
     assert result.metrics.skipped_after_square_off == 2

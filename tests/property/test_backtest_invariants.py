@@ -18,8 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeloop.domain.backtest import BacktestConfig, run_backtest, run_batch
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.strategy.signals import Signals
+
+COSTS = CostTable.bundled()
 
 BARS_PER_SESSION = 75  # 5m bars from 09:15 to 15:25 IST
 _FIRST_OPEN_NS = 1_736_135_100_000_000_000  # 2025-01-06 09:15 IST
@@ -131,8 +134,8 @@ def _head(signals: Signals, t: int) -> Signals:
 @given(case=cases(), cut=st.floats(0.05, 0.95))
 def test_no_look_ahead_trades_closed_before_the_cut_agree(case: Case, cut: float) -> None:
     t = max(2, int(len(case.arrays) * cut))
-    full = run_backtest(case.signals, case.arrays, case.config)
-    head = run_backtest(_head(case.signals, t), case.arrays.head(t), case.config)
+    full = run_backtest(case.signals, case.arrays, case.config, COSTS)
+    head = run_backtest(_head(case.signals, t), case.arrays.head(t), case.config, COSTS)
     closed = head.trades.filter(pl.col("exit_reason") != "end_of_data")
     assert head.trades.filter(pl.col("exit_reason") == "end_of_data").height <= 1
     assert closed.equals(full.trades.head(closed.height))
@@ -147,7 +150,7 @@ def test_no_look_ahead_trades_closed_before_the_cut_agree(case: Case, cut: float
 @settings(max_examples=80, deadline=None)
 @given(case=cases())
 def test_trade_pnl_sums_to_equity_change_and_costs_are_never_negative(case: Case) -> None:
-    result = run_backtest(case.signals, case.arrays, case.config)
+    result = run_backtest(case.signals, case.arrays, case.config, COSTS)
     trades = result.trades
     metrics = result.metrics
     capital = case.config.capital
@@ -172,7 +175,7 @@ def test_trade_pnl_sums_to_equity_change_and_costs_are_never_negative(case: Case
 @settings(max_examples=80, deadline=None)
 @given(case=cases())
 def test_one_position_at_a_time_and_exits_after_entries(case: Case) -> None:
-    trades = run_backtest(case.signals, case.arrays, case.config).trades
+    trades = run_backtest(case.signals, case.arrays, case.config, COSTS).trades
     if trades.height == 0:
         return
     assert (trades["entry_bar"] == trades["signal_bar"] + 1).all()
@@ -205,9 +208,9 @@ def test_batch_kernel_equals_single_kernel_spec_by_spec(
     config = data.draw(configs())
     start = data.draw(st.integers(0, len(arrays) // 2))
     for together, signals in zip(
-        run_batch(many, arrays, config, start=start, keep_equity=True), many, strict=True
+        run_batch(many, arrays, config, COSTS, start=start, keep_equity=True), many, strict=True
     ):
-        alone = run_backtest(signals, arrays, config, start=start)
+        alone = run_backtest(signals, arrays, config, COSTS, start=start)
         assert together.metrics == alone.metrics
         assert together.trades.equals(alone.trades)
         assert together.equity.equals(alone.equity)
@@ -235,7 +238,7 @@ def _drawdowns(equity: np.ndarray, capital: float) -> tuple[float, float, int]:
 @settings(max_examples=60, deadline=None)
 @given(case=cases())
 def test_drawdowns_and_daily_equity_follow_the_bar_equity(case: Case) -> None:
-    result = run_backtest(case.signals, case.arrays, case.config)
+    result = run_backtest(case.signals, case.arrays, case.config, COSTS)
     equity = result.equity["equity"].to_numpy()
     worst, worst_fraction, longest = _drawdowns(equity, case.config.capital)
     metrics = result.metrics

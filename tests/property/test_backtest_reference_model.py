@@ -21,6 +21,8 @@ from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.domain.risk.sizing import risk_quantity
 from tradeloop.domain.strategy.signals import Signals
 
+COSTS = CostTable.bundled()
+
 TABLE = CostTable.bundled()
 
 
@@ -141,7 +143,7 @@ def reference_trades(
 @settings(max_examples=100, deadline=None)
 @given(case=cases())
 def test_kernel_agrees_with_the_reference_reading_of_the_rules(case: Case) -> None:
-    result = run_backtest(case.signals, case.arrays, case.config)
+    result = run_backtest(case.signals, case.arrays, case.config, COSTS)
     expected, end_cash = reference_trades(case.signals, case.arrays, case.config)
     actual = result.trades.select(list(expected[0]) if expected else ["entry_bar"]).to_dicts()
     assert len(actual) == len(expected)

@@ -98,7 +98,9 @@ def backtest(
     walk: WalkForwardResult | None = None
     if walk_forward:
         folds_mode = cast(WalkForwardMode, mode)
-        walk = run_walk_forward(signals, candles, config, walk_forward, folds_mode, table)
+        walk = run_walk_forward(
+            signals, candles, config, table, folds=walk_forward, mode=folds_mode
+        )
         result, card = walk.out_of_sample, score_walk_forward(walk, scoring)
     else:
         result = run_backtest(signals, candles, config, table)

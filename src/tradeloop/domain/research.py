@@ -110,7 +110,7 @@ def evaluate_specs(
     for timeframe, group in by_timeframe.items():
         bars = candles if timeframe == "1m" else resample(candles, timeframe)
         signals = compile_many(group, bars)
-        results = run_walk_forward_batch(signals, bars, config, folds, mode, cost_table)
+        results = run_walk_forward_batch(signals, bars, config, cost_table, folds=folds, mode=mode)
         for spec, result in zip(group, results, strict=True):
             evaluations.append(
                 Evaluation(

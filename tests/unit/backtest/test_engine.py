@@ -19,10 +19,13 @@ from tradeloop.domain.backtest import (
     run_backtest,
     run_batch,
 )
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.exits import BACKTEST_EXIT_REASONS, ExitReason
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
+
+COSTS = CostTable.bundled()
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +81,10 @@ def _variety(candles_frame: pl.DataFrame) -> list[Signals]:
 def test_batch_equals_single_spec_by_spec(sample: pl.DataFrame, compounding: bool) -> None:
     config = BacktestConfig.for_symbol("NIFTY", compounding=compounding, risk_per_trade_pct=2.0)
     variety = _variety(sample)
-    batch = run_batch(variety, sample, config, keep_equity=True)
+    batch = run_batch(variety, sample, config, COSTS, keep_equity=True)
     assert len(batch) == len(variety)
     for spec_signals, together in zip(variety, batch, strict=True):
-        alone = run_backtest(spec_signals, sample, config)
+        alone = run_backtest(spec_signals, sample, config, COSTS)
         assert together.spec_id == alone.spec_id == spec_signals.spec_id
         assert together.metrics == alone.metrics
         assert together.trades.equals(alone.trades)
@@ -94,9 +97,9 @@ def test_batch_equals_single_on_a_bar_range(sample: pl.DataFrame) -> None:
     variety = _variety(sample)[:4]
     config = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
     for together, spec_signals in zip(
-        run_batch(variety, sample, config, start=700, end=2100), variety, strict=True
+        run_batch(variety, sample, config, COSTS, start=700, end=2100), variety, strict=True
     ):
-        alone = run_backtest(spec_signals, sample, config, start=700, end=2100)
+        alone = run_backtest(spec_signals, sample, config, COSTS, start=700, end=2100)
         assert together.metrics == alone.metrics
         assert together.trades.equals(alone.trades)
         assert alone.metrics.bars == 1400
@@ -105,14 +108,14 @@ def test_batch_equals_single_on_a_bar_range(sample: pl.DataFrame) -> None:
 def test_same_inputs_give_identical_results(sample: pl.DataFrame) -> None:
     signals_ = _variety(sample)[1]
     config = BacktestConfig.for_symbol("NIFTY")
-    first = run_backtest(signals_, sample, config)
-    second = run_backtest(signals_, market_arrays(sample), config)
+    first = run_backtest(signals_, sample, config, COSTS)
+    second = run_backtest(signals_, market_arrays(sample), config, COSTS)
     assert first.metrics == second.metrics
     assert first.trades.equals(second.trades)
 
 
 def test_trade_frame_columns_and_types(sample: pl.DataFrame) -> None:
-    result = run_backtest(_variety(sample)[0], sample, BacktestConfig.for_symbol("NIFTY"))
+    result = run_backtest(_variety(sample)[0], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
     trades = result.trades
     assert trades.height == result.metrics.trades > 0
     assert trades.schema["entry_time"] == pl.Datetime("us", "UTC")
@@ -139,31 +142,31 @@ def test_trade_frame_columns_and_types(sample: pl.DataFrame) -> None:
 
 
 def test_batch_without_equity_gives_daily_curve(sample: pl.DataFrame) -> None:
-    (result,) = run_batch(_variety(sample)[:1], sample, BacktestConfig.for_symbol("NIFTY"))
+    (result,) = run_batch(_variety(sample)[:1], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
     assert result.bar_equity is None
     assert result.equity.equals(result.daily_equity)
 
 
 def test_empty_batch_returns_nothing(sample: pl.DataFrame) -> None:
-    assert run_batch([], sample, NO_COSTS) == []
+    assert run_batch([], sample, NO_COSTS, COSTS) == []
 
 
 def test_misaligned_signals_are_refused_with_both_lengths() -> None:
     frame = candles(minute_bars("2025-01-06 09:15", [(100, 101, 99, 100)] * 5))
     with pytest.raises(DataValidationError, match="have 4 bars but the candles have 5"):
-        run_backtest(signals(4, [0]), frame, NO_COSTS)
+        run_backtest(signals(4, [0]), frame, NO_COSTS, COSTS)
 
 
 def test_bar_range_outside_the_candles_is_refused() -> None:
     frame = candles(minute_bars("2025-01-06 09:15", [(100, 101, 99, 100)] * 5))
     with pytest.raises(UserError, match=r"bar range \[3, 9\)"):
-        run_backtest(signals(5, [0]), frame, NO_COSTS, start=3, end=9)
+        run_backtest(signals(5, [0]), frame, NO_COSTS, COSTS, start=3, end=9)
 
 
 def test_empty_candle_frame_is_refused() -> None:
     frame = candles([])
     with pytest.raises(DataValidationError, match="candle frame is empty"):
-        run_backtest(signals(0, []), frame, NO_COSTS)
+        run_backtest(signals(0, []), frame, NO_COSTS, COSTS)
 
 
 def test_fixed_quantity_needs_a_quantity() -> None:
@@ -185,14 +188,14 @@ def test_for_symbol_uses_the_future_lot_and_tick() -> None:
 def test_non_positive_risk_is_skipped_as_invalid_stop() -> None:
     rows = [(100, 100.5, 99.5, 100)] * 4
     frame = candles(minute_bars("2025-01-06 09:15", rows))
-    result = run_backtest(signals(4, [0], stop_fraction=0.0), frame, NO_COSTS)
+    result = run_backtest(signals(4, [0], stop_fraction=0.0), frame, NO_COSTS, COSTS)
     assert result.trades.height == 0
     assert result.metrics.skipped_invalid_stop == 1
 
 
 def test_results_accept_price_arrays(sample: pl.DataFrame) -> None:
     arrays = PriceArrays.from_candles(sample)
-    result = run_backtest(_variety(sample)[2], arrays, BacktestConfig.for_symbol("NIFTY"))
+    result = run_backtest(_variety(sample)[2], arrays, BacktestConfig.for_symbol("NIFTY"), COSTS)
     assert isinstance(result, BacktestResult)
     assert math.isfinite(result.metrics.sharpe)
     summary = result.summary()
@@ -206,7 +209,7 @@ def test_exit_reason_codes_match_the_kernel_layout() -> None:
 
 
 def test_trade_list_names_each_reason_by_its_ledger_label(sample: pl.DataFrame) -> None:
-    result = run_backtest(_variety(sample)[2], sample, BacktestConfig.for_symbol("NIFTY"))
+    result = run_backtest(_variety(sample)[2], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
     labels = ["stop", "target", "trailing_stop", "break_even_stop", "max_bars", "square_off"]
     assert result.trades.schema["exit_reason"] == pl.Enum([*labels, "end_of_data"])
     codes = result.records[:, layout.T_REASON].astype(int)

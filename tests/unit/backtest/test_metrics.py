@@ -11,7 +11,10 @@ import talib
 
 from golden.backtest_frames import NO_COSTS, candles, load_sample, minute_bars, signals
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.strategy.signals import Signals
+
+COSTS = CostTable.bundled()
 
 
 def test_two_trades_worked_by_hand() -> None:
@@ -27,7 +30,7 @@ def test_two_trades_worked_by_hand() -> None:
     day_one = minute_bars("2025-01-06 09:15", [flat, flat, (100, 102.5, 99.5, 102), flat])
     day_two = minute_bars("2025-01-07 09:15", [flat, flat, (100, 100.5, 98.5, 99), flat])
     frame = candles(day_one + day_two)
-    result = run_backtest(signals(frame.height, [0, 4]), frame, NO_COSTS)
+    result = run_backtest(signals(frame.height, [0, 4]), frame, NO_COSTS, COSTS)
     metrics = result.metrics
     assert result.trades["net_pnl"].to_list() == pytest.approx([20.0, -10.0])
     assert (metrics.trades, metrics.wins, metrics.losses) == (2, 1, 1)
@@ -58,9 +61,9 @@ def test_two_trades_worked_by_hand() -> None:
 def test_profit_factor_is_infinite_without_losses_and_zero_without_trades() -> None:
     flat = (100.0, 100.5, 99.5, 100.0)
     frame = candles(minute_bars("2025-01-06 09:15", [flat, flat, (100, 102.5, 99.5, 102)]))
-    winner = run_backtest(signals(3, [0]), frame, NO_COSTS).metrics
+    winner = run_backtest(signals(3, [0]), frame, NO_COSTS, COSTS).metrics
     assert winner.profit_factor == math.inf
-    idle = run_backtest(signals(3, []), frame, NO_COSTS).metrics
+    idle = run_backtest(signals(3, []), frame, NO_COSTS, COSTS).metrics
     assert (idle.trades, idle.profit_factor, idle.win_rate_pct, idle.sharpe) == (0, 0, 0, 0)
     assert idle.end_equity == NO_COSTS.capital
 
@@ -98,7 +101,7 @@ def test_metrics_match_the_documented_formulas_on_the_sample() -> None:
     entry[1:] = (rsi[1:] > 60) & (rsi[:-1] <= 60)
     signals_ = Signals("trend", 1, entry, np.zeros(n), 0.003, np.zeros(n), target_r=2.0)
     config = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
-    result = run_backtest(signals_, sample, config)
+    result = run_backtest(signals_, sample, config, COSTS)
     assert result.metrics.trades > 20
     expected = _independent_metrics(
         result.trades,
@@ -113,5 +116,5 @@ def test_metrics_match_the_documented_formulas_on_the_sample() -> None:
 def test_metrics_serialise_infinity_as_a_json_constant() -> None:
     flat = (100.0, 100.5, 99.5, 100.0)
     frame = candles(minute_bars("2025-01-06 09:15", [flat, flat, (100, 102.5, 99.5, 102)]))
-    metrics = run_backtest(signals(3, [0]), frame, NO_COSTS).metrics
+    metrics = run_backtest(signals(3, [0]), frame, NO_COSTS, COSTS).metrics
     assert '"profit_factor":Infinity' in metrics.model_dump_json()

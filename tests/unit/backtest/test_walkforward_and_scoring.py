@@ -21,9 +21,12 @@ from tradeloop.domain.backtest import (
     score_metrics,
     score_walk_forward,
 )
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import UserError
+
+COSTS = CostTable.bundled()
 
 CONFIG = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
 
@@ -78,11 +81,16 @@ def test_unknown_mode_and_zero_folds_are_refused(sample: pl.DataFrame) -> None:
 
 def test_walk_forward_parts_are_separate_backtests(sample: pl.DataFrame) -> None:
     signals = _rsi_signals(sample, 40, "rsi40")
-    result = run_walk_forward(signals, sample, CONFIG, folds=4)
+    result = run_walk_forward(signals, sample, CONFIG, COSTS, folds=4)
     plan = plan_folds(sample, 4)
     for fold_metrics, fold in zip(result.folds, plan, strict=True):
         alone = run_backtest(
-            signals, sample, CONFIG, start=fold.out_of_sample.start, end=fold.out_of_sample.end
+            signals,
+            sample,
+            CONFIG,
+            COSTS,
+            start=fold.out_of_sample.start,
+            end=fold.out_of_sample.end,
         )
         assert fold_metrics.out_of_sample == alone.metrics
         assert fold_metrics.fold == fold
@@ -94,9 +102,9 @@ def test_walk_forward_parts_are_separate_backtests(sample: pl.DataFrame) -> None
 
 def test_walk_forward_batch_equals_one_by_one(sample: pl.DataFrame) -> None:
     many = [_rsi_signals(sample, level, f"rsi{level}") for level in (30, 40, 50)]
-    batch = run_walk_forward_batch(many, sample, CONFIG, folds=3, mode="anchored")
+    batch = run_walk_forward_batch(many, sample, CONFIG, COSTS, folds=3, mode="anchored")
     for signals, together in zip(many, batch, strict=True):
-        alone = run_walk_forward(signals, sample, CONFIG, folds=3, mode="anchored")
+        alone = run_walk_forward(signals, sample, CONFIG, COSTS, folds=3, mode="anchored")
         assert together.folds == alone.folds
         assert together.out_of_sample.metrics == alone.out_of_sample.metrics
 
@@ -160,6 +168,6 @@ def test_score_never_negative_even_for_a_wipe_out() -> None:
 
 
 def test_walk_forward_score_reads_out_of_sample_only(sample: pl.DataFrame) -> None:
-    result = run_walk_forward(_rsi_signals(sample, 40, "rsi40"), sample, CONFIG, folds=4)
+    result = run_walk_forward(_rsi_signals(sample, 40, "rsi40"), sample, CONFIG, COSTS, folds=4)
     config = ScoringConfig(min_trades=1)
     assert score_walk_forward(result, config) == score_metrics(result.out_of_sample.metrics, config)

@@ -22,11 +22,14 @@ from session_kit import SECURITY, at, bars_from, build_session, entry
 
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.engine import run_backtest
+from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.orders import Side
 from tradeloop.domain.market.candles import CANDLE_SCHEMA
 from tradeloop.domain.positions.model import ExitPlan
 from tradeloop.domain.positions.replay import Bar
 from tradeloop.domain.strategy.signals import Signals
+
+COSTS = CostTable.bundled()
 
 RISK, REWARD = 2.0, 5.0
 Trade = tuple[float, float, str]
@@ -88,7 +91,7 @@ def backtest_trades(
         slippage_bps=0.0,
         apply_costs=False,
     )
-    trades = run_backtest(signals, candles, config).trades
+    trades = run_backtest(signals, candles, config, COSTS).trades
     return [
         (row["entry_price"], row["exit_price"], row["exit_reason"])
         for row in trades.iter_rows(named=True)

@@ -25,7 +25,6 @@ from tradeloop.domain.backtest.engine import (
     MarketData,
     bar_range,
     build_result,
-    bundled_cost_table,
     check_alignment,
     floats,
     frozen,
@@ -45,7 +44,7 @@ def run_batch(
     signals_list: Sequence[Signals],
     market: MarketData,
     config: BacktestConfig,
-    cost_table: CostTable | None = None,
+    cost_table: CostTable,
     *,
     start: int = 0,
     end: int | None = None,
@@ -64,7 +63,7 @@ def run_batch(
         return []
     for signals in signals_list:
         check_alignment(signals, arrays)
-    table = cost_table or bundled_cost_table()
+    table = cost_table
     candles = kernel_market(arrays)
     strategies = _strategies(signals_list, candles)
     vector, rates = floats(config.kernel_vector()), kernel_rates(config, table)

@@ -10,7 +10,6 @@ kernels are deterministic.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -44,11 +43,6 @@ METRIC_COLUMNS = np.array(
 MarketData = pl.DataFrame | PriceArrays
 
 
-@lru_cache(maxsize=1)
-def bundled_cost_table() -> CostTable:
-    return CostTable.bundled()
-
-
 def market_arrays(market: MarketData) -> PriceArrays:
     """The `PriceArrays` of a candle frame (validated), or the arrays themselves."""
     if isinstance(market, PriceArrays):
@@ -64,17 +58,18 @@ def run_backtest(
     signals: Signals,
     market: MarketData,
     config: BacktestConfig,
-    cost_table: CostTable | None = None,
+    cost_table: CostTable,
     *,
     start: int = 0,
     end: int | None = None,
     keep_equity: bool = True,
 ) -> BacktestResult:
-    """Backtest one strategy's signals over bars `[start, end)` of `market`."""
+    """Backtest one strategy's signals over bars `[start, end)` of `market`, charging every fill
+    from `cost_table` (the composition root passes the configured one)."""
     arrays = market_arrays(market)
     start, end = bar_range(arrays, start, end)
     check_alignment(signals, arrays)
-    table = cost_table or bundled_cost_table()
+    table = cost_table
     entry = frozen(signals.entry, np.bool_)
     capacity = int(np.count_nonzero(entry[start : end - 1]))
     trades = np.empty((capacity, layout.N_TRADE_FIELDS))

@@ -109,21 +109,23 @@ def run_walk_forward(
     signals: Signals,
     market: MarketData,
     config: BacktestConfig,
-    folds: int = 4,
+    cost_table: CostTable,
+    *,
+    folds: int,
     mode: WalkForwardMode = "rolling",
-    cost_table: CostTable | None = None,
 ) -> WalkForwardResult:
     """Walk-forward of one strategy (see the module docstring)."""
-    return run_walk_forward_batch([signals], market, config, folds, mode, cost_table)[0]
+    return run_walk_forward_batch([signals], market, config, cost_table, folds=folds, mode=mode)[0]
 
 
 def run_walk_forward_batch(
     signals_list: Sequence[Signals],
     market: MarketData,
     config: BacktestConfig,
-    folds: int = 4,
+    cost_table: CostTable,
+    *,
+    folds: int,
     mode: WalkForwardMode = "rolling",
-    cost_table: CostTable | None = None,
 ) -> list[WalkForwardResult]:
     """Walk-forward of many strategies on the same candles, each part one batch kernel call."""
     arrays = market_arrays(market)
