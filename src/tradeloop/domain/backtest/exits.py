@@ -165,7 +165,7 @@ def find_exit(
     return _exit_at_limit(market, limit, square_off_bar, end, position)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _first_touch(market: Market, first: int, limit: int, position: OpenPosition) -> int:
     """The first bar in [first, limit) whose range reaches the stop or the target, or `limit`.
 
@@ -194,7 +194,7 @@ def _first_touch(market: Market, first: int, limit: int, position: OpenPosition)
     return limit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exit_in_bar(market: Market, bar: int, position: OpenPosition) -> Exit:
     """The exit of a bar that touches the stop or the target (-1 as the bar when it does not).
 
@@ -217,7 +217,7 @@ def _exit_in_bar(market: Market, bar: int, position: OpenPosition) -> Exit:
     return Exit(-1, -1, 0.0, False)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exit_at_limit(
     market: Market, limit: int, square_off_bar: int, end: int, position: OpenPosition
 ) -> Exit:

@@ -101,7 +101,7 @@ def estimated_charges(rates: np.ndarray, is_buy: bool, price: float, quantity: f
     return _charge(rates, is_buy, price, quantity, scratch)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def open_position(
     market: Market,
     strategy: Strategy,

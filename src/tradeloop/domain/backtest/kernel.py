@@ -6,6 +6,9 @@ threads without Python per bar. The simulation goes trade by trade: fill a signa
 (`fills.py`), find its exit (`exits.py`), mark the bars in between to market (here). The
 named tuples and vector layouts are those of `layout.py`; the fill rules those of
 docs/backtesting.md.
+
+Small helpers run per signal or per trade are inlined (`inline="always"`): a call that takes
+a named tuple counts a reference to each of its arrays, which the loop would pay each time.
 """
 
 from __future__ import annotations
@@ -226,7 +229,7 @@ def count_signals(entry: np.ndarray, first: int, stop: int) -> int:
     return count
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _mark_flat(
     market: Market, out: Outputs, book: Book, start: int, first: int, last: int, cash: float
 ) -> Book:
@@ -238,7 +241,7 @@ def _mark_flat(
     return _mark_book(book, cash, first, last, session[first], session[last])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _mark_held(
     market: Market,
     out: Outputs,
