@@ -17,6 +17,8 @@
     └── OperationalError        an operational stop: raised loud, never retried
         ├── TradingRefusedError     live trading refused (a missing switch), kill switch, HALTED
         ├── OrderStateUnknownError  an order's outcome is unknown: reconcile before anything else
+        ├── NotSentError            refused before anything left this process (nothing to
+        │                           reconcile: the gateway journals the order NOT_SENT)
         └── ReconciliationError     the ledger and the broker disagree; a person must look
 
 Bugs in tradeloop itself are ordinary Python exceptions (AssertionError, TypeError, ...): they are
@@ -80,6 +82,14 @@ class TradingRefusedError(OperationalError):
 
 class OrderStateUnknownError(OperationalError):
     """The outcome of an order call is unknown; reconcile by correlation id before anything else."""
+
+
+class NotSentError(OperationalError):
+    """A call was refused before anything left this process: the broker never saw it.
+
+    A broker's `place` raises it only when it is certain (the request could not be built, a
+    local guard refused it); the gateway then journals the order NOT_SENT, a final state.
+    """
 
 
 class ReconciliationError(OperationalError):
