@@ -49,6 +49,14 @@ def test_sizing_never_risks_more_than_the_limit(
         assert more * abs(entry - stop) > budget * (1 - 1e-12) or more * entry > cap * (1 - 1e-12)
 
 
+TICK = 0.05
+
+
+def on_tick(price: float) -> float:
+    """Prices on the tick grid, so the contract check does not refuse every scenario."""
+    return round(round(price / TICK) * TICK, 2)
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[OrderIntent, Portfolio, int, int, float]:
     """An intent, a portfolio, and how much *more* exposure to add (quantity, positions, loss)."""
@@ -66,13 +74,14 @@ def scenarios(draw: st.DrawFn) -> tuple[OrderIntent, Portfolio, int, int, float]
         "side": side,
         "quantity": lots * lot,
         "lot_size": lot,
+        "tick_size": TICK,
         "trading_day": DAY,
         "is_exit": is_exit,
-        "reference_price": entry,
+        "reference_price": on_tick(entry),
     }
     if not is_exit:
-        fields["stop_loss"] = entry - side.sign * risk_per_unit
-        fields["target"] = entry + side.sign * reward
+        fields["stop_loss"] = on_tick(entry - side.sign * risk_per_unit)
+        fields["target"] = on_tick(entry + side.sign * reward)
     intent = OrderIntent.model_validate(fields)
     held = draw(st.integers(min_value=0, max_value=60)) * lot
     others = draw(st.integers(min_value=0, max_value=4))

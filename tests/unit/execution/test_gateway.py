@@ -8,15 +8,15 @@ import pytest
 
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
+from tradeloop.domain.execution.gateway import SETTLE_ABSENT_AFTER, OrderGateway, SubmitOutcome
 from tradeloop.domain.execution.journal import InMemoryOrderJournal
 from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderStatus
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook
-from tradeloop.domain.risk.manager import RiskManager
+from tradeloop.domain.risk.manager import RiskCheck, RiskManager
 from tradeloop.domain.risk.state import Portfolio
-from tradeloop.errors import OrderStateUnknownError, TransientError
+from tradeloop.errors import NotSentError, OrderStateUnknownError, TransientError
 
 IntentFactory = Callable[..., OrderIntent]
 
@@ -208,7 +208,7 @@ def test_crash_between_journal_and_broker_is_reconciled_not_resent(
 
     assert broker.place_calls == 0
     resolved = gateway.resolve_not_placed(intent.id, "checked the paper book: absent")
-    assert resolved.status is OrderStatus.REJECTED and "operator" in resolved.message
+    assert resolved.status is OrderStatus.NOT_SENT and "operator" in resolved.message
 
 
 def test_crash_after_the_broker_created_it_is_adopted_on_restart(
@@ -243,3 +243,108 @@ def test_modify_and_cancel_go_through_the_journal(
     assert paper.stop_of("PAPER-000001") == 23_950.0
     cancelled = gateway.cancel(intent.id)
     assert cancelled.status is OrderStatus.CANCELLED
+
+
+# -- faults that must end in a final state, and the contract checked before anything leaves ----
+
+
+class CannotBuildTheRequest(CountingPaper):
+    """Fails while building the request: nothing reached the broker."""
+
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        self.place_calls += 1
+        raise NotSentError("the request could not be built: price has 3 decimals")
+
+
+def test_failure_before_anything_was_sent_is_journalled_never_sent_not_unknown(
+    make_gateway: GatewayFactory, make_intent: IntentFactory, journal: InMemoryOrderJournal
+) -> None:
+    gateway, broker = make_gateway(CannotBuildTheRequest)
+    intent = make_intent()
+
+    result = gateway.submit(intent, Portfolio())
+
+    assert result.outcome is SubmitOutcome.NOT_SENT and not result.accepted
+    record = journal.get(intent.id)
+    assert record is not None and record.status is OrderStatus.NOT_SENT
+    assert record.status.is_terminal
+    assert record.message == "never sent: the request could not be built: price has 3 decimals"
+    assert gateway.submit(intent, Portfolio()).outcome is SubmitOutcome.EXISTING
+    assert broker.place_calls == 1
+
+
+def test_nifty_quantity_of_50_with_lot_size_1_is_refused_naming_lot_and_tick(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+
+    result = gateway.submit(make_intent(quantity=50, lot_size=1), Portfolio())
+
+    assert result.outcome is SubmitOutcome.REFUSED
+    assert result.decision is not None and RiskCheck.CONTRACT in result.decision.checks
+    assert any("NIFTY-FUT (lot 65, tick 0.05)" in reason for reason in result.reasons)
+    assert broker.place_calls == 0
+
+
+def test_price_off_the_tick_is_refused_before_sending_with_the_tick_in_the_message(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+
+    result = gateway.submit(make_intent(stop_loss=23_900.03), Portfolio())
+
+    assert result.outcome is SubmitOutcome.REFUSED
+    assert result.reasons == (
+        "stop_loss 23900.03 is not on the tick of NIFTY-FUT (lot 65, tick 0.05): use 23900 or "
+        "23900.05 (the position manager rounds its entries itself)",
+    )
+    assert broker.place_calls == 0
+
+
+def test_unknown_tick_is_refused_naming_the_field_to_set(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(CountingPaper)
+
+    result = gateway.submit(make_intent(symbol="ACME-FUT"), Portfolio())
+    with_tick = gateway.submit(make_intent(symbol="ACME-FUT", tick_size=0.05), Portfolio())
+
+    assert result.outcome is SubmitOutcome.REFUSED
+    assert "tick size of ACME-FUT is not known: set tick_size" in result.reasons[0]
+    assert with_tick.outcome is SubmitOutcome.PLACED and broker.place_calls == 1
+
+
+def test_adopted_order_does_not_keep_the_outcome_unknown_message(
+    make_gateway: GatewayFactory, make_intent: IntentFactory
+) -> None:
+    gateway, broker = make_gateway(TimesOutAfterCreating)
+    intent = make_intent()
+
+    result = gateway.submit(intent, Portfolio())
+    broker.on_price("13", 24_000.0, gateway.clock.now())
+    filled = gateway.refresh(intent.id)
+
+    assert result.order is not None and result.order.status is OrderStatus.OPEN
+    assert result.order.message == ""
+    assert filled.status is OrderStatus.FILLED and filled.message == ""
+
+
+def test_unknown_order_still_absent_two_minutes_later_is_settled_not_placed_and_never_resent(
+    make_gateway: GatewayFactory,
+    make_intent: IntentFactory,
+    journal: InMemoryOrderJournal,
+    clock: ManualClock,
+) -> None:
+    gateway, broker = make_gateway(TimesOutWithoutCreating)
+    intent = make_intent()
+    with pytest.raises(OrderStateUnknownError):
+        gateway.submit(intent, Portfolio())
+
+    clock.set(clock.now() + SETTLE_ABSENT_AFTER)
+    result = gateway.submit(intent, Portfolio())
+
+    assert result.outcome is SubmitOutcome.EXISTING and not result.accepted
+    record = journal.get(intent.id)
+    assert record is not None and record.status is OrderStatus.NOT_SENT
+    assert record.message.startswith("not placed: paper has no order with this correlation id")
+    assert broker.place_calls == 1

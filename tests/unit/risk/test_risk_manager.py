@@ -188,6 +188,30 @@ def test_max_open_positions_counts_pending_entries(risk: RiskManager) -> None:
     assert decision.checks == (RiskCheck.MAX_POSITIONS,)
 
 
+def test_an_entry_does_not_count_its_own_pending_position(risk: RiskManager) -> None:
+    intent = entry()
+    # Two others are open and the entry's own PENDING position (written before the check).
+    portfolio = Portfolio(
+        positions=(
+            PositionExposure(security_id="25", position_id="other-1", net_quantity=30),
+            PositionExposure(security_id="26", position_id="other-2", net_quantity=-30),
+            PositionExposure(security_id="13", position_id=intent.id, net_quantity=0, pending=True),
+        )
+    )
+
+    assert risk.check(intent, portfolio, AT_0930).approved  # limit 3: this is the third
+    crowded = portfolio.model_copy(
+        update={
+            "positions": (
+                *portfolio.positions,
+                PositionExposure(security_id="27", position_id="other-3", net_quantity=65),
+            )
+        }
+    )
+    refused = risk.check(intent, crowded, AT_0930)
+    assert refused.reasons == ("3 other positions are open or pending; the limit is 3",)
+
+
 def test_daily_loss_refuses_and_halts_the_day(
     risk: RiskManager, controls: InMemoryTradingControls
 ) -> None:

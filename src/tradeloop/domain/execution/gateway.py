@@ -8,12 +8,20 @@
    reconciled with `broker.order_by_correlation_id(intent.id)`. This comes before the risk check
    on purpose: the existing order was approved when it was created, and re-checking it against
    a portfolio that now *contains* it would refuse a harmless retry.
-3. **Risk check** — a refusal is journalled with its reasons and nothing is sent.
+3. **Risk check** — the limits and the contract (whole lots, prices on the tick); a refusal is
+   journalled with its reasons and nothing is sent.
 4. **Write-ahead** — a PENDING row is written before the broker is called; the unique intent id
    makes a concurrent second create fail in the database, not at the broker.
-5. **Place** — the broker's answer is recorded. UNKNOWN (a timeout, a dropped connection, an
-   exception) is reconciled at once by correlation id: found → adopted; not found → the row
-   stays UNKNOWN and `OrderStateUnknownError` is raised. A create is never retried blindly.
+5. **Place** — the broker's answer is recorded. NOT_SENT (the broker is certain nothing left,
+   e.g. the request could not be built) is final, with the reason. UNKNOWN (a timeout, a dropped
+   connection, any other exception) is reconciled at once by correlation id: found → adopted;
+   not found → the row stays UNKNOWN and `OrderStateUnknownError` is raised.
+
+**A create is never re-sent.** An UNKNOWN order is settled by reconciling it again (a retry,
+a restart, the position manager's passes): found → adopted; still absent `SETTLE_ABSENT_AFTER`
+after it was journalled → NOT_SENT, "not placed" (a request that timed out cannot arrive that
+late); or by a person with `tradeloop orders resolve` (NOT_SENT too). Sending again means a new
+intent (the next `sequence`), which is what the position manager does for an exit.
 
 A Prefect task retry or a process restart takes the same path and lands in step 2.
 """
@@ -21,11 +29,13 @@ A Prefect task retry or a process restart takes the same path and lands in step 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from tradeloop.clock import Clock
+from tradeloop.domain.execution.contract import is_on_tick, tick_of
 from tradeloop.domain.execution.journal import (
     DuplicateIntentError,
     OrderJournal,
@@ -36,7 +46,13 @@ from tradeloop.domain.execution.mode import ModeGuard, TradingMode
 from tradeloop.domain.execution.orders import Broker, BrokerOrder, OrderIntent, OrderStatus
 from tradeloop.domain.risk.manager import RiskDecision, RiskManager
 from tradeloop.domain.risk.state import Portfolio
-from tradeloop.errors import NotFoundError, OperationalError, OrderStateUnknownError
+from tradeloop.errors import (
+    NotFoundError,
+    NotSentError,
+    OperationalError,
+    OrderStateUnknownError,
+    UserError,
+)
 
 
 class SubmitOutcome(StrEnum):
@@ -48,6 +64,8 @@ class SubmitOutcome(StrEnum):
     """The outcome was unknown; the broker has it under our correlation id, so it was adopted."""
     REFUSED = "refused"
     """The risk manager refused it; nothing was sent."""
+    NOT_SENT = "not_sent"
+    """It failed before anything left this process (journalled NOT_SENT with the reason)."""
 
 
 class GatewayResult(BaseModel):
@@ -66,6 +84,7 @@ class GatewayResult(BaseModel):
             OrderStatus.REJECTED,
             OrderStatus.UNKNOWN,
             OrderStatus.PENDING,
+            OrderStatus.NOT_SENT,
         )
 
     @property
@@ -75,6 +94,11 @@ class GatewayResult(BaseModel):
 
 _log = logging.getLogger(__name__)
 _UNSETTLED = (OrderStatus.PENDING, OrderStatus.UNKNOWN)
+
+SETTLE_ABSENT_AFTER = timedelta(minutes=2)
+"""An order the broker still does not list this long after its PENDING row was written is
+settled as not placed. Far beyond any broker timeout (Dhan's client waits 10 s): a create that
+timed out is either in the broker's book by then or never arrived."""
 
 
 class OrderGateway:
@@ -130,6 +154,15 @@ class OrderGateway:
             return self._existing(raced)
         answer, failure = self._place(intent)
         record = self.journal.update(intent.id, answer, self.clock.now())
+        if record.status is OrderStatus.NOT_SENT:
+            _log.warning("order %s was not sent: %s", intent.id, record.message)
+            return GatewayResult(
+                outcome=SubmitOutcome.NOT_SENT,
+                intent_id=intent.id,
+                mode=self.mode,
+                order=record,
+                decision=decision,
+            )
         if record.status is OrderStatus.UNKNOWN:
             try:
                 record = self.reconcile(intent.id)
@@ -155,8 +188,9 @@ class OrderGateway:
     def reconcile(self, intent_id: str) -> OrderRecord:
         """Settle a PENDING/UNKNOWN order by asking the broker for our correlation id.
 
-        Found: the broker's order is adopted. Not found: the row is marked UNKNOWN and
-        `OrderStateUnknownError` is raised; nothing is re-sent. A `TransientError` from the
+        Found: the broker's order is adopted. Not found `SETTLE_ABSENT_AFTER` after the row was
+        written: NOT_SENT ("not placed"). Not found sooner: the row is marked UNKNOWN and
+        `OrderStateUnknownError` is raised. Nothing is ever re-sent. A `TransientError` from the
         lookup propagates (the row keeps its state, and the next attempt reconciles again).
         """
         record = self._record(intent_id)
@@ -164,6 +198,18 @@ class OrderGateway:
         now = self.clock.now()
         if found is not None:
             return self.journal.update(intent_id, found, now)
+        if now - record.created_at >= SETTLE_ABSENT_AFTER:
+            minutes = (now - record.created_at).total_seconds() / 60
+            return self.journal.update(
+                intent_id,
+                self._not_placed(
+                    record,
+                    f"not placed: {self.broker.name} has no order with this correlation id "
+                    f"{minutes:.0f} min after it was journalled, so it never arrived; it was "
+                    "not re-sent",
+                ),
+                now,
+            )
         if record.status is not OrderStatus.UNKNOWN:
             record = self.journal.update(
                 intent_id,
@@ -192,8 +238,16 @@ class OrderGateway:
         return record if found is None else self.journal.update(intent_id, found, self.clock.now())
 
     def modify_stop(self, intent_id: str, trigger_price: float) -> OrderRecord:
-        """Move the stop of an order (a super order's stop leg). Guarded like a create."""
+        """Move the stop of an order (a super order's stop leg). Guarded like a create; a stop
+        off the instrument's tick is refused before anything is sent."""
         self.mode_guard.require_can_send(self.broker)
+        intent = self._record(intent_id).intent
+        tick = tick_of(intent)
+        if tick is not None and not is_on_tick(trigger_price, tick):
+            raise UserError(
+                f"stop {trigger_price:g} for order {intent_id} is not on the tick {tick:g} of "
+                f"{intent.symbol}: round it first (contract.protective_stop)"
+            )
         order_id = self._broker_order_id(intent_id)
         answer = self.broker.modify_stop(order_id, trigger_price)
         return self.journal.update(intent_id, answer, self.clock.now())
@@ -220,24 +274,32 @@ class OrderGateway:
             return self.journal.update(intent_id, found, self.clock.now())
         return self.journal.update(
             intent_id,
-            BrokerOrder(
-                order_id=None,
-                correlation_id=intent_id,
-                status=OrderStatus.REJECTED,
-                side=record.intent.side,
-                quantity=record.intent.quantity,
-                message=f"resolved by operator as not placed: {reason}",
-            ),
+            self._not_placed(record, f"resolved by operator as not placed: {reason}"),
             self.clock.now(),
+        )
+
+    @staticmethod
+    def _not_placed(record: OrderRecord, message: str) -> BrokerOrder:
+        return BrokerOrder(
+            order_id=None,
+            correlation_id=record.intent_id,
+            status=OrderStatus.NOT_SENT,
+            side=record.intent.side,
+            quantity=record.intent.quantity,
+            security_id=record.intent.security_id,
+            message=message,
         )
 
     def _existing(self, record: OrderRecord) -> GatewayResult:
         if record.status in _UNSETTLED:
+            settled = self.reconcile(record.intent_id)
             return GatewayResult(
-                outcome=SubmitOutcome.ADOPTED,
+                outcome=SubmitOutcome.ADOPTED
+                if settled.broker_order_id
+                else SubmitOutcome.EXISTING,
                 intent_id=record.intent_id,
                 mode=self.mode,
-                order=self.reconcile(record.intent_id),
+                order=settled,
             )
         return GatewayResult(
             outcome=SubmitOutcome.EXISTING,
@@ -249,6 +311,17 @@ class OrderGateway:
     def _place(self, intent: OrderIntent) -> tuple[BrokerOrder, Exception | None]:
         try:
             return self.broker.place(intent), None
+        except NotSentError as exc:
+            never = BrokerOrder(
+                order_id=None,
+                correlation_id=intent.id,
+                status=OrderStatus.NOT_SENT,
+                side=intent.side,
+                quantity=intent.quantity,
+                security_id=intent.security_id,
+                message=f"never sent: {exc}",
+            )
+            return never, exc
         except Exception as exc:
             # Whatever failed, the request may have left: treat it as UNKNOWN and reconcile.
             _log.warning("place of %s raised %s: reconciling", intent.id, type(exc).__name__)
@@ -265,6 +338,8 @@ class OrderGateway:
 
     def _broker_order_id(self, intent_id: str) -> str:
         record = self._record(intent_id)
+        if record.status in _UNSETTLED:
+            record = self.reconcile(intent_id)  # a fill came before the create's answer
         if record.broker_order_id is None:
             raise OrderStateUnknownError(
                 f"order {intent_id} has no broker order id yet ({record.status}): reconcile first"

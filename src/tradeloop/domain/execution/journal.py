@@ -77,12 +77,37 @@ class OrderJournal(Protocol):
         ...
 
 
+_S = OrderStatus
+_SETTLED_AT_BROKER = frozenset(
+    {_S.OPEN, _S.PART_FILLED, _S.FILLED, _S.CANCELLED, _S.REJECTED, _S.EXPIRED}
+)
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.PENDING: _SETTLED_AT_BROKER | {_S.UNKNOWN, _S.NOT_SENT},
+    _S.UNKNOWN: _SETTLED_AT_BROKER | {_S.NOT_SENT},
+    _S.OPEN: _SETTLED_AT_BROKER - {_S.OPEN},
+    _S.PART_FILLED: frozenset({_S.FILLED, _S.CANCELLED, _S.EXPIRED}),
+    _S.FILLED: frozenset(),
+    _S.CANCELLED: frozenset(),
+    _S.REJECTED: frozenset(),
+    _S.EXPIRED: frozenset(),
+    _S.NOT_SENT: frozenset(),
+}
+"""The statuses a journalled order may move to (besides staying where it is). The final ones
+have none. `merged` keeps the current status when the broker's view would break this table: an
+old snapshot never reopens a filled order, an unreadable status never unsettles a known one."""
+
+
 def merged(record: OrderRecord, order: BrokerOrder, now: datetime) -> OrderRecord:
-    """`record` updated with the broker's view; a terminal status is never overwritten by a
-    stale non-terminal one (an old snapshot must not reopen a filled order)."""
+    """`record` updated with the broker's view, within `ORDER_TRANSITIONS`.
+
+    The message belongs to the status that produced it: when the status changes, the broker's
+    message replaces the old one even when empty (an adopted order does not keep the "outcome
+    unknown" text of the create that timed out).
+    """
     status = order.status
-    if record.status.is_terminal and not status.is_terminal:
+    if status is not record.status and status not in ORDER_TRANSITIONS[record.status]:
         status = record.status
+    message = order.message if status is not record.status else order.message or record.message
     return record.model_copy(
         update={
             "status": status,
@@ -91,7 +116,7 @@ def merged(record: OrderRecord, order: BrokerOrder, now: datetime) -> OrderRecor
             "average_price": order.average_price
             if order.average_price is not None
             else record.average_price,
-            "message": order.message or record.message,
+            "message": message,
             "updated_at": now,
         }
     )

@@ -61,15 +61,30 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"
     UNKNOWN = "UNKNOWN"
     """The create call's outcome is unknown: reconcile by correlation id before anything else."""
+    NOT_SENT = "NOT_SENT"
+    """The broker never had it: it failed before anything left this process ("never sent:"),
+    or it never arrived (absent from the broker's book long after the create, or so resolved
+    by a person: "not placed:" / "resolved by operator as not placed:"). Final."""
 
     @property
     def is_terminal(self) -> bool:
-        return self in {
-            OrderStatus.FILLED,
-            OrderStatus.CANCELLED,
-            OrderStatus.REJECTED,
-            OrderStatus.EXPIRED,
-        }
+        return self in _TERMINAL
+
+    @property
+    def is_unsettled(self) -> bool:
+        """PENDING or UNKNOWN: whether the broker has the order is not known yet."""
+        return self in (OrderStatus.PENDING, OrderStatus.UNKNOWN)
+
+
+_TERMINAL = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.NOT_SENT,
+    }
+)
 
 
 class OrderIntent(BaseModel):
@@ -83,7 +98,17 @@ class OrderIntent(BaseModel):
     exchange_segment: ExchangeSegment = ExchangeSegment.NSE_FNO
     side: Side
     quantity: int = Field(gt=0, description="Units, not lots.")
-    lot_size: int = Field(1, gt=0)
+    lot_size: int = Field(
+        gt=0, description="The instrument's lot in units (no default: take it from the contract)."
+    )
+    tick_size: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "The instrument's price tick. None: the risk check takes it from the index table "
+            "(NIFTY, BANKNIFTY derivatives) and refuses an entry whose tick it cannot know."
+        ),
+    )
     order_type: OrderType = OrderType.MARKET
     product: ProductType = ProductType.INTRADAY
     price: float | None = Field(None, gt=0, description="Limit price (LIMIT, STOP_LOSS).")
@@ -118,9 +143,14 @@ class OrderIntent(BaseModel):
     def id(self) -> str:
         """Deterministic id: the same content, day and sequence always give the same id.
 
-        Dhan's correlation id allows up to 25 characters of [A-Za-z0-9_-]; this is 22.
+        Dhan's correlation id allows up to 25 characters of [A-Za-z0-9_-]; this is 22. An
+        unset `tick_size` is left out, so intents journalled before the field existed keep
+        their ids.
         """
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        content = self.model_dump(
+            mode="json", exclude={"tick_size"} if not self.tick_size else None
+        )
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return "tl" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
@@ -173,7 +203,9 @@ class Broker(Protocol):
     """What the gateway needs from a broker. Implemented by the paper broker and the Dhan adapter.
 
     `place` must never raise on an ambiguous outcome: it returns a `BrokerOrder` with status
-    UNKNOWN, and the caller reconciles with `order_by_correlation_id` before anything else.
+    UNKNOWN, and the caller reconciles with `order_by_correlation_id` before anything else. When
+    it is certain nothing left the process it returns status NOT_SENT or raises `NotSentError`
+    (errors.py), with the reason; any other exception is taken as an unknown outcome.
     """
 
     name: str

@@ -10,8 +10,10 @@ Entries (intents with `is_exit=False`) must pass all of these; every failing che
 * the market is open and the IST time is inside the entry window;
 * the quantity is at most what `risk_quantity` sizes for the risk budget (and that is >= 1 lot);
 * notional = entry × quantity is within `max_capital_per_trade_pct` of capital;
-* open (and pending) positions are fewer than `max_open_positions`;
-* the day's loss has not reached `max_daily_loss_pct` (reaching it HALTs the day).
+* the *other* open (and pending) positions are fewer than `max_open_positions` (the entry's own
+  PENDING position, written before the check, does not count against itself);
+* the day's loss has not reached `max_daily_loss_pct` (reaching it HALTs the day);
+* the contract (contract.py): the instrument's lot, a known tick, every price on it.
 
 Exits (`is_exit=True`) are always allowed, except:
 
@@ -19,6 +21,7 @@ Exits (`is_exit=True`) are always allowed, except:
   as the position, or more units than are open — is refused: it would open or flip exposure
   without any of the entry checks;
 * the market is closed (there is nowhere to send it);
+* a price off the instrument's tick (contract.py);
 * while the kill switch is on or the day is HALTED, exits are only accepted on the flatten path
   (`flatten=True`, used by the position manager's kill switch, square-off and stop handling),
   so that a strategy's own exit cannot race the flatten order and sell the same units twice
@@ -36,6 +39,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from tradeloop.domain.execution.contract import contract_failures
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, to_ist
 from tradeloop.domain.money import rupees
@@ -65,6 +69,8 @@ class RiskCheck(StrEnum):
     DAILY_LOSS = "daily_loss"
     NOT_REDUCING = "not_reducing"
     FLATTEN_NOT_EXIT = "flatten_not_exit"
+    CONTRACT = "contract"
+    """Lot or tick of the instrument (contract.py)."""
 
 
 class RiskDecision(BaseModel):
@@ -188,6 +194,7 @@ class RiskManager:
             failures.append(
                 (RiskCheck.FLATTEN_NOT_EXIT, "the flatten path only accepts exits (is_exit=True)")
             )
+        failures += [(RiskCheck.CONTRACT, reason) for reason in contract_failures(intent)]
         if intent.is_exit:
             failures += self._exit_failures(intent, portfolio, now, day_state, flatten)
             return _decision(failures)
@@ -287,12 +294,13 @@ class RiskManager:
                     f"{self.limits.entry_window_start:%H:%M}–{self.limits.entry_window_end:%H:%M}",
                 )
             )
-        if portfolio.open_position_count >= self.limits.max_open_positions:
+        others = portfolio.open_positions_besides(intent.id)
+        if others >= self.limits.max_open_positions:
             failures.append(
                 (
                     RiskCheck.MAX_POSITIONS,
-                    f"{portfolio.open_position_count} positions are open or pending; the limit "
-                    f"is {self.limits.max_open_positions}",
+                    f"{others} other positions are open or pending; the limit is "
+                    f"{self.limits.max_open_positions}",
                 )
             )
         if self._daily_loss_reached(portfolio):

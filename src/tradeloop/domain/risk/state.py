@@ -110,6 +110,7 @@ class PositionExposure(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     security_id: str
+    position_id: str = Field("", description="The entry intent's id (empty: not known).")
     net_quantity: int = Field(description="Units; positive long, negative short.")
     average_price: float = Field(0.0, ge=0)
     pending: bool = Field(
@@ -129,6 +130,15 @@ class Portfolio(BaseModel):
     @property
     def open_position_count(self) -> int:
         return sum(1 for p in self.positions if p.net_quantity != 0 or p.pending)
+
+    def open_positions_besides(self, position_id: str) -> int:
+        """Open and pending positions other than `position_id` (an entry never counts itself:
+        its PENDING position is written before the check)."""
+        return sum(
+            1
+            for p in self.positions
+            if (p.net_quantity != 0 or p.pending) and p.position_id != position_id
+        )
 
     def net_quantity(self, security_id: str) -> int:
         return sum(p.net_quantity for p in self.positions if p.security_id == security_id)

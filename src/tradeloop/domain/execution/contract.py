@@ -1,0 +1,187 @@
+"""The instrument's contract facts an order must respect: whole lots and the price tick.
+
+An exchange takes quantities in whole lots and prices on the tick grid; Dhan refuses anything
+else (DH-906), but only after the request has left. So both are settled before anything leaves:
+
+* **Where the facts come from.** The intent carries the instrument's `lot_size` (required) and
+  `tick_size`. For NSE index derivatives (NIFTY, BANKNIFTY: the underlying is the first word of
+  the trading symbol, e.g. `NIFTY-Jan2026-FUT`) the index table in
+  `domain/market/instruments.py` knows both: an intent that disagrees with it is refused, and
+  an intent without a tick takes the table's. A full instrument master will replace the table.
+* **Refused** (the risk check, `contract_failures`): an entry whose lot differs from the
+  instrument's, a tick that is not a multiple of the instrument's, an entry whose tick is not
+  known at all, and any price off the tick grid. The message names the instrument's lot and tick.
+* **Rounded** (`on_tick`, used by the position manager before it writes an entry, and
+  `protective_stop` for every stop it moves), each price in the direction that never adds risk:
+
+  ================  ======================  ==============================================
+  price             long (BUY entry)        why
+  ================  ======================  ==============================================
+  `stop_loss`       up (toward the entry)   the stop is never looser than asked
+  `target`          down (toward the entry) the reward the risk check sees is never more
+                                            than asked, and the exit comes no later
+  `price` (limit)   down                    a limit is never widened: no worse a fill
+  `trigger_price`   down                    as the limit (for a SELL stop exit: up, tighter)
+  `reference_price` up                      a market entry's sizing price is never better
+                                            than the market (Dhan sends it as the limit)
+  `trailing_jump`   down (at least 1 tick)  the stop trails at least as closely
+  ================  ======================  ==============================================
+
+  A short (SELL entry) is the mirror: `stop_loss` down, `target` up, `price` and
+  `trigger_price` up, `reference_price` down. Rounding may move a stop onto the entry; the risk
+  check then refuses the entry for its levels, as it would any other.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+from tradeloop.domain.execution.orders import ExchangeSegment, OrderIntent
+from tradeloop.domain.market.instruments import INDICES, IndexInstrument
+
+_SNAP = 1e-6
+"""A price within this many ticks of the grid is on it (float noise: 24000.050000000003)."""
+
+
+def index_contract(intent: OrderIntent) -> IndexInstrument | None:
+    """The index whose derivative `intent` trades (NSE F&O only), or None when not in the table."""
+    if intent.exchange_segment is not ExchangeSegment.NSE_FNO:
+        return None
+    underlying = re.split(r"[-\s]", intent.symbol.strip(), maxsplit=1)[0].upper()
+    return INDICES.get(underlying)
+
+
+def tick_of(intent: OrderIntent) -> float | None:
+    """The intent's tick, else its index's, else None (unknown)."""
+    if intent.tick_size:
+        return intent.tick_size
+    index = index_contract(intent)
+    return None if index is None else index.tick_size
+
+
+def describe(intent: OrderIntent) -> str:
+    """`NIFTY-FUT (lot 65, tick 0.05)`: the instrument as a refusal names it."""
+    index = index_contract(intent)
+    lot = index.lot_size if index is not None else intent.lot_size
+    tick = tick_of(intent)
+    return f"{intent.symbol} (lot {lot}, tick {tick if tick is not None else 'unknown'})"
+
+
+def contract_failures(intent: OrderIntent) -> list[str]:
+    """Why `intent` cannot go out as it is (empty when it can); see the module docstring.
+
+    Exits skip the lot checks: an exit sells what was filled, and refusing it helps nobody.
+    """
+    failures: list[str] = []
+    index = index_contract(intent)
+    if index is not None and not intent.is_exit and intent.lot_size != index.lot_size:
+        failures.append(
+            f"{describe(intent)}: the intent says lot_size {intent.lot_size}, the index table "
+            f"{index.lot_size}; build it with lot_size={index.lot_size} and a quantity in whole "
+            "lots"
+        )
+    if (
+        index is not None
+        and intent.tick_size
+        and not _is_multiple(intent.tick_size, index.tick_size)
+    ):
+        failures.append(
+            f"{describe(intent)}: tick_size {intent.tick_size} is not a multiple of the "
+            f"instrument's tick {index.tick_size}"
+        )
+    tick = tick_of(intent)
+    if tick is None:
+        if not intent.is_exit or _prices(intent):
+            failures.append(
+                f"the tick size of {intent.symbol} is not known: set tick_size on the intent to "
+                "the instrument's tick (0.05 for NSE index futures and options)"
+            )
+        return failures
+    for name, value in _prices(intent).items():
+        if not is_on_tick(value, tick):
+            down, up = round_to_tick(value, tick, -1), round_to_tick(value, tick, 1)
+            failures.append(
+                f"{name} {_shown(value)} is not on the tick of {describe(intent)}: use "
+                f"{_shown(down)} or {_shown(up)} (the position manager rounds its entries itself)"
+            )
+    if intent.trailing_jump and not is_on_tick(intent.trailing_jump, tick):
+        failures.append(
+            f"trailing_jump {_shown(intent.trailing_jump)} is not a whole number of ticks of "
+            f"{describe(intent)}"
+        )
+    return failures
+
+
+def on_tick(intent: OrderIntent) -> OrderIntent:
+    """`intent` with its prices rounded to the tick, each in the direction that adds no risk.
+
+    The same intent (same id) when nothing moves or the tick is unknown (the risk check then
+    refuses it, naming the tick).
+    """
+    tick = tick_of(intent)
+    if tick is None:
+        return intent
+    sign = intent.side.sign
+    # +1 rounds up, -1 down; for a BUY entry (sign +1), see the module docstring's table.
+    directions = {
+        "stop_loss": sign,
+        "target": -sign,
+        "price": -sign,
+        "trigger_price": -sign,
+        "reference_price": sign,
+    }
+    update: dict[str, Any] = {}
+    for name, value in _prices(intent).items():
+        if not is_on_tick(value, tick):  # float noise on the grid is left alone: same id
+            update[name] = round_to_tick(value, tick, directions[name])
+    if intent.trailing_jump and not is_on_tick(intent.trailing_jump, tick):
+        update["trailing_jump"] = max(round_to_tick(intent.trailing_jump, tick, -1), tick)
+    return intent.model_copy(update=update) if update else intent
+
+
+def protective_stop(direction: int, stop: float, tick: float | None) -> float:
+    """`stop` on the tick grid, toward the position (a long's stop up, a short's down)."""
+    return stop if tick is None else round_to_tick(stop, tick, direction)
+
+
+def is_on_tick(value: float, tick: float) -> bool:
+    units = value / tick
+    return abs(units - round(units)) <= _SNAP
+
+
+def round_to_tick(value: float, tick: float, direction: int) -> float:
+    """`value` on the grid of `tick`: up (`direction` > 0) or down (< 0) when it is off it."""
+    units = value / tick
+    nearest = round(units)
+    if abs(units - nearest) <= _SNAP:
+        whole = nearest
+    else:
+        whole = math.ceil(units) if direction > 0 else math.floor(units)
+    return round(whole * tick, _decimals(tick))
+
+
+def _shown(price: float) -> str:
+    return format(price, ".10g")
+
+
+def _decimals(tick: float) -> int:
+    exponent = Decimal(str(tick)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 2
+
+
+def _is_multiple(tick: float, of: float) -> bool:
+    return is_on_tick(tick, of) and tick >= of * (1 - _SNAP)
+
+
+def _prices(intent: OrderIntent) -> dict[str, float]:
+    fields = {
+        "stop_loss": intent.stop_loss,
+        "target": intent.target,
+        "price": intent.price,
+        "trigger_price": intent.trigger_price,
+        "reference_price": intent.reference_price,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
