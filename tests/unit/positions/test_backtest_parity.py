@@ -189,14 +189,19 @@ def test_square_off_at_the_open_of_the_first_bar_at_or_after_1515() -> None:
     assert backtest_trades(bars, {0}, 1, NO_TRAIL) == [(100.0, 100.7, "square_off")]
 
 
+def on_tick(price: float) -> float:
+    """NIFTY's tick is 0.05: the paper session rounds its stops to it, the backtester does not."""
+    return round(round(price / 0.05) * 0.05, 2)
+
+
 def gapless_bars(seed: int, count: int) -> list[Bar]:
     rng = random.Random(seed)
     bars, close = [], 100.0
     for n in range(count):
         open_ = close
-        close = round(open_ + rng.choice([-1, 1]) * rng.random() * 1.2, 2)
-        high = round(max(open_, close) + rng.random() * 0.8, 2)
-        low = round(min(open_, close) - rng.random() * 0.8, 2)
+        close = on_tick(open_ + rng.choice([-1, 1]) * rng.random() * 1.2)
+        high = on_tick(max(open_, close) + rng.random() * 0.8)
+        low = on_tick(min(open_, close) - rng.random() * 0.8)
         bars.append(
             Bar(
                 security_id=SECURITY,

@@ -175,7 +175,7 @@ class LosesEveryCreate(PaperBroker):
         return BrokerOrder.unknown(intent, "read timed out")
 
 
-def test_unknown_entry_is_never_guessed_closed() -> None:
+def test_unknown_entry_is_never_guessed_closed_while_the_order_could_still_arrive() -> None:
     lossy = build_session(broker_class=LosesEveryCreate)
     lossy.clock.set(at(9, 31))
     intent = entry()
@@ -185,9 +185,28 @@ def test_unknown_entry_is_never_guessed_closed() -> None:
 
     position = lossy.store.position(intent.id)
     assert position is not None and position.state is PositionState.UNKNOWN
-    lossy.clock.set(at(15, 16))
-    assert lossy.manager.on_time() == []  # the square-off leaves it to reconciliation
+    lossy.clock.set(at(9, 32))  # a minute later the timed-out create could still arrive
+    assert lossy.manager.on_time() == []
+    assert lossy.store.position(intent.id).state is PositionState.UNKNOWN  # type: ignore[union-attr]
     with pytest.raises(OrderStateUnknownError, match="reconcile it"):
         lossy.manager.close(intent.id, ExitReason.MANUAL)
     with pytest.raises(ReconciliationError, match="unknown_entry"):
         lossy.manager.start()
+
+
+def test_unknown_entry_still_absent_two_minutes_later_is_settled_not_placed() -> None:
+    lossy = build_session(broker_class=LosesEveryCreate)
+    lossy.clock.set(at(9, 31))
+    intent = entry()
+    with pytest.raises(OrderStateUnknownError):
+        lossy.manager.open(intent)
+
+    lossy.clock.set(at(9, 34))
+    lossy.manager.on_time()
+
+    position = lossy.store.position(intent.id)
+    assert position is not None and position.state is PositionState.REJECTED
+    assert "not placed" in position.message and "not re-sent" in position.message
+    assert lossy.manager.portfolio().open_position_count == 0
+    assert lossy.broker.orders() == []  # nothing was ever sent again
+    assert lossy.manager.start().ok

@@ -3,13 +3,19 @@
 It is the only component that exits positions. Driven by time (`on_time`), fills and order
 updates (`sync`), and bar closes (`on_bar_close`), it
 
-* opens a position: PENDING written, then the entry intent goes through the gateway;
-* moves it to OPEN when the entry fills (the broker's stop and target legs are then live);
-* on each close ratchets the stop (trailing, break-even) — the new stop is written to the
-  ledger, then sent with `modify_stop`, then its acknowledgement written;
+* opens a position: the entry's prices rounded to the instrument's tick (contract.py), PENDING
+  written, then the entry intent goes through the gateway;
+* moves it to OPEN when the entry fills (the broker's stop and target legs are then live), and
+  to REJECTED when the entry is refused, rejected, never sent or settled as not placed;
+* on each close ratchets the stop (trailing, break-even) and keeps the broker's stop in line
+  with it (stopsync.py): the new stop is written, sent with `modify_stop`, its acknowledgement
+  written; an unacknowledged stop is sent again on the next close;
 * closes it on a stop or target fill (by the broker's legs), at the square-off time, and when
   the kill switch is on or the day is HALTED (the flatten path): CLOSING is written with the
-  exit intent, then the legs are cancelled, then the exit goes out through the gateway.
+  exit intent, then the legs are cancelled, then the exit goes out through the gateway
+  (closing.py);
+* on each of its time passes reconciles what is in doubt: an UNKNOWN entry, and a CLOSING
+  position whose exit is unsettled or was not placed (then a new exit intent goes out).
 
 Each step is written before the action it triggers, so after a crash `start()` (reconcile.py)
 resumes exactly where the ledger says it was. Time comes from the injected clock.
@@ -17,22 +23,24 @@ resumes exactly where the ledger says it was. Time comes from the injected clock
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, time
 
 from tradeloop.clock import Clock
+from tradeloop.domain.execution.contract import on_tick
 from tradeloop.domain.execution.fills import BrokerFill
 from tradeloop.domain.execution.gateway import OrderGateway, SubmitOutcome
-from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, ProductType
+from tradeloop.domain.execution.orders import OrderIntent, ProductType
 from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import to_ist
-from tradeloop.domain.positions.exits import exit_intent
+from tradeloop.domain.positions.closing import ExitPath
 from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
 from tradeloop.domain.positions.reconcile import ReconciliationReport, reconcile
 from tradeloop.domain.positions.recorder import PositionRecorder
-from tradeloop.domain.positions.stops import stop_after_close
+from tradeloop.domain.positions.stopsync import StopSync
 from tradeloop.domain.positions.store import PositionStore
-from tradeloop.domain.positions.sync import FillSync
+from tradeloop.domain.positions.sync import DEAD_ORDER, FillSync
 from tradeloop.domain.risk.state import (
     Portfolio,
     PositionExposure,
@@ -43,11 +51,11 @@ from tradeloop.errors import (
     OrderStateUnknownError,
     ReconciliationError,
     TradingRefusedError,
+    TransientError,
     UserError,
 )
 
-_DEAD_ORDER = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
-MAX_EXIT_ATTEMPTS = 3
+_log = logging.getLogger(__name__)
 
 
 class PositionManager:
@@ -72,6 +80,8 @@ class PositionManager:
         self._recorder = PositionRecorder(store)
         self._marks: dict[str, float] = {}
         self._sync = FillSync(gateway, store, self._recorder, clock)
+        self._stops = StopSync(gateway, store, self._recorder, clock)
+        self._exits = ExitPath(gateway, store, self._recorder, self._sync, clock, self.portfolio)
 
     def start(self, *, strict: bool = True) -> ReconciliationReport:
         """Reconcile the ledger with the broker before trading (see reconcile.py)."""
@@ -82,11 +92,17 @@ class PositionManager:
     def open(
         self, intent: OrderIntent, plan: ExitPlan | None = None, portfolio: Portfolio | None = None
     ) -> Position:
-        """Open a position for an entry intent (idempotent: the intent id is the position id)."""
+        """Open a position for an entry intent (idempotent: the intent id is the position id).
+
+        The entry's prices are first rounded to the instrument's tick (`contract.on_tick`): the
+        position id is the id of the rounded intent, the same as `intent.id` when it was on
+        the tick already.
+        """
         if intent.is_exit:
             raise UserError(
                 f"intent {intent.id} is an exit: open() takes entries; exits are the manager's"
             )
+        intent = on_tick(intent)
         now = self.clock.now()
         position = self.store.position(intent.id)
         if position is None:
@@ -134,16 +150,20 @@ class PositionManager:
                 position, PositionState.REJECTED, "entry_refused", now, "; ".join(result.reasons)
             )
         assert result.order is not None
-        if result.order.status is OrderStatus.REJECTED:
-            return self._recorder.transition(
-                position, PositionState.REJECTED, "entry_rejected", now, result.order.message
-            )
-        if position.state is PositionState.UNKNOWN:
-            position = self._recorder.transition(
-                position, PositionState.PENDING, "entry_adopted", now
-            )
+        if result.order.status in DEAD_ORDER or position.state is PositionState.UNKNOWN:
+            position = self._sync.settle_entry(position)
+        if position.state.is_final:
+            return position
         self.sync()
         return self.store.position(position.position_id) or position
+
+    def settle_entry(self, position_id: str) -> Position:
+        """Move an unfilled PENDING/UNKNOWN entry on to what its journalled order now says
+        (e.g. after `tradeloop orders resolve`: REJECTED, so it stops counting as open)."""
+        position = self.store.position(position_id)
+        if position is None:
+            raise UserError(f"no position {position_id}: see `tradeloop positions`")
+        return self._sync.settle_entry(position)
 
     # -- fills and order updates --------------------------------------------------------------
 
@@ -159,47 +179,14 @@ class PositionManager:
     # -- stops on a close ---------------------------------------------------------------------
 
     def on_bar_close(self, security_id: str, close: float) -> list[Position]:
-        """Ratchet the stops of the positions in `security_id` after a bar closed at `close`."""
+        """Ratchet the stops of the positions in `security_id` after a bar closed at `close`,
+        and send every stop the broker has not acknowledged (see stopsync.py)."""
         self._marks[security_id] = close
-        moved: list[Position] = []
-        for position in self.store.positions(active_only=True):
-            if position.security_id != security_id or position.state not in (
-                PositionState.OPEN,
-                PositionState.BREAK_EVEN,
-                PositionState.TRAILING,
-            ):
-                continue
-            assert position.entry_price is not None and position.stop is not None
-            assert position.initial_stop is not None
-            move = stop_after_close(
-                position.state,
-                position.direction,
-                close,
-                position.entry_price,
-                position.initial_stop,
-                position.stop,
-                position.plan,
-            )
-            if move is not None:
-                moved.append(self._move_stop(position, move.stop, move.state, move.rule))
-        return moved
-
-    def _move_stop(
-        self, position: Position, stop: float, state: PositionState, rule: str
-    ) -> Position:
-        now = self.clock.now()
-        wanted = self._recorder.write(
-            position.model_copy(update={"stop": stop, "state": state}),
-            "stop_moved",
-            now,
-            from_state=position.state,
-            detail={"from": position.stop, "to": stop, "rule": rule},
-        )
-        return self._send_stop(wanted)
+        return self._stops.on_bar_close(security_id, close)
 
     def resend_stop(self, position: Position) -> Position:
         """Send the stop the ledger holds but the broker never acknowledged."""
-        return self._send_stop(position)
+        return self._stops.send(position)
 
     def reject_unsent(self, position: Position) -> Position:
         return self._recorder.transition(
@@ -217,17 +204,6 @@ class PositionManager:
             position, PositionState.UNKNOWN, "entry_unknown", self.clock.now(), why
         )
 
-    def _send_stop(self, position: Position) -> Position:
-        assert position.stop is not None
-        self.gateway.modify_stop(position.position_id, position.stop)
-        return self._recorder.write(
-            position.model_copy(update={"broker_stop": position.stop}),
-            "stop_acknowledged",
-            self.clock.now(),
-            from_state=position.state,
-            detail={"stop": position.stop},
-        )
-
     # -- time, kill switch, exits -------------------------------------------------------------
 
     def on_price(self, security_id: str, ltp: float) -> None:
@@ -236,8 +212,10 @@ class PositionManager:
 
     def on_time(self, now: datetime | None = None) -> list[Position]:
         """Apply the time rules: kill switch and HALTED flatten everything; square-off closes
-        intraday positions; a close interrupted before its exit was sent is finished."""
+        intraday positions; a close interrupted before its exit was sent is finished. First,
+        every order of the day still in doubt is reconciled (`settle_orders`)."""
         now = now or self.clock.now()
+        self.settle_orders(now)
         if self.controls.kill_switch().engaged:
             return self.flatten_all(ExitReason.KILL_SWITCH)
         day_state = self.gateway.risk.update_trading_state(self.portfolio(now), now)
@@ -247,138 +225,79 @@ class PositionManager:
             return self._close_all(None)
         return self._close_all(ExitReason.SQUARE_OFF)
 
+    def settle_orders(
+        self, now: datetime | None = None, *, include_open: bool = False
+    ) -> dict[str, str]:
+        """Ask the broker about every order of the day still PENDING/UNKNOWN in the journal
+        (and OPEN/PART_FILLED with `include_open`, as the restart does), whatever became of its
+        position: a fill can close a position before the create's answer was settled. The
+        ones still in doubt, with why."""
+        day = to_ist(now or self.clock.now()).date()
+        in_doubt: dict[str, str] = {}
+        for record in self.gateway.journal.orders(day):
+            if record.status.is_terminal or not (include_open or record.status.is_unsettled):
+                continue
+            try:
+                self.gateway.refresh(record.intent_id)
+            except (OrderStateUnknownError, TransientError) as exc:
+                in_doubt[record.intent_id] = str(exc)
+        return in_doubt
+
     def flatten_all(self, reason: ExitReason = ExitReason.KILL_SWITCH) -> list[Position]:
         """The kill-switch path: close every active position now."""
         return self._close_all(reason)
 
     def _close_all(self, reason: ExitReason | None) -> list[Position]:
+        """One pass over the active positions; a position that needs a person does not stop
+        the others (its `ReconciliationError` is raised after the pass)."""
         closed: list[Position] = []
+        stuck: list[str] = []
         for position in self.store.positions(active_only=True):
-            if position.state is PositionState.UNKNOWN:
-                continue  # only reconciliation may decide what an unknown entry holds
-            if position.state is PositionState.CLOSING:
-                assert position.exit_intent is not None
-                if self.gateway.journal.get(position.exit_intent.id) is None:
-                    closed.append(self.resume_close(position))
-                continue
-            intraday = position.entry_intent.product is ProductType.INTRADAY
-            if reason is None or (reason is ExitReason.SQUARE_OFF and not intraday):
-                continue
-            closed.append(self.close(position.position_id, reason))
+            try:
+                position = self._reconcile_entry(position)
+                if position.state is PositionState.UNKNOWN or position.state.is_final:
+                    continue  # only the broker's answer decides what an unknown entry holds
+                if position.state is PositionState.CLOSING:
+                    if self._exits.needs_work(position):
+                        closed.append(self.resume_close(position))
+                    continue
+                intraday = position.entry_intent.product is ProductType.INTRADAY
+                if reason is None or (reason is ExitReason.SQUARE_OFF and not intraday):
+                    continue
+                closed.append(self.close(position.position_id, reason))
+            except (OrderStateUnknownError, TransientError) as exc:
+                # In doubt or unreachable: nothing was sent twice; the next pass tries again.
+                _log.warning("position %s: %s", position.position_id, exc)
+            except ReconciliationError as exc:
+                stuck.append(str(exc))
+        if stuck:
+            raise ReconciliationError("; ".join(stuck))
         return closed
 
-    def close(self, position_id: str, reason: ExitReason) -> Position:
-        """Close one position: CLOSING written, legs cancelled, exit sent (flatten path)."""
-        position = self.store.position(position_id)
-        if position is None:
-            raise UserError(f"no position {position_id}: see `tradeloop positions`")
-        if position.state.is_final:
+    def _reconcile_entry(self, position: Position) -> Position:
+        """An unfilled entry whose order is unsettled (PENDING/UNKNOWN in the journal): ask the
+        broker (found → adopted; absent long enough → not placed), then settle the position."""
+        if position.state not in (PositionState.PENDING, PositionState.UNKNOWN):
             return position
-        if position.state is PositionState.UNKNOWN:
-            raise OrderStateUnknownError(
-                f"position {position_id}: its entry's outcome is unknown; reconcile it "
-                "(restart, or `tradeloop orders resolve`) before closing it"
-            )
-        now = self.clock.now()
-        if position.state is not PositionState.CLOSING:
-            position = self._recorder.write(
-                position.model_copy(
-                    update={
-                        "state": PositionState.CLOSING,
-                        "exit_reason": reason,
-                        "exit_intent": exit_intent(position, reason, now),
-                    }
-                ),
-                "closing",
-                now,
-                from_state=position.state,
-                detail={"reason": reason.value},
-            )
-        return self.resume_close(position)
+        record = self.gateway.journal.get(position.position_id)
+        if record is not None and record.status.is_unsettled:
+            try:
+                self.gateway.refresh(position.position_id)
+            except OrderStateUnknownError as exc:
+                return self.mark_unknown(position, str(exc))
+        return self._sync.settle_entry(position)
+
+    def close(self, position_id: str, reason: ExitReason) -> Position:
+        """Close one position: CLOSING written, legs cancelled, exit sent (see closing.py)."""
+        return self._exits.close(position_id, reason)
 
     def resume_close(self, position: Position) -> Position:
         """Finish a CLOSING position; safe to repeat (a restart calls it again)."""
-        now = self.clock.now()
-        assert position.exit_intent is not None
-        exit_order = self.gateway.journal.get(position.exit_intent.id)
-        if exit_order is not None and exit_order.status in _DEAD_ORDER:
-            position = self._retry_exit(position, exit_order.message)
-            exit_order = None
-        if exit_order is None:
-            self._cancel_entry(position)
-            self.sync()
-            position = self.store.position(position.position_id) or position
-            if position.state.is_final:
-                return position
-            if position.filled_quantity == 0:
-                return self._recorder.transition(
-                    position, PositionState.CLOSED, "cancelled_unfilled", now, "no units held"
-                )
-            self._check_broker_holds(position)
-            position = self._resize_exit(position, now)
-        assert position.exit_intent is not None
-        self.gateway.submit(position.exit_intent, self.portfolio(now), flatten=True)
-        self.sync()
-        return self.store.position(position.position_id) or position
+        return self._exits.resume_close(position)
 
-    def _cancel_entry(self, position: Position) -> None:
-        """Cancel an unfilled entry, or the stop and target legs of a filled super order."""
-        entry = self.gateway.journal.get(position.position_id)
-        if entry is None or entry.broker_order_id is None:
-            return
-        has_legs = position.entry_intent.stop_loss is not None and position.target is not None
-        if not entry.status.is_terminal or (entry.status is OrderStatus.FILLED and has_legs):
-            self.gateway.cancel(position.position_id)
-
-    def _resize_exit(self, position: Position, now: datetime) -> Position:
-        assert position.exit_intent is not None
-        if position.exit_intent.quantity == position.open_quantity:
-            return position
-        resized = position.exit_intent.model_copy(update={"quantity": position.open_quantity})
-        return self._recorder.write(
-            position.model_copy(update={"exit_intent": resized}),
-            "exit_resized",
-            now,
-            from_state=position.state,
-            detail={"quantity": position.open_quantity},
-        )
-
-    def _retry_exit(self, position: Position, why: str) -> Position:
-        """The broker refused the exit: a new exit intent (next attempt), written first."""
-        assert position.exit_intent is not None and position.exit_reason is not None
-        attempt = position.exit_intent.sequence + 1
-        if attempt > MAX_EXIT_ATTEMPTS:
-            raise ReconciliationError(
-                f"position {position.position_id}: {MAX_EXIT_ATTEMPTS} exit orders were refused "
-                f"by {self.gateway.broker.name} (last: {why}); close it at the broker by hand"
-            )
-        now = self.clock.now()
-        replacement = exit_intent(position, position.exit_reason, now, attempt)
-        return self._recorder.write(
-            position.model_copy(update={"exit_intent": replacement}),
-            "exit_retried",
-            now,
-            from_state=position.state,
-            detail={"attempt": attempt, "refused": why},
-        )
-
-    def _check_broker_holds(self, position: Position) -> None:
-        ours = sum(
-            p.net_quantity
-            for p in self.store.positions(active_only=True)
-            if p.security_id == position.security_id
-        )
-        theirs = sum(
-            p.net_quantity
-            for p in self.gateway.broker.positions()
-            if p.security_id == position.security_id
-        )
-        if ours != theirs:
-            raise ReconciliationError(
-                f"cannot exit position {position.position_id}: the ledger holds {ours:+d} units "
-                f"of {position.security_id} but {self.gateway.broker.name} holds {theirs:+d}; "
-                "an exit could open a reverse position. Check the broker, then reconcile"
-            )
+    def allow_exit_retry(self, position_id: str, reason: str) -> Position:
+        """A person's go-ahead for new exits after the broker refused `MAX_EXIT_REFUSALS`."""
+        return self._exits.allow_exit_retry(position_id, reason)
 
     # -- views --------------------------------------------------------------------------------
 
@@ -396,6 +315,7 @@ class PositionManager:
             exposures.append(
                 PositionExposure(
                     security_id=position.security_id,
+                    position_id=position.position_id,
                     net_quantity=position.net_quantity,
                     average_price=position.entry_price or 0.0,
                     pending=pending,

@@ -150,6 +150,8 @@ class Position(BaseModel):
     target: float | None = None
     exit_intent: OrderIntent | None = None
     exit_reason: ExitReason | None = None
+    exit_refusals: int = 0
+    """Exit orders the broker refused; one that never reached it (NOT_SENT) does not count."""
     exit_price: float | None = None
     exit_filled_quantity: int = 0
     entry_costs: float = 0.0

@@ -7,9 +7,11 @@ On start the position manager
 2. settles entries that were PENDING or UNKNOWN: no journalled order → the entry was never sent
    and is not re-sent now (REJECTED: a stale entry must not go out late); a journalled one is
    reconciled by correlation id (found → adopted; not found → UNKNOWN, reported);
-3. re-sends a stop the ledger wanted but the broker never acknowledged;
-4. finishes positions that were CLOSING (the same exit intent, so never a second order);
-5. compares the net units per security in the ledger with the broker's positions, and lists
+3. asks the broker about every other order of the day not final in the journal (one whose
+   position a fill already closed, an exit, an order placed through the gateway alone);
+4. re-sends a stop the ledger wanted but the broker never acknowledged;
+5. finishes positions that were CLOSING (the same exit intent, so never a second order);
+6. compares the net units per security in the ledger with the broker's positions, and lists
    broker fills that belong to no position.
 
 It never guesses: anything it cannot settle is drift, and with `strict=True` a
@@ -78,6 +80,12 @@ def reconcile(manager: PositionManager, *, strict: bool = True) -> Reconciliatio
                 DriftItem(kind="unknown_entry", subject=position.position_id, detail=str(exc))
             )
     manager.sync(refresh_pending=True)
+    settled_above = {item.subject for item in drift}
+    drift += [
+        DriftItem(kind="unknown_order", subject=intent_id, detail=why)
+        for intent_id, why in manager.settle_orders(include_open=True).items()
+        if intent_id not in settled_above
+    ]
     for position in store.positions(active_only=True):
         unsent_stop = position.stop is not None and position.stop != position.broker_stop
         if (

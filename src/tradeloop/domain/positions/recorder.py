@@ -1,7 +1,9 @@
 """Writes position transitions: one event per change, checked against the state machine.
 
 Every write bumps the position's version and appends the event that explains it, in one store
-transaction together with the fills that caused it and, on close, the trade.
+transaction together with the fills that caused it and, on close, the trade. A position's
+`message` explains its current state: a change of state replaces it (an entry that turns OPEN
+drops the "outcome unknown" text it had while UNKNOWN).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class PositionRecorder:
                     ),
                     "entry_costs": position.entry_costs + fill.cost_total,
                     "opened_at": position.opened_at or fill.ts,
+                    "message": "" if state is not position.state else position.message,
                 }
             ),
             "entry_filled",
@@ -74,6 +77,8 @@ class PositionRecorder:
             "leg": fill.leg.value,
             "reason": reason.value,
         }
+        if position.state is not PositionState.CLOSING:
+            interim = interim.model_copy(update={"message": ""})
         if interim.open_quantity > 0:
             return self.write(
                 interim.model_copy(update={"state": PositionState.CLOSING}),
@@ -102,8 +107,10 @@ class PositionRecorder:
         now: datetime,
         message: str = "",
     ) -> Position:
+        if state is position.state:
+            message = message or position.message
         return self.write(
-            position.model_copy(update={"state": state, "message": message or position.message}),
+            position.model_copy(update={"state": state, "message": message}),
             kind,
             now,
             from_state=position.state,

@@ -4,9 +4,15 @@ With a broker that reports fills (`SupportsFills`: the paper broker) every fill 
 position it belongs to — the entry by its intent id, a stop or target leg by its parent's, an
 exit by the exit intent's — together with the fill itself, in one ledger write. A fill is
 applied once: the ids already recorded in the ledger are skipped, after a restart too.
+
+An unfilled entry (PENDING or UNKNOWN) follows its journalled order: dead at the broker
+(rejected, cancelled, expired), never sent, or settled as not placed → REJECTED, so it stops
+counting against the position limit; found at the broker after an unknown outcome → PENDING.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from tradeloop.clock import Clock
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg, SupportsFills
@@ -15,8 +21,15 @@ from tradeloop.domain.execution.orders import OrderStatus
 from tradeloop.domain.positions.model import Position, PositionState
 from tradeloop.domain.positions.recorder import PositionRecorder
 from tradeloop.domain.positions.store import PositionStore
+from tradeloop.errors import OrderStateUnknownError
 
-_DEAD_ORDER = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+DEAD_ORDER = (
+    OrderStatus.REJECTED,
+    OrderStatus.CANCELLED,
+    OrderStatus.EXPIRED,
+    OrderStatus.NOT_SENT,
+)
+"""Orders that will never fill (any more)."""
 
 
 class FillSync:
@@ -48,23 +61,50 @@ class FillSync:
                 continue
             changed.append(self._apply_fill(position, fill))
             if self.gateway.journal.get(fill.correlation_id) is not None:
-                self.gateway.refresh(fill.correlation_id)
+                self._refresh(fill.correlation_id)
         for position in self.store.positions(active_only=True):
-            if position.state is PositionState.PENDING and position.filled_quantity == 0:
-                if refresh_pending and self.gateway.journal.get(position.position_id):
-                    self.gateway.refresh(position.position_id)
-                record = self.gateway.journal.get(position.position_id)
-                if record is not None and record.status in _DEAD_ORDER:
-                    changed.append(
-                        self.recorder.transition(
-                            position,
-                            PositionState.REJECTED,
-                            "entry_" + record.status.value.lower(),
-                            self.clock.now(),
-                            record.message,
-                        )
-                    )
+            if (
+                refresh_pending
+                and position.state is PositionState.PENDING
+                and position.filled_quantity == 0
+                and self.gateway.journal.get(position.position_id)
+            ):
+                self.gateway.refresh(position.position_id)
+            settled = self.settle_entry(position)
+            if settled is not position:
+                changed.append(settled)
         return changed
+
+    def _refresh(self, intent_id: str) -> None:
+        """Bring the journal up to date after a fill. The fill proves the order exists, so a
+        lookup that does not show it yet (OrderStateUnknownError) is left to a later pass."""
+        with contextlib.suppress(OrderStateUnknownError):
+            self.gateway.refresh(intent_id)
+
+    def settle_entry(self, position: Position) -> Position:
+        """Move an unfilled PENDING/UNKNOWN entry on to what its journalled order says."""
+        if position.state not in (PositionState.PENDING, PositionState.UNKNOWN):
+            return position
+        record = self.gateway.journal.get(position.position_id)
+        if record is None or position.filled_quantity:
+            return position
+        if record.status in DEAD_ORDER:
+            return self.recorder.transition(
+                position,
+                PositionState.REJECTED,
+                "entry_" + record.status.value.lower(),
+                self.clock.now(),
+                record.message or f"the entry order is {record.status.value}",
+            )
+        if position.state is PositionState.UNKNOWN and not record.status.is_unsettled:
+            return self.recorder.transition(
+                position,
+                PositionState.PENDING,
+                "entry_adopted",
+                self.clock.now(),
+                f"found at {self.gateway.broker.name}: {record.status.value}",
+            )
+        return position
 
     def _new_fills(self, refresh: bool) -> list[BrokerFill]:
         broker = self.gateway.broker

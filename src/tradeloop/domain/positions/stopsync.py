@@ -1,0 +1,110 @@
+"""Keeps the broker's stop where the position manager wants it, on every bar close.
+
+A position records two stops: `stop`, the one the manager wants (written before it is sent),
+and `broker_stop`, the one the broker last acknowledged. On each close of a bar the stop rule
+may move `stop` (the backtester's ratchet, rounded to the instrument's tick toward the
+position: never looser); then, whenever the two differ, the wanted stop is sent. So a move the
+broker never acknowledged (a dropped connection, a timeout: a `TransientError`) is sent again
+on the next close, and again, until the broker confirms it, not only after a restart. (So is
+one whose order the broker's lookup does not show yet: OrderStateUnknownError.)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from tradeloop.clock import Clock
+from tradeloop.domain.execution.contract import protective_stop, tick_of
+from tradeloop.domain.execution.gateway import OrderGateway
+from tradeloop.domain.positions.model import Position, PositionState
+from tradeloop.domain.positions.recorder import PositionRecorder
+from tradeloop.domain.positions.stops import stop_after_close
+from tradeloop.domain.positions.store import PositionStore
+from tradeloop.errors import OrderStateUnknownError, TransientError
+
+_log = logging.getLogger(__name__)
+
+MANAGED = (PositionState.OPEN, PositionState.BREAK_EVEN, PositionState.TRAILING)
+"""States whose stop the manager moves (a CLOSING position's legs are being cancelled)."""
+
+
+class StopSync:
+    def __init__(
+        self,
+        gateway: OrderGateway,
+        store: PositionStore,
+        recorder: PositionRecorder,
+        clock: Clock,
+    ) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.recorder = recorder
+        self.clock = clock
+
+    def on_bar_close(self, security_id: str, close: float) -> list[Position]:
+        """Ratchet and sync the stops of the positions in `security_id`; the ones sent."""
+        sent: list[Position] = []
+        for position in self.store.positions(active_only=True):
+            if position.security_id != security_id or position.state not in MANAGED:
+                continue
+            wanted = self._ratchet(position, close)
+            if wanted.stop != wanted.broker_stop:
+                sent.append(self.send(wanted))
+        return sent
+
+    def send(self, position: Position) -> Position:
+        """Send the wanted stop; record the acknowledgement, or that it is still owed."""
+        assert position.stop is not None
+        try:
+            self.gateway.modify_stop(position.position_id, position.stop)
+        except (TransientError, OrderStateUnknownError) as exc:
+            _log.warning(
+                "stop %s of position %s not acknowledged (%s): sent again on the next close",
+                position.stop,
+                position.position_id,
+                exc,
+            )
+            return self.recorder.write(
+                position,
+                "stop_unacknowledged",
+                self.clock.now(),
+                from_state=position.state,
+                detail={
+                    "stop": position.stop,
+                    "broker_stop": position.broker_stop,
+                    "error": str(exc),
+                },
+            )
+        return self.recorder.write(
+            position.model_copy(update={"broker_stop": position.stop}),
+            "stop_acknowledged",
+            self.clock.now(),
+            from_state=position.state,
+            detail={"stop": position.stop},
+        )
+
+    def _ratchet(self, position: Position, close: float) -> Position:
+        assert position.entry_price is not None and position.stop is not None
+        assert position.initial_stop is not None
+        move = stop_after_close(
+            position.state,
+            position.direction,
+            close,
+            position.entry_price,
+            position.initial_stop,
+            position.stop,
+            position.plan,
+        )
+        if move is None:
+            return position
+        stop = protective_stop(position.direction, move.stop, tick_of(position.entry_intent))
+        if math.isclose(stop, position.stop, rel_tol=0.0, abs_tol=1e-9):
+            return position  # the move was float noise on a stop already on the tick
+        return self.recorder.write(
+            position.model_copy(update={"stop": stop, "state": move.state}),
+            "stop_moved",
+            self.clock.now(),
+            from_state=position.state,
+            detail={"from": position.stop, "to": stop, "rule": move.rule},
+        )
