@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -22,7 +23,7 @@ from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.execution.fills import FillLeg
 from tradeloop.domain.execution.gateway import OrderGateway
-from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+from tradeloop.domain.execution.orders import OrderIntent, OrderStatus, OrderType, Side
 from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
 from tradeloop.domain.market.session import SQUARE_OFF
@@ -74,20 +75,22 @@ def live_manager(
     )
 
 
-def super_order_intent() -> OrderIntent:
-    return OrderIntent(
-        strategy_id="s-breakout",
-        symbol="NIFTY-24000-CE",
-        security_id=SECURITY_ID,
-        side=Side.BUY,
-        quantity=65,
-        lot_size=65,
-        order_type=OrderType.LIMIT,
-        price=120.0,
-        stop_loss=110.0,
-        target=140.0,
-        trading_day=DAY,
-    )
+def super_order_intent(**overrides: Any) -> OrderIntent:
+    fields: dict[str, Any] = {
+        "strategy_id": "s-breakout",
+        "symbol": "NIFTY-24000-CE",
+        "security_id": SECURITY_ID,
+        "side": Side.BUY,
+        "quantity": 65,
+        "lot_size": 65,
+        "order_type": OrderType.LIMIT,
+        "price": 120.0,
+        "stop_loss": 110.0,
+        "target": 140.0,
+        "trading_day": DAY,
+    }
+    fields.update(overrides)
+    return OrderIntent.model_validate(fields)
 
 
 def option_cost(side: Side, price: float, quantity: int) -> float:
@@ -167,3 +170,83 @@ def test_restarted_manager_agrees_with_dhan_after_a_stop_filled_while_it_was_dow
     assert position is not None and position.state is PositionState.CLOSED
     assert position.exit_reason is ExitReason.STOP
     assert len(restarted.store.fills(DAY)) == 2  # the entry fill was not applied twice
+
+
+# -- issue 11: the money path under faults, live ------------------------------------------------
+
+
+def test_third_live_entry_is_allowed_with_max_open_positions_three(
+    dhan_server: DhanLoopbackServer, tmp_path: Path
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    manager = live_manager(dhan_server, f"sqlite:///{tmp_path / 'ledger.sqlite'}", clock)
+
+    positions = [manager.open(super_order_intent(sequence=n)) for n in range(4)]
+
+    assert [p.state for p in positions] == [PositionState.PENDING] * 3 + [PositionState.REJECTED]
+    assert "3 other positions are open or pending; the limit is 3" in positions[3].message
+    assert len(dhan_server.requests_to("POST", r"/(super/)?orders")) == 3
+
+
+def test_stop_move_dhan_never_acknowledged_is_sent_again_on_the_next_bar_close(
+    dhan_server: DhanLoopbackServer, tmp_path: Path
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    manager = live_manager(dhan_server, f"sqlite:///{tmp_path / 'ledger.sqlite'}", clock)
+    intent = super_order_intent()
+    manager.open(intent, ExitPlan(trail_offset=5.0, break_even_r=None))
+    [order] = dhan_server.orders_with_correlation_id(intent.id)
+    dhan_server.fill(order.order_id, 120.0, at=ist_datetime(DAY, time(9, 31)))
+    manager.sync()
+    dhan_server.fail_next("PUT", r"/super/orders/.+", status=500)  # the modify is lost
+
+    manager.on_bar_close(SECURITY_ID, 130.0)  # the trail wants 125
+    owed = manager.store.position(intent.id)
+    assert owed is not None and (owed.stop, owed.broker_stop) == (125.0, 110.0)
+    assert order.stop_loss_price == 110.0
+
+    manager.on_bar_close(SECURITY_ID, 129.0)  # no new move: the owed one is sent again
+
+    synced = manager.store.position(intent.id)
+    assert synced is not None and (synced.stop, synced.broker_stop) == (125.0, 125.0)
+    assert order.stop_loss_price == 125.0
+    assert len(dhan_server.requests_to("PUT", r"/super/orders/.+")) == 2
+
+
+def test_restart_reads_a_closed_super_order_from_dhans_fields_not_from_memory(
+    dhan_server: DhanLoopbackServer, tmp_path: Path
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    intent = super_order_intent()
+    live_manager(dhan_server, url, clock).open(intent)  # then the process dies
+    [order] = dhan_server.orders_with_correlation_id(intent.id)
+    order.book_shows_super_status = True  # Dhan lists it as CLOSED once a leg traded
+    dhan_server.fill(order.order_id, 120.0, at=ist_datetime(DAY, time(9, 31)))
+    dhan_server.trigger_stop(order.order_id, 110.0, at=ist_datetime(DAY, time(11, 0)))
+
+    restarted = live_manager(dhan_server, url, clock)  # remembers nothing of super orders
+    report = restarted.start()
+
+    assert report.ok, report.describe()
+    position = restarted.store.position(intent.id)
+    assert position is not None and position.state is PositionState.CLOSED
+    record = restarted.gateway.journal.get(intent.id)
+    assert record is not None and record.status is OrderStatus.FILLED
+    assert "unrecognised" not in record.message
+
+
+def test_live_entry_prices_are_rounded_to_the_tick_before_they_reach_dhan(
+    dhan_server: DhanLoopbackServer, tmp_path: Path
+) -> None:
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    manager = live_manager(dhan_server, f"sqlite:///{tmp_path / 'ledger.sqlite'}", clock)
+
+    manager.open(super_order_intent(price=120.03, stop_loss=110.02, target=140.04))
+
+    [create] = dhan_server.requests_to("POST", "/super/orders")
+    assert (create.body["price"], create.body["stopLossPrice"], create.body["targetPrice"]) == (
+        120.0,
+        110.05,
+        140.0,
+    )

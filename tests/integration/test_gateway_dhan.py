@@ -8,6 +8,7 @@ exactly one order exists at the broker and exactly one create request was sent.
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from datetime import date, time
 from pathlib import Path
@@ -37,7 +38,7 @@ from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import Portfolio
-from tradeloop.errors import OrderStateUnknownError
+from tradeloop.errors import OrderStateUnknownError, TransientError
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
 from tradeloop.storage.ledger import Ledger, open_ledger
 from tradeloop.tasks.retry import only_transient
@@ -216,3 +217,94 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
     position = restarted.store.position(intent.id)
     assert position is not None and position.state is PositionState.OPEN
     assert (position.filled_quantity, position.entry_price) == (65, 120.0)
+
+
+# -- issue 11: faults that must end in a final state --------------------------------------------
+
+
+def test_create_refused_before_sending_is_journalled_never_sent_not_unknown(
+    dhan_server: DhanLoopbackServer, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway = live_gateway(dhan_server, ledger, timeout=5.0)
+    intent = option_intent()
+    # The adapter refuses to send while http.client would print the token to stdout.
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+
+    result = gateway.submit(intent, Portfolio())
+
+    assert result.outcome is SubmitOutcome.NOT_SENT
+    record = ledger.get(intent.id)
+    assert record is not None and record.status is OrderStatus.NOT_SENT
+    assert record.message.startswith("never sent: http.client debug printing is on")
+    assert dhan_server.requests == []
+
+
+def test_fifty_units_with_lot_size_one_never_reach_dhan(
+    dhan_server: DhanLoopbackServer, ledger: Ledger
+) -> None:
+    gateway = live_gateway(dhan_server, ledger, timeout=5.0)
+    intent = option_intent().model_copy(update={"quantity": 50, "lot_size": 1})
+
+    result = gateway.submit(intent, Portfolio())
+
+    assert result.outcome is SubmitOutcome.REFUSED
+    assert any("NIFTY-24000-CE (lot 65, tick 0.05)" in reason for reason in result.reasons)
+    assert dhan_server.requests_to("POST", CREATE) == []
+
+
+def test_adopted_order_drops_the_outcome_unknown_text(
+    dhan_server: DhanLoopbackServer, ledger: Ledger
+) -> None:
+    gateway = live_gateway(dhan_server, ledger, timeout=0.3)
+    intent = option_intent()
+    release = dhan_server.answer_late("POST", "/super/orders")
+
+    result = gateway.submit(intent, Portfolio())
+    release.set()
+
+    assert result.order is not None and result.order.status is OrderStatus.OPEN
+    assert "outcome unknown" not in result.order.message
+    assert "resend" not in result.order.message
+
+
+def test_entry_resolved_as_not_placed_rejects_its_position(
+    dhan_server: DhanLoopbackServer, ledger: Ledger
+) -> None:
+    gateway = live_gateway(dhan_server, ledger, timeout=5.0)
+    manager = PositionManager(
+        gateway, ledger, ledger, gateway.clock, square_off_time=SQUARE_OFF, default_plan=ExitPlan()
+    )
+    intent = option_intent()
+    dhan_server.fail_next("POST", "/super/orders", status=502)
+    with pytest.raises(OrderStateUnknownError):
+        manager.open(intent)
+
+    gateway.resolve_not_placed(intent.id, "not in Dhan's order book")
+    position = manager.settle_entry(intent.id)
+
+    assert position.state is PositionState.REJECTED
+    assert manager.portfolio().open_position_count == 0
+    assert len(dhan_server.requests_to("POST", CREATE)) == 1
+
+
+def test_resolve_after_a_restart_adopts_a_closed_super_order_as_filled(
+    dhan_server: DhanLoopbackServer, ledger: Ledger
+) -> None:
+    gateway = live_gateway(dhan_server, ledger, timeout=0.3)
+    intent = option_intent()
+    release = dhan_server.answer_late("POST", "/super/orders")
+    dhan_server.fail_next("GET", r"/orders/external/.+", status=503)
+    with pytest.raises(TransientError):
+        gateway.submit(intent, Portfolio())  # created at Dhan, but nobody knows: UNKNOWN
+    release.set()
+    [order] = dhan_server.orders_with_correlation_id(intent.id)
+    order.book_shows_super_status = True
+    dhan_server.fill(order.order_id, 120.0)
+    dhan_server.trigger_stop(order.order_id, 110.0)  # the super order is CLOSED at Dhan
+
+    restarted = live_gateway(dhan_server, ledger, timeout=5.0)  # a new process
+    record = restarted.resolve_not_placed(intent.id, "I believe it never went out")
+
+    assert record.status is OrderStatus.FILLED
+    assert record.broker_order_id == order.order_id
+    assert len(dhan_server.requests_to("POST", CREATE)) == 1

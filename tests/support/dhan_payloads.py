@@ -45,6 +45,15 @@ class FakeOrder:
     updated: str = field(default_factory=lambda: ist_now())
     distinct_leg_ids: bool = False
     """Give the target and stop legs order ids of their own (Dhan documents the entry's id)."""
+    book_shows_super_status: bool = False
+    """The order book rows of a super order carry the super order's status (CLOSED once a leg
+    traded, TRIGGERED), as Dhan's order status annexure allows, instead of the entry's."""
+
+    @property
+    def super_status(self) -> str:
+        if self.status == "TRADED" and "TRADED" in (self.stop_status, self.target_status):
+            return "CLOSED"
+        return self.status
 
     def leg_order_id(self, leg_name: str) -> str:
         if not self.distinct_leg_ids:
@@ -57,7 +66,9 @@ class FakeOrder:
             "orderId": self.order_id,
             "exchangeOrderId": f"X{self.order_id}",
             "correlationId": self.correlation_id,
-            "orderStatus": self.status,
+            "orderStatus": self.super_status
+            if self.is_super and self.book_shows_super_status
+            else self.status,
             "transactionType": self.transaction_type,
             "exchangeSegment": self.exchange_segment,
             "productType": self.product_type,
@@ -88,9 +99,7 @@ class FakeOrder:
         }
 
     def super_row(self, client_id: str) -> dict[str, Any]:
-        status = self.status
-        if self.status == "TRADED" and "TRADED" in (self.stop_status, self.target_status):
-            status = "CLOSED"
+        status = self.super_status
         exit_side = "SELL" if self.transaction_type == "BUY" else "BUY"
         legs = [
             self._leg("TARGET_LEG", exit_side, self.target_price, self.target_status, 0.0),

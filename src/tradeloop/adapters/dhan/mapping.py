@@ -33,6 +33,9 @@ ORDER_STATUS: Mapping[str, OrderStatus] = {
     "CANCELLED": OrderStatus.CANCELLED,
     "REJECTED": OrderStatus.REJECTED,
     "EXPIRED": OrderStatus.EXPIRED,
+    # Dhan uses CLOSED only for super orders (entry filled, exits placed): seen on a row that
+    # does not say which order it is, the entry has still filled.
+    "CLOSED": OrderStatus.FILLED,
 }
 """Status of a plain order (or one leg). Anything else (e.g. INACTIVE) maps to UNKNOWN."""
 
@@ -51,7 +54,12 @@ def order_status(raw: object, table: Mapping[str, OrderStatus] = ORDER_STATUS) -
 
 
 def broker_order(row: Mapping[str, Any], *, super_entry: bool = False) -> BrokerOrder:
-    """One row of the order book (or of the super order book, with `super_entry`)."""
+    """One row of the order book (or of the super order book, with `super_entry`).
+
+    A row whose own `legName` is ENTRY_LEG is a super order's entry whatever the caller knew:
+    after a restart nothing in memory says which orders were super orders, the row does.
+    """
+    super_entry = super_entry or _text(row.get("legName")).upper() == "ENTRY_LEG"
     raw_status = str(row.get("orderStatus") or "")
     status = order_status(raw_status, SUPER_ENTRY_STATUS if super_entry else ORDER_STATUS)
     message = _text(row.get("omsErrorDescription"))
