@@ -30,6 +30,7 @@ kill_switch_app = typer.Typer(
 )
 live_app = typer.Typer(help="Live trading switches.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders in the ledger.", invoke_without_command=True)
+positions_app = typer.Typer(help="Positions in the ledger.", invoke_without_command=True)
 
 DAY_OPTION = typer.Option(None, "--day", help="Trading day YYYY-MM-DD (IST); default today.")
 
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(kill_switch_app, name="kill-switch")
     app.add_typer(live_app, name="live")
     app.add_typer(orders_app, name="orders")
-    app.command("positions")(positions)
+    app.add_typer(positions_app, name="positions")
     app.command("trades")(trades)
 
 
@@ -150,11 +151,15 @@ def live_check() -> None:
 # -- positions, orders, trades ------------------------------------------------------------------
 
 
+@positions_app.callback()
 def positions(
+    ctx: typer.Context,
     day: str | None = DAY_OPTION,
     all_days: bool = typer.Option(False, "--all", help="Every position, not only one day's."),
 ) -> None:
     """Positions of a day (and any still open), with state, stop, target and entry."""
+    if ctx.invoked_subcommand is not None:
+        return
     ledger = _ledger()
     wanted = None if all_days else _day(day)
     rows = ledger.positions(wanted)
@@ -262,7 +267,11 @@ def resolve_order(
     ),
     reason: str = typer.Option(..., "--reason", help="What you checked."),
 ) -> None:
-    """Settle an UNKNOWN order: the broker is asked once more; absent → marked not placed."""
+    """Settle an UNKNOWN order: the broker is asked once more; absent → marked not placed.
+
+    The entry's position follows: not placed → REJECTED (it no longer counts as open); found at
+    the broker → tracked again (PENDING until its fill).
+    """
     from tradeloop.app.trading import trading_stack
 
     if not not_placed:
@@ -271,7 +280,29 @@ def resolve_order(
     _mode_banner(loaded)
     stack = trading_stack(loaded)
     record = stack.gateway.resolve_not_placed(intent_id, _reason(reason))
-    console.print(f"order {intent_id}: {record.status.value} {record.message}")
+    console.print(f"order {intent_id}: {record.status.value} {record.message}".rstrip())
+    if stack.ledger.position(intent_id) is not None:
+        position = stack.positions.settle_entry(intent_id)
+        console.print(f"position {intent_id}: {position.state.value}")
+
+
+@positions_app.command("retry-exit")
+def retry_exit(
+    position_id: str = typer.Argument(..., help="The CLOSING position whose exits were refused."),
+    reason: str = typer.Option(..., "--reason", help="What you fixed (it goes in the ledger)."),
+) -> None:
+    """Let a CLOSING position send exits again after the broker refused three.
+
+    This command sends nothing: a running position manager sends a new exit on its next time
+    pass, and a restarted one on start. Run it with the session stopped, or the session's next
+    write to this position is refused as stale (restart it then).
+    """
+    from tradeloop.app.trading import trading_stack
+
+    loaded = settings()
+    _mode_banner(loaded)
+    position = trading_stack(loaded).positions.allow_exit_retry(position_id, _reason(reason))
+    console.print(f"position {position_id}: {position.state.value}, exits may be sent again")
 
 
 def trades(day: str | None = DAY_OPTION) -> None:

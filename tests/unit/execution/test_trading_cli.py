@@ -11,12 +11,12 @@ from tradeloop.app import stores
 from tradeloop.app.trading import paper_stack
 from tradeloop.cli import app
 from tradeloop.clock import ManualClock
-from tradeloop.domain.execution.orders import OrderIntent, Side
+from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.market.calendar import ist_datetime
-from tradeloop.domain.positions.model import ExitPlan
+from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.positions.replay import Bar, PaperReplay
-from tradeloop.errors import UserError
+from tradeloop.errors import OrderStateUnknownError, UserError
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
 
 runner = CliRunner()
@@ -146,6 +146,42 @@ def test_orders_resolve_marks_an_absent_unknown_order_not_placed() -> None:
 
     assert unconfirmed.exit_code == 2
     assert resolved.exit_code == 0, resolved.output
-    assert "mode: paper" in resolved.output and "REJECTED" in resolved.output
+    assert "mode: paper" in resolved.output and "NOT_SENT" in resolved.output
     record = ledger.get(intent.id)
     assert record is not None and "not in the book" in record.message
+
+
+class LosesTheCreate(PaperBroker):
+    """The create never reached the paper book and no answer came back: UNKNOWN."""
+
+    def place(self, intent: OrderIntent) -> BrokerOrder:
+        return BrokerOrder.unknown(intent, "read timed out")
+
+
+def test_orders_resolve_also_rejects_the_unknown_entrys_position() -> None:
+    settings = load_settings(risk={"capital": 5_000_000.0})
+    clock = ManualClock(ist_datetime(DAY, time(9, 30)))
+    stack = paper_stack(settings, stores.ledger(settings), clock, broker_class=LosesTheCreate)
+    intent = OrderIntent(
+        strategy_id="s-cli",
+        symbol="NIFTY-FUT",
+        security_id="13",
+        side=Side.BUY,
+        quantity=65,
+        lot_size=65,
+        stop_loss=23_900.0,
+        target=24_250.0,
+        reference_price=24_000.0,
+        trading_day=DAY,
+    )
+    with pytest.raises(OrderStateUnknownError):
+        stack.positions.open(intent)
+
+    resolved = runner.invoke(
+        app, ["orders", "resolve", intent.id, "--not-placed", "--reason", "not in the book"]
+    )
+
+    assert resolved.exit_code == 0, resolved.output
+    assert f"position {intent.id}: REJECTED" in resolved.output
+    position = stores.ledger(settings).position(intent.id)
+    assert position is not None and position.state is PositionState.REJECTED
