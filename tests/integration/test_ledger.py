@@ -345,3 +345,31 @@ def test_bad_database_url_is_a_config_error_without_the_password(url: str, messa
     with pytest.raises(ConfigError, match=message) as caught:
         open_ledger(url)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_ledger_written_before_tick_size_and_not_sent_opens_and_keeps_intent_ids(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    older = open_ledger(url)
+    entry = intent()
+    older.create_pending(entry, "paper", "paper", NOW)
+    older.save(position(), event(position()))
+    older.close()
+    # What the previous version wrote: intents without the tick_size field, positions without
+    # exit_refusals.
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as raw:
+        raw.execute("UPDATE orders SET intent = json_remove(intent, '$.tick_size')")
+        raw.execute(
+            "UPDATE positions SET data = json_remove(json_remove(data, "
+            "'$.entry_intent.tick_size'), '$.exit_refusals')"
+        )
+
+    reopened = open_ledger(url)
+    record = reopened.get(entry.id)
+    stored = reopened.position(entry.id)
+    reopened.close()
+
+    assert record is not None and record.intent_id == entry.id
+    assert stored is not None and stored.entry_intent.id == entry.id
+    assert stored.exit_refusals == 0
