@@ -93,8 +93,9 @@ def reconcile(manager: PositionManager, *, strict: bool = True) -> Reconciliatio
             and position.state.holds_units
             and position.state is not PositionState.CLOSING
         ):
-            manager.resend_stop(position)
-            resumed.append(f"{position.position_id}: stop {position.stop} re-sent")
+            sent = manager.resend_stop(position)
+            outcome = "re-sent" if sent.broker_stop == sent.stop else "still owed (next close)"
+            resumed.append(f"{position.position_id}: stop {position.stop} {outcome}")
     for position in store.positions(active_only=True):
         if position.state is PositionState.CLOSING:
             try:
