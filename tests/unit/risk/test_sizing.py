@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tradeloop.domain.risk.sizing import risk_quantity
@@ -67,6 +67,14 @@ def test_a_stop_a_hair_from_the_entry_saturates_instead_of_overflowing(lot_size:
     lot_size=st.integers(min_value=1, max_value=2_000),
     max_notional=st.one_of(st.just(math.inf), st.floats(min_value=0.0, max_value=1e10)),
 )
+@example(  # a stop one ulp from the entry: saturates at 2**53 units
+    capital=33.0,
+    risk_fraction=0.0625,
+    entry=1.0,
+    stop=1.0000000000000002,
+    lot_size=1,
+    max_notional=math.inf,
+)
 def test_loss_at_the_stop_and_notional_stay_within_their_limits(
     capital: float,
     risk_fraction: float,
@@ -81,8 +89,9 @@ def test_loss_at_the_stop_and_notional_stay_within_their_limits(
     # Floating point may land one ulp above a limit; never by more.
     assert quantity * abs(entry - stop) <= max(budget, 0.0) * (1 + 1e-12)
     assert quantity * entry <= max_notional * (1 + 1e-12)
-    more = quantity + lot_size  # and one more lot would break one of the limits
-    if entry != stop and budget > 0:
+    more = quantity + lot_size  # and one more lot would break one of the limits, short of
+    saturated = quantity == min(2**53, (2**63 - 1) // lot_size) * lot_size  # the saturation
+    if entry != stop and budget > 0 and not saturated:
         assert more * abs(entry - stop) > budget * (1 - 1e-12) or more * entry > max_notional * (
             1 - 1e-12
         )
