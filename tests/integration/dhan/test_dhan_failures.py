@@ -123,8 +123,8 @@ def test_super_order_legs_on_the_wrong_side_are_rejected_before_sending(
 ) -> None:
     order = broker.place(make_intent(stop_loss=125.0, target=140.0))
 
-    assert order.status is OrderStatus.REJECTED
-    assert order.message.startswith("not sent:")
+    assert order.status is OrderStatus.NOT_SENT
+    assert order.message.startswith("never sent:")
     assert "stop_loss=125" in order.message
     assert dhan_server.requests == []
 
@@ -134,7 +134,7 @@ def test_market_super_order_without_reference_price_is_rejected_before_sending(
 ) -> None:
     order = broker.place(make_intent(stop_loss=110.0, target=140.0, reference_price=None))
 
-    assert order.status is OrderStatus.REJECTED
+    assert order.status is OrderStatus.NOT_SENT
     assert "reference_price" in order.message
     assert dhan_server.requests == []
 

@@ -233,8 +233,8 @@ def test_an_order_the_hourly_limit_cannot_fit_within_a_minute_is_not_sent(
     first, second, third = (broker.place(make_intent(sequence=n)) for n in range(3))
 
     assert first.status is second.status is OrderStatus.OPEN
-    assert third.status is OrderStatus.REJECTED
-    assert third.message.startswith("not sent")
+    assert third.status is OrderStatus.NOT_SENT
+    assert third.message.startswith("never sent")
     assert "2 per hour" in third.message
     assert len(server.requests_to("POST", "/orders")) == 2
 
@@ -293,7 +293,7 @@ def test_a_create_refused_on_every_attempt_is_not_placed_rather_than_unknown(
 
     order = broker.place(intent)
 
-    assert order.status is OrderStatus.REJECTED
+    assert order.status is OrderStatus.NOT_SENT
     assert order.message.startswith("not placed")
     assert "does not exist" in order.message
     assert len(dhan_server.requests_to("POST", "/orders")) == RATE_LIMIT_ATTEMPTS

@@ -9,8 +9,8 @@ How failures come out (the SDK itself never raises, see `envelope`):
 - A rate-limit refusal (HTTP 429, DH-904) is not an outcome: Dhan did nothing, so every call,
   a create included, is paused and sent again, a bounded number of times (see `sdk`). A create
   still refused after that, or that the limiter could not schedule within a minute (an hourly
-  or daily limit used up), returns REJECTED with a message starting "not placed" / "not sent":
-  the order does not exist.
+  or daily limit used up), returns NOT_SENT with a message starting "not placed" / "never
+  sent": the order does not exist. So does a request that cannot be built (SDK argument checks).
 - Reads raise `TransientError` when there is no usable answer, `RateLimitedError` when Dhan
   still says so after the retries, and `ConfigError` when Dhan refuses the credentials.
 - `modify_stop` raises `OperationalError` when Dhan refuses the modification, or when the order
@@ -126,7 +126,7 @@ class DhanBroker:
         try:
             request = plan_order(intent, quantity)
         except OrderNotSendable as exc:
-            return _outcome(intent, quantity, OrderStatus.REJECTED, f"not sent: {exc}")
+            return _outcome(intent, quantity, OrderStatus.NOT_SENT, f"never sent: {exc}")
         log.info("dhan: sending %s (correlation id %s)", request.describe(), request.correlation_id)
         try:
             if isinstance(request, SuperOrderRequest):
@@ -134,9 +134,9 @@ class DhanBroker:
             else:
                 response = self._sdk.place_order(request)
         except ValueError as exc:  # the SDK's own argument checks run before anything is sent
-            return _outcome(intent, quantity, OrderStatus.REJECTED, f"not sent: {exc}")
+            return _outcome(intent, quantity, OrderStatus.NOT_SENT, f"never sent: {exc}")
         except TransientError as exc:  # the rate limiter gave no slot: nothing was sent
-            return _outcome(intent, quantity, OrderStatus.REJECTED, f"not sent: {exc}")
+            return _outcome(intent, quantity, OrderStatus.NOT_SENT, f"never sent: {exc}")
         order = self._created(intent, quantity, response)
         if order.order_id:
             self._book.remember(order.order_id, is_super=isinstance(request, SuperOrderRequest))
@@ -370,7 +370,7 @@ def _failed_create(intent: OrderIntent, quantity: int, failure: DhanFailure) -> 
         return _outcome(
             intent,
             quantity,
-            OrderStatus.REJECTED,
+            OrderStatus.NOT_SENT,
             f"not placed: Dhan refused all {RATE_LIMIT_ATTEMPTS} sends for its rate limit "
             f"({failure.describe()}): the order does not exist",
         )
