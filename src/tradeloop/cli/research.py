@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from tradeloop.cli._common import console, settings
+from tradeloop.domain.money import rupees
 from tradeloop.domain.research import LeaderboardRow
 
 research_app = typer.Typer(help="Generate, backtest and score strategies.", no_args_is_help=True)
@@ -18,6 +19,10 @@ research_app = typer.Typer(help="Generate, backtest and score strategies.", no_a
 
 def register(app: typer.Typer) -> None:
     app.add_typer(research_app, name="research")
+
+
+def _rupees(value: float) -> str:
+    return "-" if math.isnan(value) else rupees(value, paise=False)
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -46,7 +51,7 @@ def leaderboard_table(
         "trades",
         "win %",
         "PF",
-        "net P&L ₹",
+        "net P&L",
         "return %",
         "max DD %",
         "Sharpe",
@@ -64,7 +69,7 @@ def leaderboard_table(
             str(row.trades),
             _number(row.win_rate_pct, 1),
             _number(row.profit_factor),
-            _number(row.net_pnl, 0),
+            _rupees(row.net_pnl),
             _number(row.return_pct),
             _number(row.max_drawdown_pct),
             _number(row.sharpe),
@@ -129,7 +134,7 @@ def best(
         "passed",
         "regime",
         "trades",
-        "net P&L ₹",
+        "net P&L",
         "evaluated (UTC)",
     ):
         table.add_column(header)
@@ -143,7 +148,7 @@ def best(
             "yes" if record.passed else "no",
             record.regime,
             _number(record.metrics.get("trades", math.nan), 0),
-            _number(record.metrics.get("net_pnl", math.nan), 0),
+            _rupees(record.metrics.get("net_pnl", math.nan)),
             record.evaluated_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
