@@ -23,8 +23,11 @@ def _isolated_environment(
     ]:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("TRADELOOP_DATA_DIR", str(data_dir))
-    # A tradeloop.toml or .env in the working directory must not leak into tests.
-    monkeypatch.setenv("TRADELOOP_CONFIG", str(Path(data_dir) / "absent.toml"))
+    # A tradeloop.toml in the working directory must not leak into tests: point at an empty one
+    # (a named file that does not exist is a ConfigError).
+    empty_config = Path(data_dir) / "empty.toml"
+    empty_config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(empty_config))
     yield
 
 

@@ -3,16 +3,20 @@
 Precedence, highest first: explicit arguments, environment variables, `.env`, `tradeloop.toml`,
 defaults. Nested sections use `__` in the environment: `TRADELOOP_RISK__MAX_OPEN_POSITIONS=2`
 overrides `[risk] max_open_positions` in the file. The file's path is `./tradeloop.toml` unless
-`TRADELOOP_CONFIG` names another. An unknown key anywhere in the file is refused by name.
+`TRADELOOP_CONFIG` (in the environment or `.env`) names another; a named file must exist, while
+an absent `./tradeloop.toml` just means defaults. An unknown key anywhere in the file, a TOML
+syntax error and an invalid value are each a `ConfigError` naming the file or variable and key.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -30,9 +34,84 @@ ENV_PREFIX = "TRADELOOP_"
 LIVE_CONFIRM_PHRASE = "yes-i-accept-real-losses"
 
 
+CONFIG_VARIABLE = f"{ENV_PREFIX}CONFIG"
+DOTENV_FILE = ".env"
+# Variables with a `TRADELOOP_` prefix that are not settings: read by something else, so a
+# `.env` line naming them is explained rather than called an unknown setting.
+_NOT_SETTINGS = {
+    f"{ENV_PREFIX}HOME": (
+        "it is read by `prefect deploy` (deployments/prefect.yaml) from the shell environment, "
+        "not by tradeloop; export it in the shell that runs `prefect deploy` and remove it "
+        "from .env"
+    ),
+}
+
+
+def dotenv_entries() -> dict[str, str]:
+    """The `.env` file's variables, names upper-cased (settings names are case-insensitive)."""
+    if not os.path.isfile(DOTENV_FILE):
+        return {}
+    entries = dotenv_values(DOTENV_FILE, encoding="utf-8")
+    return {key.upper(): value or "" for key, value in entries.items()}
+
+
+def config_file_source() -> str | None:
+    """Where the config file's name came from: `env ...`, `.env ...`, or None for the default."""
+    if CONFIG_VARIABLE in os.environ:
+        return f"env {CONFIG_VARIABLE}"
+    if CONFIG_VARIABLE in dotenv_entries():
+        return f".env {CONFIG_VARIABLE}"
+    return None
+
+
 def config_file_path() -> Path:
-    """The `tradeloop.toml` in use: `$TRADELOOP_CONFIG` or `./tradeloop.toml`."""
-    return Path(os.environ.get(f"{ENV_PREFIX}CONFIG", "tradeloop.toml"))
+    """The `tradeloop.toml` in use: `$TRADELOOP_CONFIG` (environment, then `.env`) or the default.
+
+    A file named by `TRADELOOP_CONFIG` must exist: a `ConfigError` says so rather than quietly
+    using the defaults (the user's risk limits would not be in force).
+    """
+    source = config_file_source()
+    if source is None:
+        return Path("tradeloop.toml")
+    named = os.environ.get(CONFIG_VARIABLE)
+    if named is None:
+        named = dotenv_entries()[CONFIG_VARIABLE]
+    if not named.strip():
+        raise ConfigError(
+            f"{CONFIG_VARIABLE} is empty ({source}): set it to the path of your tradeloop.toml, "
+            "or unset it to use ./tradeloop.toml if present"
+        )
+    path = Path(named).expanduser()
+    if not path.is_file():
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(
+            f"{CONFIG_VARIABLE}={named} ({source}) names a config file that {problem} "
+            f"(resolved: {path.resolve()}); fix the path, create the file, or unset "
+            f"{CONFIG_VARIABLE} to use ./tradeloop.toml if present. Nothing was run with the "
+            "defaults in its place."
+        )
+    return path
+
+
+def _refuse_not_settings_in_dotenv() -> None:
+    for name, why in _NOT_SETTINGS.items():
+        if name in dotenv_entries():
+            raise ConfigError(f"{name} in {DOTENV_FILE} is not a tradeloop setting: {why}")
+
+
+class _DotEnvWithoutConfig(PydanticBaseSettingsSource):
+    """The `.env` source minus `TRADELOOP_CONFIG`, which chose the file and is no setting."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = self._inner()
+        return {key: value for key, value in values.items() if key.upper() != CONFIG_VARIABLE}
 
 
 class _Section(BaseModel):
@@ -103,10 +182,24 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     market: MarketSettings = MarketSettings()
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            # Path("") is the current directory: never a data dir nobody asked for.
+            raise ValueError(
+                "is empty; set it to a directory path (it is created if missing) or unset it "
+                "for ./.tradeloop"
+            )
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+        resolved = value.expanduser().resolve()
+        if resolved.exists() and not resolved.is_dir():
+            raise ValueError(f"{resolved} is a file, not a directory; name a directory")
+        return resolved
 
     @classmethod
     def settings_customise_sources(
@@ -118,7 +211,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
-        return (init_settings, env_settings, dotenv_settings, toml)
+        dotenv = _DotEnvWithoutConfig(settings_cls, dotenv_settings)
+        return (init_settings, env_settings, dotenv, toml)
 
     # Paths under the data directory: one place, so nothing writes elsewhere.
     @property
@@ -157,25 +251,69 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning validation errors into a `ConfigError` that names the key."""
+    """Build the settings; every mistake in them is a `ConfigError` naming the input and fix."""
+    path = config_file_path()
+    _refuse_not_settings_in_dotenv()
     try:
         return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {exc}. Fix that line (text and times "
+            'need quotes, e.g. square_off_time = "15:15:00"; numbers do not, and inf/nan '
+            f"are refused) or point {CONFIG_VARIABLE} at another file"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8"
+        ) from exc
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc)) from exc
+        raise ConfigError(_describe_validation_error(exc, path)) from exc
 
 
-def _describe_validation_error(exc: ValidationError) -> str:
+def _source_of_key(loc: tuple[str, ...], path: Path) -> str:
+    """Which input set a key: the variable (environment or `.env`) or the config file."""
+    variable = ENV_PREFIX + "__".join(loc).upper()
+    if variable in {key.upper() for key in os.environ}:
+        return f"environment variable {variable}"
+    if variable in dotenv_entries():
+        return f"{variable} in {DOTENV_FILE}"
+    section = ".".join(loc[:-1])
+    return f"{path} [{section}]" if section else f"{path} (top level)"
+
+
+def _describe_validation_error(exc: ValidationError, path: Path) -> str:
     lines = []
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
+        loc = tuple(str(part) for part in error["loc"])
+        key = ".".join(loc)
         if error["type"] == "extra_forbidden":
             lines.append(
-                f"unknown setting '{key}' (in {config_file_path()} or a {ENV_PREFIX}* variable): "
-                "remove it or check its spelling against `tradeloop config show`"
+                f"unknown setting '{key}' (in {path}, {DOTENV_FILE} or a {ENV_PREFIX}* "
+                "variable): remove it or check its spelling against `tradeloop config show`"
             )
-        else:
-            lines.append(f"setting '{key}': {error['msg']} (got {error.get('input')!r})")
+            continue
+        field = _field_of(loc)
+        hint = f" ({field.description})" if field is not None and field.description else ""
+        lines.append(
+            f"setting '{key}' from {_source_of_key(loc, path)}: "
+            f"{error['msg'].removeprefix('Value error, ')} "
+            f"(got {error.get('input')!r}){hint}; fix the value there"
+        )
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _field_of(loc: tuple[str, ...]) -> Any:
+    """The pydantic field at a location in `Settings`, or None (a model-level error)."""
+    model: Any = Settings
+    field = None
+    for part in loc:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return None
+        field = fields[part]
+        model = field.annotation
+    return field
 
 
 def configure_prefect_environment(settings: Settings) -> None:

@@ -197,7 +197,9 @@ class Session:
 
 def start_session(url: str, data_dir: Path, *args: str) -> Session:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADELOOP_")}
-    env.update(TRADELOOP_DATA_DIR=str(data_dir), TRADELOOP_CONFIG=str(data_dir / "absent.toml"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "empty.toml").write_text("", encoding="utf-8")  # a named config must exist
+    env.update(TRADELOOP_DATA_DIR=str(data_dir), TRADELOOP_CONFIG=str(data_dir / "empty.toml"))
     process = subprocess.Popen(
         [sys.executable, __file__, "--ledger", url, *args],
         stdin=subprocess.PIPE,

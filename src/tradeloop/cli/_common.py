@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tradeloop.errors import TradeloopError, UserError
 from tradeloop.settings import Settings, configure_prefect_environment, load_settings
@@ -31,8 +32,9 @@ def run_app(app: typer.Typer) -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # escape: messages name TOML sections ("[risk]") that rich would read as markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except TradeloopError as exc:
-        err_console.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]{type(exc).__name__}:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)

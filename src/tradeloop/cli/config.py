@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import typer
 from pydantic import BaseModel, SecretStr
+from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.cli._common import console, settings
-from tradeloop.settings import ENV_PREFIX, Settings, config_file_path
+from tradeloop.settings import (
+    ENV_PREFIX,
+    Settings,
+    config_file_path,
+    config_file_source,
+    dotenv_entries,
+)
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 
@@ -31,21 +40,7 @@ def _leaves(model: BaseModel, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[
     return rows
 
 
-def _dotenv_keys() -> set[str]:
-    path = ".env"
-    if not os.path.exists(path):
-        return set()
-    keys = set()
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#") and "=" in stripped:
-                keys.add(stripped.split("=", 1)[0].strip().removeprefix("export ").upper())
-    return keys
-
-
-def _file_keys() -> set[tuple[str, ...]]:
-    path = config_file_path()
+def _file_keys(path: Path) -> set[tuple[str, ...]]:
     if not path.exists():
         return set()
     with path.open("rb") as handle:
@@ -63,16 +58,46 @@ def _file_keys() -> set[tuple[str, ...]]:
     return keys
 
 
-def source_of(path: tuple[str, ...], dotenv: set[str], file_keys: set[tuple[str, ...]]) -> str:
+def source_of(
+    path: tuple[str, ...],
+    dotenv: set[str],
+    file_keys: set[tuple[str, ...]],
+    config_path: Path | None = None,
+) -> str:
     """Where a setting came from, in the precedence order `Settings` applies."""
-    env_name = ENV_PREFIX + "__".join(path).upper()
-    if env_name in {key.upper() for key in os.environ}:
-        return f"env {env_name}"
-    if env_name in dotenv:
-        return f".env {env_name}"
+    environment = {key.upper(): value for key, value in os.environ.items()}
+    dotenv_values = dotenv_entries() if dotenv else {}
+    for label, variables in (("env", environment), (".env", dotenv_values)):
+        for env_name in _variables_setting(path, variables):
+            return f"{label} {env_name}"
     if path in file_keys:
-        return f"{config_file_path()} [{'.'.join(path[:-1]) or 'top'}]"
+        return f"{config_path or config_file_path()} [{'.'.join(path[:-1]) or 'top'}]"
     return "default"
+
+
+def _variables_setting(path: tuple[str, ...], variables: dict[str, str]) -> list[str]:
+    """The variables that set this leaf: its own, or its section's JSON if it holds the key."""
+    found = []
+    own = ENV_PREFIX + "__".join(path).upper()
+    if own in variables:
+        found.append(own)
+    for depth in range(len(path) - 1, 0, -1):
+        section = ENV_PREFIX + "__".join(path[:depth]).upper()
+        if section in variables and _json_holds(variables[section], path[depth:]):
+            found.append(section)
+    return found
+
+
+def _json_holds(text: str, rest: tuple[str, ...]) -> bool:
+    try:
+        node: Any = json.loads(text)
+    except ValueError:
+        return False
+    for key in rest:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def _render(value: Any) -> str:
@@ -87,11 +112,26 @@ def _render(value: Any) -> str:
 def show() -> None:
     """Print every setting, its effective value (secrets masked) and its source."""
     current: Settings = settings()
-    dotenv, file_keys = _dotenv_keys(), _file_keys()
-    table = Table(title=f"tradeloop settings (mode: {current.trading_mode})")
+    config_path = config_file_path()
+    dotenv, file_keys = set(dotenv_entries()), _file_keys(config_path)
+    named_by = config_file_source()
+    if named_by is not None:
+        caption = f"config file: {config_path} (named by {named_by})"
+    elif config_path.exists():
+        caption = f"config file: {config_path} (the default)"
+    else:
+        caption = f"config file: none ({config_path} is absent; defaults apply)"
+    table = Table(
+        title=f"tradeloop settings (mode: {current.trading_mode})", caption=escape(caption)
+    )
     table.add_column("setting")
     table.add_column("value")
     table.add_column("from")
     for path, value in _leaves(current):
-        table.add_row(".".join(path), _render(value), source_of(path, dotenv, file_keys))
+        table.add_row(
+            ".".join(path),
+            escape(_render(value)),
+            # escape: "[risk]" in a source is text, not rich markup.
+            escape(source_of(path, dotenv, file_keys, config_path)),
+        )
     console.print(table)

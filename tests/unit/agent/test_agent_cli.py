@@ -27,7 +27,8 @@ SCRIPT = [
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env or tradeloop.toml
     monkeypatch.setenv("TRADELOOP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TRADELOOP_CONFIG", str(tmp_path / "absent.toml"))
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(tmp_path / "empty.toml"))
     # settings() sets these with setdefault; pinning them here keeps them from leaking.
     for name, value in (
         ("PREFECT_HOME", str(tmp_path / "prefect")),

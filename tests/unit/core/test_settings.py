@@ -94,3 +94,64 @@ def test_version_flag() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("tradeloop ")
+
+
+def test_config_show_names_the_file_section_and_a_dotenv_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text("[risk]\ncapital = 500000\n", encoding="utf-8")
+    monkeypatch.delenv("TRADELOOP_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"TRADELOOP_CONFIG={config}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "show"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "mine.toml [risk]" in lines["risk.capital"]
+    assert "named by .env TRADELOOP_CONFIG" in result.output
+
+
+def test_a_section_json_variable_is_the_source_only_of_the_keys_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_config(tmp_path, monkeypatch, "[risk]\ncapital = 500000\n")
+    monkeypatch.setenv("TRADELOOP_RISK", '{"max_open_positions": 2}')
+    result = CliRunner().invoke(app, ["config", "show"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "env TRADELOOP_RISK" in lines["risk.max_open_positions"]
+    assert "tradeloop.toml [risk]" in lines["risk.capital"]
+    assert "default" in lines["risk.min_reward_risk"]
+
+
+def test_a_missing_default_config_file_means_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRADELOOP_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().risk.capital == 1_000_000.0
+
+
+def test_a_named_config_file_that_is_missing_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRADELOOP_CONFIG", str(tmp_path / "typo.toml"))
+    with pytest.raises(ConfigError, match=r"TRADELOOP_CONFIG=.*typo\.toml.*does not exist"):
+        load_settings()
+
+
+def test_config_in_dotenv_chooses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mine.toml").write_text("[risk]\nmax_open_positions = 2\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("TRADELOOP_CONFIG=mine.toml\n", encoding="utf-8")
+    monkeypatch.delenv("TRADELOOP_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().risk.max_open_positions == 2
+
+
+def test_home_in_dotenv_is_explained_not_an_unknown_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("TRADELOOP_HOME=/srv/tradeloop\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"TRADELOOP_HOME in \.env is not a tradeloop setting"):
+        load_settings()
