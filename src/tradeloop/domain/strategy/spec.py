@@ -145,9 +145,20 @@ class StrategySpec(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> StrategySpec:
-        """Parse a JSON document; any problem raises a SpecError naming each field and fix."""
+        """Parse a JSON document; any problem raises a SpecError naming each field and fix.
+
+        A key given twice in one object is refused (JSON parsers differ on which one wins), and
+        so is a document nested too deep to parse.
+        """
         try:
-            document = json.loads(text)
+            document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        except _DuplicateKeyError as exc:
+            raise SpecError(
+                f"strategy spec gives the key {exc.key!r} twice in one object ({exc.where}); "
+                "keep the one you mean and delete the other"
+            ) from None
+        except RecursionError:
+            raise SpecError(_TOO_DEEP) from None
         except json.JSONDecodeError as exc:
             raise SpecError(
                 f"strategy spec is not valid JSON: {exc.msg} at line {exc.lineno}, column "
@@ -167,6 +178,8 @@ class StrategySpec(BaseModel):
             )
         try:
             return cls.model_validate(document)
+        except RecursionError:
+            raise SpecError(_TOO_DEEP) from None
         except ValidationError as exc:
             lines = describe_errors(exc, cls)
             name = document.get("name")
@@ -201,6 +214,30 @@ class StrategySpec(BaseModel):
         """The spec as a readable JSON document (every default written out)."""
         document = _canonical(self.model_dump(mode="json"))
         return json.dumps(document, indent=indent, ensure_ascii=False)
+
+
+_TOO_DEEP = (
+    "strategy spec is nested too deeply to read (lists or objects inside each other hundreds "
+    "of levels deep); a spec is a few levels deep: see `tradeloop strategy schema`"
+)
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str, where: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.where = where
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            others = [other for other, _ in pairs if other != key][:5]
+            where = f"beside {', '.join(others)}" if others else "in an object with no other keys"
+            raise _DuplicateKeyError(key, where)
+        document[key] = value
+    return document
 
 
 def _canonical(node: Any) -> Any:
