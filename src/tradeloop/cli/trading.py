@@ -17,8 +17,8 @@ from tradeloop.cli._common import console, fail, settings
 from tradeloop.domain.execution.mode import ModeReport
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
-from tradeloop.errors import UserError
-from tradeloop.settings import Settings
+from tradeloop.errors import TradingRefusedError, UserError
+from tradeloop.settings import ENV_PREFIX, Settings
 from tradeloop.storage.ledger import Ledger
 
 kill_switch_app = typer.Typer(
@@ -56,6 +56,23 @@ def _ledger() -> Ledger:
     """The configured ledger, after printing the trading mode."""
     loaded = settings()
     _mode_banner(loaded)
+    return stores.ledger(loaded)
+
+
+def _ledger_to_show() -> Ledger:
+    """The ledger for `positions`, `orders`, `trades`: refused while a requested live is refused.
+
+    Showing the ledger then (exit 0, paper orders under a "requested live" note) let a user
+    believe live trading was on. The kill-switch commands still work: they are the way out.
+    """
+    loaded = settings()
+    report = _mode_banner(loaded)
+    if report.requested != report.mode:
+        raise TradingRefusedError(
+            f"{report.refusal_message()}. Nothing is shown while live is requested but refused; "
+            f"turn on the missing switches, or set {ENV_PREFIX}TRADING_MODE=paper (or unset it) "
+            "to see the paper ledger"
+        )
     return stores.ledger(loaded)
 
 
@@ -160,7 +177,7 @@ def positions(
     """Positions of a day (and any still open), with state, stop, target and entry."""
     if ctx.invoked_subcommand is not None:
         return
-    ledger = _ledger()
+    ledger = _ledger_to_show()
     wanted = None if all_days else _day(day)
     rows = ledger.positions(wanted)
     if wanted is not None:
@@ -204,7 +221,7 @@ def orders(ctx: typer.Context, day: str | None = DAY_OPTION) -> None:
     """Orders of a day: status, broker id, fills; refusals by the risk manager below."""
     if ctx.invoked_subcommand is not None:
         return
-    ledger = _ledger()
+    ledger = _ledger_to_show()
     wanted = _day(day)
     records = ledger.orders(wanted)
     table = Table(
@@ -307,7 +324,7 @@ def retry_exit(
 
 def trades(day: str | None = DAY_OPTION) -> None:
     """Closed round trips of a day with costs, net P&L and R multiple, and the day's total."""
-    ledger = _ledger()
+    ledger = _ledger_to_show()
     wanted = _day(day)
     rows = ledger.trades(wanted)
     table = Table(
