@@ -294,6 +294,18 @@ def _describe_validation_error(exc: ValidationError, path: Path) -> str:
             )
             continue
         field = _field_of(loc)
+        if (
+            field is not None
+            and isinstance(field.annotation, type)
+            and issubclass(field.annotation, BaseModel)
+        ):
+            # A rule across keys of one section (entry_window_start before entry_window_end).
+            variables = f"{ENV_PREFIX}{'__'.join(loc).upper()}__*"
+            lines.append(
+                f"section [{key}] (from {path}, {DOTENV_FILE} or {variables} variables): "
+                f"{error['msg'].removeprefix('Value error, ')}; fix those values"
+            )
+            continue
         hint = f" ({field.description})" if field is not None and field.description else ""
         lines.append(
             f"setting '{key}' from {_source_of_key(loc, path)}: "

@@ -58,7 +58,7 @@ CASES = [
         "window-reversed",
         SHOW,
         2,
-        ("entry_window_start", "entry_window_end"),
+        ("section [risk]", "bad.toml", "entry_window_start", "entry_window_end"),
         '[risk]\nentry_window_start = "15:00:00"\nentry_window_end = "10:00:00"\n',
     ),
     Case("not-utf8", SHOW, 2, ("bad.toml", "UTF-8"), b"[risk]\ncapital = \xff\xfe\n"),
