@@ -12,35 +12,31 @@ import json
 import math
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import polars as pl
 import typer
 from rich import box
 from rich.table import Table
 
-from tradeloop.app.research import ResearchContext, research_context
 from tradeloop.cli._common import console, settings
-from tradeloop.domain.backtest import (
-    BacktestConfig,
-    BacktestResult,
-    Metrics,
-    ScoreCard,
-    WalkForwardResult,
-    run_backtest,
-    run_walk_forward,
-    score_metrics,
-    score_walk_forward,
-)
-from tradeloop.domain.backtest.walkforward import WalkForwardMode
-from tradeloop.domain.market.calendar import IST
-from tradeloop.domain.market.resample import resample
 from tradeloop.domain.money import rupees
-from tradeloop.domain.research import unsupported_reason
-from tradeloop.domain.strategy.compiler import compile_spec
-from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import ConfigError, NotFoundError, UserError
-from tradeloop.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used: `tradeloop --help` must not pay for numba and polars.
+    import polars as pl
+
+    from tradeloop.app.research import ResearchContext
+    from tradeloop.domain.backtest import (
+        BacktestConfig,
+        BacktestResult,
+        Metrics,
+        ScoreCard,
+        WalkForwardResult,
+    )
+    from tradeloop.domain.backtest.walkforward import WalkForwardMode
+    from tradeloop.domain.strategy.spec import StrategySpec
+    from tradeloop.settings import Settings
 
 TRADES_SHOWN = 10
 # Short labels so a trade row fits an 80-column terminal; files keep the full names.
@@ -83,6 +79,16 @@ def backtest(
     no_costs: bool = typer.Option(False, "--no-costs", help="Charge no brokerage or taxes."),
 ) -> None:
     """Backtest SPEC.json on stored 1m candles, print metrics and score, save the trades."""
+    from tradeloop.app.research import research_context
+    from tradeloop.domain.backtest import (
+        run_backtest,
+        run_walk_forward,
+        score_metrics,
+        score_walk_forward,
+    )
+    from tradeloop.domain.strategy.compiler import compile_spec
+    from tradeloop.domain.strategy.spec import load_spec
+
     current = settings()
     context = research_context(current)
     spec = _retarget(load_spec(spec_file), symbol)
@@ -97,7 +103,7 @@ def backtest(
     signals = compile_spec(spec, candles)
     walk: WalkForwardResult | None = None
     if walk_forward:
-        folds_mode = cast(WalkForwardMode, mode)
+        folds_mode = cast("WalkForwardMode", mode)
         walk = run_walk_forward(
             signals, candles, config, table, folds=walk_forward, mode=folds_mode
         )
@@ -144,6 +150,8 @@ def _report(
 
 
 def _retarget(spec: StrategySpec, symbol: str | None) -> StrategySpec:
+    from tradeloop.domain.strategy.spec import StrategySpec
+
     if symbol is None or symbol.strip().upper() == spec.symbol:
         return spec
     document = spec.model_dump(mode="json")
@@ -163,6 +171,8 @@ def _day(value: str | None, option: str) -> date | None:
 def _candles(
     context: ResearchContext, spec: StrategySpec, first_day: date | None, last_day: date | None
 ) -> pl.DataFrame:
+    from tradeloop.domain.market.resample import resample
+
     remedy = (
         f"run `tradeloop data synth --symbol {spec.symbol}` or `tradeloop data import` to store "
         "1m candles first"
@@ -185,6 +195,9 @@ def _config(
     slippage_bps: float | None,
     no_costs: bool,
 ) -> BacktestConfig:
+    from tradeloop.domain.backtest import BacktestConfig
+    from tradeloop.domain.research import unsupported_reason
+
     reason = unsupported_reason(spec)
     if reason is not None:
         raise UserError(reason)
@@ -204,6 +217,8 @@ def _ratio(value: float) -> str:
 
 
 def _ist(moment: datetime) -> str:
+    from tradeloop.domain.market.calendar import IST
+
     return moment.astimezone(IST).strftime("%Y-%m-%d %H:%M")
 
 
@@ -336,6 +351,8 @@ def _save(
     walk: WalkForwardResult | None,
     candles: pl.DataFrame,
 ) -> Path:
+    import polars as pl
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     folder = current.backtests_dir / spec.id / stamp
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,27 +6,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Column, Table
 
-from tradeloop.app import stores
 from tradeloop.cli._common import console, settings
-from tradeloop.domain.market.calendar import IST
-from tradeloop.domain.market.candles import INTERVALS
-from tradeloop.domain.market.validation import format_ist
 from tradeloop.errors import DataValidationError
-from tradeloop.storage.importer import read_candle_file
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+# The bar intervals of `domain.market.candles.INTERVALS`, written out for the help text: that
+# module imports polars, which `tradeloop --help` must not pay for (a test keeps them equal).
+INTERVALS_HELP = "1m, 5m, 15m, 30m, 1h, 1d"
 
 data_app = typer.Typer(
     help="Candles: generate the synthetic market, import files, list series, find gaps.",
@@ -52,6 +46,8 @@ def _parse_day(value: str | None) -> date | None:
 
 def _ist(moment: datetime) -> str:
     """A table cell: the IST time without the suffix the column header already states."""
+    from tradeloop.domain.market.validation import format_ist
+
     return format_ist(moment).removesuffix(" IST")
 
 
@@ -74,6 +70,15 @@ def _number(header: str) -> Column:
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -99,6 +104,7 @@ def synth(
     ),
 ) -> None:
     """Generate deterministic synthetic minute candles and implied volatility, and store them."""
+    from tradeloop.app import stores
     from tradeloop.domain.market.synthetic import generate_market
 
     first_day = _parse_day(start)
@@ -139,12 +145,16 @@ def synth(
 def import_file(
     file: Path = typer.Argument(..., help="CSV or Parquet file of candles."),
     symbol: str = typer.Option(..., help="Symbol the candles belong to, e.g. NIFTY."),
-    interval: str = typer.Option(..., help=f"Bar interval: {', '.join(INTERVALS)}."),
+    interval: str = typer.Option(..., help=f"Bar interval: {INTERVALS_HELP}."),
     timezone: str = typer.Option(
         "Asia/Kolkata", help="Clock of timestamps that carry no timezone (IANA name)."
     ),
 ) -> None:
     """Import a candle file: validated whole, upserted by timestamp, nothing written if refused."""
+    from tradeloop.app import stores
+    from tradeloop.domain.market.validation import format_ist
+    from tradeloop.storage.importer import read_candle_file
+
     store = stores.candle_store(settings())
     with _progress() as progress:
         task = progress.add_task(f"reading {file.name}", total=2)
@@ -172,6 +182,8 @@ def import_file(
 @data_app.command("ls")
 def list_series() -> None:
     """List the stored candle series."""
+    from tradeloop.app import stores
+
     current = settings()
     store = stores.candle_store(current)
     summaries = store.series()
@@ -207,7 +219,7 @@ def list_series() -> None:
 @data_app.command("gaps")
 def gaps(
     symbol: str = typer.Option(..., help="Symbol to check."),
-    interval: str = typer.Option("1m", help=f"Bar interval: {', '.join(INTERVALS)}."),
+    interval: str = typer.Option("1m", help=f"Bar interval: {INTERVALS_HELP}."),
     from_day: str | None = typer.Option(
         None, "--from", help="First day (YYYY-MM-DD); default the series' first day."
     ),
@@ -217,6 +229,9 @@ def gaps(
     limit: int = typer.Option(GAPS_SHOWN, min=1, help="Gaps to list at most."),
 ) -> None:
     """Find bars missing inside NSE sessions, grouped into contiguous runs."""
+    from tradeloop.app import stores
+    from tradeloop.domain.market.calendar import IST
+
     store = stores.candle_store(settings())
     start, end = _parse_day(from_day), _parse_day(to_day)
     if start is None or end is None:

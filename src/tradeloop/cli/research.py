@@ -6,13 +6,16 @@ import math
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.money import rupees
-from tradeloop.domain.research import LeaderboardRow
+
+if TYPE_CHECKING:
+    from tradeloop.domain.research import LeaderboardRow
 
 research_app = typer.Typer(help="Generate, backtest and score strategies.", no_args_is_help=True)
 

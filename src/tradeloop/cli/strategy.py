@@ -10,9 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.cli._common import console, err_console, fail
-from tradeloop.domain.indicators.registry import REGISTRY
-from tradeloop.domain.strategy.spec import StrategySpec, load_spec
-from tradeloop.domain.strategy.summary import describe_spec
 from tradeloop.errors import UserError
 
 strategy_app = typer.Typer(
@@ -32,6 +29,9 @@ def validate(
 ) -> None:
     """Check spec files: print OK, the id and a summary of the rules, or every problem with its
     fix (exit code 2 when any file is invalid)."""
+    from tradeloop.domain.strategy.spec import load_spec
+    from tradeloop.domain.strategy.summary import describe_spec
+
     invalid = 0
     for path in files:
         try:
@@ -49,12 +49,16 @@ def validate(
 @strategy_app.command()
 def schema() -> None:
     """Print the JSON schema of a strategy spec (what an LLM is asked to fill in)."""
+    from tradeloop.domain.strategy.spec import StrategySpec
+
     typer.echo(json.dumps(StrategySpec.model_json_schema(), indent=2))
 
 
 @strategy_app.command()
 def indicators() -> None:
     """List the indicators a spec may name, with their parameters, ranges and outputs."""
+    from tradeloop.domain.indicators.registry import REGISTRY
+
     table = Table(title='Indicators (an operand is {"indicator": name, param: value, ...})')
     table.add_column("name", style="bold")
     table.add_column("parameters (default, range)")
