@@ -9,12 +9,17 @@ given timezone (IST by default) and every such assumption is returned in `Import
 
 The frame is not validated here: the store validates it on write (`validate_candles`), so the
 rules live in one place. Row numbers in errors count data rows from 0 (CSV line = row + 2).
+
+Errors stay short whatever the file holds: values and column lists are shown clipped
+(`clip`), and a CSV that does not parse because of a stray double quote is named by its line
+instead of by polars' message, which quotes the whole rest of the file.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -23,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import polars as pl
 
 from tradeloop.domain.market.candles import CANDLE_COLUMNS, INTERVALS, PRICE_COLUMNS
+from tradeloop.domain.market.validation import clip, clip_list
 from tradeloop.errors import DataValidationError, NotFoundError
 from tradeloop.storage._files import did_you_mean
 from tradeloop.storage._timestamps import parse_timestamps
@@ -43,6 +49,8 @@ COLUMN_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
 CSV_SUFFIXES: Final = (".csv", ".txt", ".csv.gz")
 PARQUET_SUFFIXES: Final = (".parquet", ".pq")
 NULL_MARKERS: Final = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "-"]
+MESSAGE_CHARS: Final = 2_000
+"""The longest error message an import raises, whatever the file holds."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,16 @@ def read_candle_file(
     path: Path, symbol: str, interval: str, timezone: str = "Asia/Kolkata"
 ) -> ImportResult:
     """Read `path` (CSV or Parquet) as `symbol` candles of `interval`; see the module doc."""
-    path = Path(path)
+    try:
+        return _read_candle_file(Path(path), symbol, interval, timezone)
+    except DataValidationError as exc:
+        message = str(exc)
+        if len(message) <= MESSAGE_CHARS:
+            raise
+        raise DataValidationError(clip(message, MESSAGE_CHARS)) from exc
+
+
+def _read_candle_file(path: Path, symbol: str, interval: str, timezone: str) -> ImportResult:
     zone = _zone(timezone)
     _check_interval(interval)
     name = symbol.strip().upper()
@@ -123,15 +140,53 @@ def _read(path: Path) -> pl.DataFrame:
     name = path.name.lower()
     try:
         if name.endswith(CSV_SUFFIXES):
-            return pl.read_csv(path, infer_schema_length=10_000, null_values=NULL_MARKERS)
+            return _read_csv(path)
         if name.endswith(PARQUET_SUFFIXES):
             return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataValidationError(f"cannot read {path}: {exc}") from exc
+        raise DataValidationError(f"cannot read {path}: {clip(str(exc), 300)}") from exc
     raise DataValidationError(
         f"{path}: unsupported file type; import a CSV ({', '.join(CSV_SUFFIXES)}) or Parquet "
         f"({', '.join(PARQUET_SUFFIXES)}) file"
     )
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_csv(path, infer_schema_length=10_000, null_values=NULL_MARKERS)
+    except pl.exceptions.PolarsError as exc:
+        line = _unmatched_quote_line(path)
+        if line is None:
+            raise
+        raise DataValidationError(
+            f'cannot read {path}: line {line} has a double quote (") that is not closed on '
+            "that line, so the lines after it read as one field. Remove the stray quote, or "
+            f'quote the whole field ("..."). Line {line}: {clip(_line_text(path, line))}'
+        ) from exc
+
+
+def _lines(path: Path) -> Iterable[bytes]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        yield from handle
+
+
+def _unmatched_quote_line(path: Path) -> int | None:
+    """The first line (from 1, the header) with an odd number of double quotes, if any.
+
+    A candle field never spans lines, so such a line holds a quote that swallows what follows.
+    """
+    for number, line in enumerate(_lines(path), start=1):
+        if line.count(b'"') % 2:
+            return number
+    return None
+
+
+def _line_text(path: Path, wanted: int) -> str:
+    for number, line in enumerate(_lines(path), start=1):
+        if number == wanted:
+            return line.decode("utf-8", errors="replace").rstrip("\r\n")
+    return ""
 
 
 def _normal(column: str) -> str:
@@ -150,7 +205,7 @@ def _map_columns(raw: pl.DataFrame, path: Path) -> tuple[dict[str, str], list[st
             ignored.append(column)
     duplicates = {target: columns for target, columns in found.items() if len(columns) > 1}
     if duplicates:
-        listed = "; ".join(f"{', '.join(cols)} all mean {t}" for t, cols in duplicates.items())
+        listed = "; ".join(f"{clip_list(cols)} all mean {t}" for t, cols in duplicates.items())
         raise DataValidationError(
             f"{path}: ambiguous columns ({listed}): keep one of each or rename the others"
         )
@@ -181,13 +236,13 @@ def _map_columns(raw: pl.DataFrame, path: Path) -> tuple[dict[str, str], list[st
         )
         raise DataValidationError(
             f"{path}: no column for {', '.join(missing)}. Columns found: "
-            f"{', '.join(raw.columns)}. Expected (any case): "
+            f"{clip_list(raw.columns)}. Expected (any case): "
             f"{expected}. Rename the file's header to match."
         )
     described = ", ".join(f"{source}->{target}" for target, source in mapping.items())
     notes.insert(0, f"columns mapped: {described}")
     if ignored:
-        notes.append(f"columns ignored: {', '.join(ignored)}")
+        notes.append(f"columns ignored: {clip_list(ignored)}")
     return mapping, notes
 
 
@@ -203,7 +258,7 @@ def _check_identity(
     other = values.filter(values.is_not_null() & (values != wanted)).unique().head(3)
     if other.len():
         raise DataValidationError(
-            f"{path}: column {mapping[target]!r} holds {', '.join(other.to_list())}, not "
+            f"{path}: column {clip(mapping[target])!r} holds {clip_list(other.to_list())}, not "
             f"{wanted}: pass --{target} to match the file, or split the file by {target}"
         )
 
@@ -220,7 +275,7 @@ def _numbers(values: pl.Series, target: str, path: Path) -> pl.Series:
     bad = parsed.is_null() & values.is_not_null()
     if bad.any():
         frame = pl.DataFrame({"raw": values, "bad": bad}).with_row_index("row").filter("bad")
-        shown = ", ".join(f"row {row} {text!r}" for row, text, _ in frame.head(5).iter_rows())
+        shown = ", ".join(f"row {row} {clip(text)!r}" for row, text, _ in frame.head(5).iter_rows())
         raise DataValidationError(
             f"{path}: column {values.name!r} ({target}) has {frame.height} value(s) that are "
             f"not numbers: {shown}. Fix or remove those rows."

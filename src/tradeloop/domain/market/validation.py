@@ -12,6 +12,10 @@ prices > 0; high >= max(open, close) and low <= min(open, close); volume and ope
 and whole numbers; timestamps present, strictly increasing (duplicates and out-of-order rows
 named), inside an NSE session and on the interval's grid (bars open at 09:15 IST + k x interval;
 a daily bar opens at 09:15 IST of a trading day).
+
+The message stays short whatever the frame holds: each rule shows at most `EXAMPLES_SHOWN`
+rows and says how many more break it, lists of names stop after `NAMES_SHOWN`, and any text
+taken from the input is clipped (`clip`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ from tradeloop.errors import DataValidationError
 
 EXAMPLES_SHOWN = 5
 """How many offending rows each failed rule shows."""
+NAMES_SHOWN = 10
+"""How many names (columns, symbols) a list in a message shows."""
+VALUE_CHARS = 80
+"""The longest piece of input text a message quotes."""
 
 REQUIRED_COLUMNS = tuple(column for column in CANDLE_COLUMNS if column != "oi")
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9&_.-]*$")
@@ -86,6 +94,22 @@ def validate_candles(df: pl.DataFrame, calendar: NSECalendar) -> pl.DataFrame:
     )
 
 
+def clip(text: str, limit: int = VALUE_CHARS) -> str:
+    """`text` if it fits in `limit` characters, else its start and end around what was cut."""
+    if len(text) <= limit:
+        return text
+    cut = f" ... [{len(text) - limit:,} characters cut] ... "
+    keep = max(limit - len(cut), 2)
+    return text[: keep - keep // 3] + cut + text[len(text) - keep // 3 :]
+
+
+def clip_list(names: Sequence[object], shown: int = NAMES_SHOWN) -> str:
+    """The first `shown` names, each clipped, and how many more there are."""
+    listed = ", ".join(clip(str(name)) for name in names[:shown])
+    more = len(names) - shown
+    return f"{listed} and {more:,} more" if more > 0 else listed
+
+
 def format_ist(ts: datetime) -> str:
     """A UTC timestamp as IST wall-clock text; seconds only when they are not zero."""
     local = ts.astimezone(IST)
@@ -110,7 +134,7 @@ def _column_failures(df: pl.DataFrame) -> list[RuleFailure]:
                 f"missing columns {', '.join(missing)}",
                 None,
                 (),
-                f"the frame has {', '.join(df.columns) or 'no columns'}; candles need "
+                f"the frame has {clip_list(df.columns) or 'no columns'}; candles need "
                 f"{', '.join(CANDLE_COLUMNS)} (oi optional). Files can be read with "
                 "tradeloop.storage.importer.read_candle_file, which maps common column names",
             )
@@ -119,10 +143,10 @@ def _column_failures(df: pl.DataFrame) -> list[RuleFailure]:
     if unexpected:
         failures.append(
             RuleFailure(
-                f"unexpected columns {', '.join(unexpected)}",
+                f"unexpected columns {clip_list(unexpected)}",
                 None,
                 (),
-                f"drop them (df.drop({', '.join(repr(c) for c in unexpected)})) or rename them "
+                f"drop them (df.drop({clip_list([repr(c) for c in unexpected])})) or rename them "
                 f"to one of {', '.join(CANDLE_COLUMNS)}",
             )
         )
@@ -338,7 +362,14 @@ def _identity_failures(frame: pl.DataFrame) -> list[RuleFailure]:
             continue
         counts = frame[column].value_counts(sort=True)
         if counts.height > 1:
-            listed = ", ".join(f"{value} ({number} rows)" for value, number in counts.iter_rows())
+            listed = clip_list(
+                [
+                    f"{value} ({number} rows)"
+                    for value, number in counts.head(NAMES_SHOWN).iter_rows()
+                ]
+            )
+            if counts.height > NAMES_SHOWN:
+                listed += f" and {counts.height - NAMES_SHOWN:,} more"
             failures.append(
                 RuleFailure(
                     f"more than one {column} in the frame: {listed}",
@@ -351,7 +382,7 @@ def _identity_failures(frame: pl.DataFrame) -> list[RuleFailure]:
     if symbol is None or not SYMBOL_PATTERN.match(symbol):
         failures.append(
             RuleFailure(
-                f"symbol {symbol!r} is not a valid name",
+                f"symbol {clip(str(symbol))!r} is not a valid name",
                 None,
                 (),
                 "use letters, digits and & _ . - only, e.g. NIFTY or BANKNIFTY",
@@ -359,11 +390,11 @@ def _identity_failures(frame: pl.DataFrame) -> list[RuleFailure]:
         )
     interval = frame["interval"][0]
     if interval not in INTERVALS:
-        close = difflib.get_close_matches(str(interval), INTERVALS, n=1)
+        close = difflib.get_close_matches(clip(str(interval)), INTERVALS, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         failures.append(
             RuleFailure(
-                f"unknown interval {interval!r}{hint}",
+                f"unknown interval {clip(str(interval))!r}{hint}",
                 None,
                 (),
                 f"use one of {', '.join(INTERVALS)}",
