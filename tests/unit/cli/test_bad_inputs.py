@@ -160,6 +160,20 @@ CASES = [
         ("bad.json", "not valid JSON"),
         files={"bad.json": "{name: 'x'}"},
     ),
+    Case(
+        "backtest-spec-duplicate-key",
+        ("backtest", "{tmp}/dup.json"),
+        2,
+        ("dup.json", "'symbol' twice"),
+        files={"dup.json": '{"symbol": "NIFTY", "symbol": "BANKNIFTY"}'},
+    ),
+    Case(
+        "backtest-spec-too-deep",
+        ("backtest", "{tmp}/deep.json"),
+        2,
+        ("deep.json", "nested too deeply"),
+        files={"deep.json": "{" + '"a":{' * 50_000 + "}" * 50_001},
+    ),
     Case("spec-missing", ("strategy", "validate", "{tmp}/nope.json"), 2, ("nope.json",)),
 ]
 
