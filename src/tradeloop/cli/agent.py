@@ -8,21 +8,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from tradeloop.agent import AgentRunner, Planner, ScriptedPlanner, ToolRegistry, replay
-from tradeloop.agent.memory import compact_json, truncate
-from tradeloop.agent.records import StepRecord
-from tradeloop.agent.runlog import RUN_FILE_SUFFIX, find_run_file, list_runs, read_run
-from tradeloop.agent.runner import new_run_id, utc_now
 from tradeloop.cli._common import console, err_console, fail, settings
 from tradeloop.errors import TradeloopError, UserError
-from tradeloop.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used: the agent package loads every module of it (a tenth of a second),
+    # which `tradeloop --help` need not pay for.
+    from tradeloop.agent import Planner, ToolRegistry
+    from tradeloop.agent.records import StepRecord
+    from tradeloop.settings import Settings
 
 agent_app = typer.Typer(
     help="Run the agent, and inspect or replay its recorded runs.", no_args_is_help=True
@@ -50,12 +51,16 @@ def _registry(current: Settings, run_id: str | None = None) -> ToolRegistry:
 
 
 def _run_file(current: Settings, run_id: str) -> Path:
+    from tradeloop.agent.runlog import RUN_FILE_SUFFIX, find_run_file
+
     if run_id.endswith(RUN_FILE_SUFFIX) and Path(run_id).is_file():
         return Path(run_id)
     return find_run_file(current.agent_runs_dir, run_id)
 
 
 def _cell(value: Any) -> str:
+    from tradeloop.agent.memory import compact_json, truncate
+
     if value is None:
         return "-"
     text = value if isinstance(value, str) else compact_json(value)
@@ -126,6 +131,9 @@ def list_command(
     limit: int = typer.Option(20, min=1, help="How many of the most recent runs to list."),
 ) -> None:
     """List recent agent runs, newest first."""
+    from tradeloop.agent.memory import truncate
+    from tradeloop.agent.runlog import list_runs
+
     current = settings()
     summaries = list_runs(current.agent_runs_dir, limit=limit)
     if not summaries:
@@ -153,6 +161,9 @@ def show_command(
     run_id: str = typer.Argument(..., help="A run id from `tradeloop agent ls`."),
 ) -> None:
     """Show every step of a run: tool, arguments, validator, status, duration and tokens."""
+    from tradeloop.agent.memory import compact_json
+    from tradeloop.agent.runlog import read_run
+
     run = read_run(_run_file(settings(), run_id))
     console.print(
         f"[bold]{run.run_id}[/]  goal: {run.header.goal}\n"
@@ -174,6 +185,8 @@ def replay_command(
     run_id: str = typer.Argument(..., help="A run id from `tradeloop agent ls`."),
 ) -> None:
     """Re-run a recorded run's tool calls without the model; exit 1 when a result differs."""
+    from tradeloop.agent import replay
+
     current = settings()
     report = replay(_run_file(current, run_id), _registry(current))
     counts = {status: 0 for status in ("same", "different", "skipped")}
@@ -221,6 +234,8 @@ def _crash_reported() -> Iterator[None]:
 
 
 def _scripted_planner(script: Path | None) -> Planner:
+    from tradeloop.agent import ScriptedPlanner
+
     if script is None:
         raise UserError(
             "the scripted planner needs --script FILE: a JSON array of "
@@ -244,6 +259,9 @@ def run_command(
     max_steps: int = typer.Option(10, min=1, help="The run stops after this many steps."),
 ) -> None:
     """Run the agent on GOAL and record the run under the data directory."""
+    from tradeloop.agent import AgentRunner
+    from tradeloop.agent.runner import new_run_id, utc_now
+
     current = settings()
     run_id = new_run_id(utc_now())
     registry = _registry(current, run_id)
@@ -289,6 +307,7 @@ def research_command(
     recorded for `tradeloop agent show` and `tradeloop agent replay`.
     """
     settings()  # configures Prefect's home before the flow module imports Prefect
+    from tradeloop.agent.runlog import read_run
     from tradeloop.flows.agent import AgentParameters, agent_research_flow
 
     options: dict[str, Any] = {
