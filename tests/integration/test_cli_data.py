@@ -99,6 +99,44 @@ def test_import_of_a_bad_file_writes_nothing_and_names_the_row(
     assert stores.candle_store(load_settings()).series() == []
 
 
+@pytest.mark.parametrize(
+    ("second_bar", "rule", "named"),
+    [
+        (
+            "100.5,101,99.5,100.7,99999999999999999999999",
+            "volume or open interest too large for a 64-bit count: 1 row",
+            "row 1 (2025-01-02 09:16 IST): volume=1e+23",
+        ),
+        (
+            "100.5,101,99.5,100.7,1e30",
+            "volume or open interest too large for a 64-bit count: 1 row",
+            "row 1 (2025-01-02 09:16 IST): volume=1e+30",
+        ),
+        (
+            "100.5,1e308,99.5,100.7,12",
+            "prices above 1,000,000,000: 1 row",
+            "row 1 (2025-01-02 09:16 IST): open=100.5 high=1e+308",
+        ),
+    ],
+    ids=["volume-beyond-int64-as-integer", "volume-beyond-int64-as-float", "price-of-1e308"],
+)
+def test_import_of_an_overflowing_volume_or_price_is_refused_naming_the_row(
+    data_dir: Path, tmp_path: Path, second_bar: str, rule: str, named: str
+) -> None:
+    csv = tmp_path / "huge.csv"
+    csv.write_text(
+        f"ts,open,high,low,close,volume\n2025-01-02 09:15,100,101,99,100.5,10\n"
+        f"2025-01-02 09:16,{second_bar}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataValidationError) as caught:
+        invoke("data", "import", str(csv), "--symbol", "NIFTY", "--interval", "1m")
+    message = str(caught.value)
+    assert "nothing was imported" in message
+    assert rule in message and named in message
+    assert stores.candle_store(load_settings()).series() == []
+
+
 def test_gaps_lists_missing_runs(data_dir: Path) -> None:
     market = generate_market("NIFTY", days=3, start=date(2025, 1, 6))
     hole = pl.int_range(pl.len()).is_between(400, 409)

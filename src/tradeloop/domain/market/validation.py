@@ -8,10 +8,10 @@ rule, how many rows break it, the first few of them (row number in the input, co
 with the time in IST and the offending values) and how to fix it.
 
 Rules: one symbol and one known interval per frame; no missing or non-finite prices or volume;
-prices > 0; high >= max(open, close) and low <= min(open, close); volume and open interest >= 0
-and whole numbers; timestamps present, strictly increasing (duplicates and out-of-order rows
-named), inside an NSE session and on the interval's grid (bars open at 09:15 IST + k x interval;
-a daily bar opens at 09:15 IST of a trading day).
+0 < prices <= `MAX_PRICE`; high >= max(open, close) and low <= min(open, close); volume and open
+interest >= 0, whole numbers and within int64; timestamps present, strictly increasing
+(duplicates and out-of-order rows named), inside an NSE session and on the interval's grid (bars
+open at 09:15 IST + k x interval; a daily bar opens at 09:15 IST of a trading day).
 
 The message stays short whatever the frame holds: each rule shows at most `EXAMPLES_SHOWN`
 rows and says how many more break it, lists of names stop after `NAMES_SHOWN`, and any text
@@ -47,6 +47,11 @@ NAMES_SHOWN = 10
 """How many names (columns, symbols) a list in a message shows."""
 VALUE_CHARS = 80
 """The longest piece of input text a message quotes."""
+
+MAX_PRICE = 1e9
+"""No index or share trades above a hundred crore rupees: a larger price is a corrupt row, and
+would overflow sizes and P&L downstream."""
+_INT64_LIMIT = float(2**63)
 
 REQUIRED_COLUMNS = tuple(column for column in CANDLE_COLUMNS if column != "oi")
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9&_.-]*$")
@@ -169,7 +174,10 @@ def _cast(df: pl.DataFrame) -> pl.DataFrame:
             casts.append(pl.col(column).cast(pl.Float64()))
     for column in ("volume", "oi"):
         dtype = df.schema[column]
-        if dtype.is_integer() or dtype == pl.Null():
+        if dtype in (pl.UInt64(), pl.Int128()):
+            # May not fit in int64: as floats, the rule on large counts names the rows.
+            casts.append(pl.col(column).cast(pl.Float64()))
+        elif dtype.is_integer() or dtype == pl.Null():
             casts.append(pl.col(column).cast(pl.Int64()))
         elif dtype.is_float():
             # Kept as floats until the whole-number rule has passed; cast at the end.
@@ -308,6 +316,13 @@ def _checks(interval: str, ts_sorted: bool) -> list[_Check]:
             "every price must be > 0: drop the rows or fix the source",
         ),
         _Check(
+            f"prices above {MAX_PRICE:,.0f}",
+            pl.any_horizontal(c > MAX_PRICE for c in prices).fill_null(False),
+            PRICE_COLUMNS,
+            "no instrument trades that high: the row is corrupt (a misplaced decimal point or "
+            "an exponent); drop it or fix the source",
+        ),
+        _Check(
             "high or low inconsistent with open/close",
             (
                 (pl.col("high") < pl.max_horizontal("open", "close"))
@@ -322,6 +337,13 @@ def _checks(interval: str, ts_sorted: bool) -> list[_Check]:
             ((volume < 0) | (oi < 0)).fill_null(False),
             ("volume", "oi"),
             "volume and oi must be >= 0; fix the source or drop the rows",
+        ),
+        _Check(
+            "volume or open interest too large for a 64-bit count",
+            ((volume.abs() >= _INT64_LIMIT) | (oi.abs() >= _INT64_LIMIT)).fill_null(False),
+            ("volume", "oi"),
+            "the count overflows: the column is probably not a volume (a turnover in paise?) "
+            "or the row is corrupt; fix the column mapping or drop the rows",
         ),
         _Check(
             "volume or open interest not a whole number",
