@@ -7,19 +7,20 @@ mistakes a paper ledger for a live one. Times are shown in IST, money in rupees.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tradeloop.app import stores
-from tradeloop.app.trading import live_mode_report
 from tradeloop.cli._common import console, fail, settings
-from tradeloop.domain.execution.mode import ModeReport
-from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
 from tradeloop.errors import TradingRefusedError, UserError
 from tradeloop.settings import ENV_PREFIX, Settings
-from tradeloop.storage.ledger import Ledger
+
+if TYPE_CHECKING:
+    # Imported where used: `tradeloop --help` must not pay for SQLAlchemy and numba.
+    from tradeloop.domain.execution.mode import ModeReport
+    from tradeloop.storage.ledger import Ledger
 
 kill_switch_app = typer.Typer(
     help=(
@@ -45,6 +46,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _mode_banner(loaded: Settings) -> ModeReport:
+    from tradeloop.app.trading import live_mode_report
+
     report = live_mode_report(loaded)
     style = "bold red" if report.live_allowed else "bold green"
     note = "" if report.requested == report.mode else f" (requested {report.requested}: refused)"
@@ -56,6 +59,8 @@ def _ledger() -> Ledger:
     """The configured ledger, after printing the trading mode."""
     loaded = settings()
     _mode_banner(loaded)
+    from tradeloop.app import stores
+
     return stores.ledger(loaded)
 
 
@@ -73,14 +78,20 @@ def _ledger_to_show() -> Ledger:
             f"turn on the missing switches, or set {ENV_PREFIX}TRADING_MODE=paper (or unset it) "
             "to see the paper ledger"
         )
+    from tradeloop.app import stores
+
     return stores.ledger(loaded)
 
 
 def _today() -> date:
+    from tradeloop.domain.market.calendar import to_ist
+
     return to_ist(datetime.now(UTC)).date()
 
 
 def _ist(moment: datetime | None) -> str:
+    from tradeloop.domain.market.calendar import to_ist
+
     return "" if moment is None else to_ist(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -17,9 +17,6 @@ from tradeloop.cli import data
 from tradeloop.domain.market.candles import INTERVALS
 
 HEAVY = ("prefect", "numba", "duckdb", "polars", "sqlalchemy")
-# cli/trading.py (owned elsewhere) still imports the ledger (SQLAlchemy) and app.trading
-# (numba, through the backtest kernel) at module top; strict, so the marks go when it is fixed.
-STILL_LOADED_BY_TRADING = {"numba", "sqlalchemy"}
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -38,29 +35,16 @@ def loaded_by_cli() -> set[str]:
     return _loaded_after("import tradeloop.cli")
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="cli/trading.py imports it at module top; when it no longer does, "
-                "empty STILL_LOADED_BY_TRADING",
-            ),
-        )
-        if name in STILL_LOADED_BY_TRADING
-        else name
-        for name in HEAVY
-    ],
-)
+@pytest.mark.parametrize("module", HEAVY)
 def test_importing_the_cli_does_not_import_heavy_libraries(
     module: str, loaded_by_cli: set[str]
 ) -> None:
     assert module not in loaded_by_cli
 
 
-@pytest.mark.parametrize("command_module", ["data", "backtest", "research", "strategy", "agent"])
+@pytest.mark.parametrize(
+    "command_module", ["data", "backtest", "research", "strategy", "agent", "trading"]
+)
 def test_command_modules_leave_heavy_imports_to_their_commands(command_module: str) -> None:
     # The package's other modules stubbed out, so only this command module's own imports count.
     statement = (
