@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.money import rupees
+from tradeloop.errors import UserError
 
 if TYPE_CHECKING:
     from tradeloop.domain.research import LeaderboardRow
+    from tradeloop.flows.research import ResearchParameters
 
 research_app = typer.Typer(help="Generate, backtest and score strategies.", no_args_is_help=True)
 
@@ -80,6 +83,69 @@ def leaderboard_table(
     return table
 
 
+# The option of `research run` that sets each ResearchParameters field, and what a valid value is.
+_OPTIONS: dict[str, tuple[str, str]] = {
+    "symbols": ("--symbol", "give NIFTY or BANKNIFTY (repeat --symbol for both)"),
+    "spec_dir": ("--spec-dir", "give a directory of StrategySpec JSON files"),
+    "templates": ("--templates", "give a timeframe such as 5m or 15m"),
+    "random_count": ("--random", "give a whole number of random specs per symbol, 0 to 100000"),
+    "seed": ("--seed", "give a whole number, 0 or more"),
+    "start": ("--from", "give a day as YYYY-MM-DD"),
+    "end": ("--to", "give a day as YYYY-MM-DD, on or after --from"),
+    "folds": ("--walk-forward", "give a number of folds from 1 to 20, or leave it out"),
+}
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"invalid option {option} {text!r}: not a day; give a day as YYYY-MM-DD "
+            "(e.g. 2025-03-03)"
+        ) from None
+
+
+def _spec_dir(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if not path.exists():
+        raise UserError(
+            f"invalid option --spec-dir {path}: it does not exist; give a directory of "
+            "StrategySpec JSON files (e.g. examples/strategies)"
+        )
+    if not path.is_dir():
+        raise UserError(
+            f"invalid option --spec-dir {path}: it is a file, not a directory; give the "
+            "directory that holds it (every *.json in it is read)"
+        )
+    return str(path)
+
+
+def research_parameters(**options: object) -> ResearchParameters:
+    """The flow's parameters from the command's options; a refused value is a `UserError`
+    naming the option and a valid value, raised before Prefect starts."""
+    from tradeloop.flows.research import ResearchParameters
+
+    try:
+        return ResearchParameters.model_validate(options)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule across options (--from and --to): it names them
+                problems.append(f"--from/--to: {message}")
+                continue
+            field = str(error["loc"][0])
+            option, remedy = _OPTIONS.get(field, (f"--{field.replace('_', '-')}", ""))
+            given = error.get("input")
+            shown = f" {given}" if isinstance(given, int | str) else ""
+            problems.append(f"{option}{shown}: {message}" + (f"; {remedy}" if remedy else ""))
+        raise UserError("invalid option " + "; ".join(problems)) from None
+
+
 @research_app.command("run")
 def run(
     spec_dir: Path | None = typer.Option(
@@ -97,18 +163,18 @@ def run(
 ) -> None:
     """Run the research flow (through Prefect) and print the leaderboard."""
     current = settings()
-    from tradeloop.flows.research import ResearchParameters, research_flow
-
-    parameters = ResearchParameters(
+    parameters = research_parameters(
         symbols=symbols,
-        spec_dir=str(spec_dir) if spec_dir else None,
+        spec_dir=_spec_dir(spec_dir),
         templates=templates,
         random_count=random_count,
         seed=seed,
-        start=date.fromisoformat(start) if start else None,
-        end=date.fromisoformat(end) if end else None,
+        start=_day(start, "--from"),
+        end=_day(end, "--to"),
         folds=folds,
     )
+    from tradeloop.flows.research import research_flow
+
     rows = research_flow(parameters)
     console.print(leaderboard_table(rows, current.strategy.min_score))
     reasons = {row.reason for row in rows if row.reason}

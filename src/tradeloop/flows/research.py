@@ -12,8 +12,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradeloop.domain.market.candles import INTERVALS
+from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.research import (
     Evaluation,
     LeaderboardRow,
@@ -22,7 +24,7 @@ from tradeloop.domain.research import (
 )
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
-from tradeloop.errors import NotFoundError
+from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
 from tradeloop.tasks.research import evaluate, load_minute_candles, remember
 
@@ -43,6 +45,43 @@ class ResearchParameters(BaseModel):
     start: date | None = None
     end: date | None = None
     folds: int | None = Field(None, ge=1, le=20, description="Default: [strategy] setting.")
+
+    @field_validator("symbols")
+    @classmethod
+    def _known_symbols(cls, symbols: list[str]) -> list[str]:
+        if not symbols:
+            raise ValueError("give at least one index")
+        try:
+            return [index_instrument(symbol).symbol for symbol in symbols]
+        except UserError as exc:  # pydantic reports ValueErrors only
+            raise ValueError(str(exc)) from None
+
+    @field_validator("templates")
+    @classmethod
+    def _known_template_timeframes(cls, timeframes: list[str]) -> list[str]:
+        for timeframe in timeframes:
+            _check_timeframe(timeframe)
+        return timeframes
+
+    @field_validator("random_timeframe")
+    @classmethod
+    def _known_random_timeframe(cls, timeframe: str) -> str:
+        return _check_timeframe(timeframe)
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> ResearchParameters:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(
+                f"the last day {self.end} is before the first day {self.start}: "
+                "give an end on or after the start"
+            )
+        return self
+
+
+def _check_timeframe(timeframe: str) -> str:
+    if timeframe not in INTERVALS:
+        raise ValueError(f"timeframe {timeframe!r} is not one of {', '.join(INTERVALS)}")
+    return timeframe
 
 
 @task

@@ -30,6 +30,7 @@ class Case:
 
 
 SHOW = ("config", "show")
+RUN = ("research", "run")
 DEEP = "[" * 100_000 + "]" * 100_000
 
 CASES = [
@@ -175,6 +176,40 @@ CASES = [
         files={"deep.json": "{" + '"a":{' * 50_000 + "}" * 50_001},
     ),
     Case("spec-missing", ("strategy", "validate", "{tmp}/nope.json"), 2, ("nope.json",)),
+    # -- research run options: refused before the flow (and Prefect) starts ---------------------
+    Case("research-random-negative", (*RUN, "--random", "-5"), 2, ("--random -5", "0 to 100000")),
+    Case("research-random-text", (*RUN, "--random", "abc"), 2, ("--random", "valid integer")),
+    Case("research-folds-zero", (*RUN, "--walk-forward", "0"), 2, ("--walk-forward 0", "1 to 20")),
+    Case("research-folds-99", (*RUN, "--walk-forward", "99"), 2, ("--walk-forward 99", "1 to 20")),
+    Case("research-from-month-13", (*RUN, "--from", "2025-13-01"), 2, ("--from", "YYYY-MM-DD")),
+    Case("research-to-text", (*RUN, "--to", "yesterday"), 2, ("--to 'yesterday'", "YYYY-MM-DD")),
+    Case(
+        "research-to-before-from",
+        (*RUN, "--from", "2025-03-10", "--to", "2025-03-01"),
+        2,
+        ("--from/--to", "2025-03-01 is before", "2025-03-10"),
+    ),
+    Case(
+        "research-symbol-unknown",
+        (*RUN, "--symbol", "NIFTTY"),
+        2,
+        ("--symbol", "NIFTTY", "Did you mean NIFTY?"),
+    ),
+    Case(
+        "research-spec-dir-missing",
+        (*RUN, "--spec-dir", "{tmp}/nope"),
+        2,
+        ("--spec-dir", "nope", "does not exist"),
+    ),
+    Case(
+        "research-spec-dir-file",
+        (*RUN, "--spec-dir", "{tmp}/one.json"),
+        2,
+        ("--spec-dir", "one.json", "not a directory"),
+        files={"one.json": "{}"},
+    ),
+    Case("research-templates-7m", (*RUN, "--templates", "7m"), 2, ("--templates", "'7m'", "5m")),
+    Case("research-seed-negative", (*RUN, "--seed", "-1"), 2, ("--seed -1", "0 or more")),
 ]
 
 
