@@ -13,7 +13,9 @@
     │   └── PlannerError        the model gave no usable call after the planner's re-asks
     ├── TransientError          may work on retry (timeouts, 5xx, rate limits, a locked
     │   │                       database): the only family retried (Prefect, the agent)
-    │   └── RateLimitedError
+    │   ├── RateLimitedError
+    │   └── DatabaseUnavailableError  the ledger database cannot be reached: names host and
+    │                           port (never the password) and what to start
     └── OperationalError        an operational stop: raised loud, never retried
         ├── TradingRefusedError     live trading refused (a missing switch), kill switch, HALTED
         ├── OrderStateUnknownError  an order's outcome is unknown: reconcile before anything else
@@ -70,6 +72,11 @@ class TransientError(TradeloopError):
 
 class RateLimitedError(TransientError):
     """A rate limit was hit; retry after a pause."""
+
+
+class DatabaseUnavailableError(TransientError):
+    """The ledger database cannot be reached or opened; the message names where, never the
+    password, and what to start."""
 
 
 class OperationalError(TradeloopError):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import col, select
 
 from tradeloop.domain.execution.fills import BrokerFill
@@ -30,6 +31,7 @@ from tradeloop.storage.ledger_engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     create_ledger_engine,
     transaction,
+    translated,
 )
 from tradeloop.storage.ledger_models import (
     DailyPnlRow,
@@ -52,7 +54,10 @@ class Ledger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        ledger_registry.metadata.create_all(engine)
+        try:
+            ledger_registry.metadata.create_all(engine)
+        except SAOperationalError as exc:  # the first connection: unreachable, refused, no file
+            raise translated(engine, exc) from None
 
     def close(self) -> None:
         self.engine.dispose()

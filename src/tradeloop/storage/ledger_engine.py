@@ -1,7 +1,8 @@
 """The ledger's database engine: SQLite (WAL, busy timeout, immediate writes) or PostgreSQL.
 
-Database failures are translated here: a locked or unreachable database is a `TransientError`
-(Prefect retries it); messages never include the database URL, which may hold a password.
+Database failures are translated here: a locked database is a `TransientError` and an
+unreachable one a `DatabaseUnavailableError` (a `TransientError`: Prefect retries both); messages
+name the host and port or the file, never the whole URL, which may hold a password.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import Session
 
-from tradeloop.errors import ConfigError, TransientError
+from tradeloop.errors import ConfigError, DatabaseUnavailableError, TransientError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -39,7 +40,14 @@ def create_ledger_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(parsed.database).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"the ledger database's directory {directory} cannot be created "
+                    f"({exc.strerror}): fix the path in TRADELOOP_DATABASE_URL"
+                ) from None
         engine = create_engine(
             parsed, connect_args={"timeout": busy_timeout_ms / 1000}, future=True
         )
@@ -92,9 +100,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
             session.commit()
     except SAOperationalError as exc:
-        raise TransientError(
-            f"ledger database unavailable or locked ({_driver_message(exc)}): retry"
-        ) from None
+        raise translated(engine, exc) from None
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise TransientError(
@@ -107,3 +113,30 @@ def _driver_message(exc: DBAPIError) -> str:
     # The first line of the driver's message, without SQL or parameters (they may be long and
     # the URL never appears there, but parameters could include a reason typed by a person).
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+def translated(engine: Engine, exc: SAOperationalError) -> TransientError:
+    """SQLAlchemy's OperationalError as ours: a locked SQLite file (retry), else a database that
+    cannot be reached or opened."""
+    reason = _driver_message(exc)
+    if engine.url.get_backend_name() == "sqlite" and "locked" in reason:
+        return TransientError(f"ledger database locked ({reason}): retry")
+    return database_unavailable(engine, exc)
+
+
+def database_unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
+    """The error for a database that cannot be reached or opened: where it is (host and port,
+    or the file; never the password) and what to start or fix."""
+    url = engine.url
+    reason = _driver_message(exc)
+    if url.get_backend_name() == "sqlite":
+        return DatabaseUnavailableError(
+            f"the ledger database file {url.database} cannot be opened ({reason}): check that "
+            "it is a file in a writable directory, or point TRADELOOP_DATABASE_URL at another file"
+        )
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    return DatabaseUnavailableError(
+        f"the ledger database (PostgreSQL at {where}, database {url.database!r}, user "
+        f"{url.username!r}) cannot be reached ({reason}): start PostgreSQL there, or fix the "
+        "host, port or credentials in TRADELOOP_DATABASE_URL"
+    )

@@ -27,6 +27,7 @@ class Case:
     env: dict[str, str | None] = field(default_factory=dict)  # None unsets; "{tmp}": tmp_path
     dotenv: str | None = None  # written to ./.env
     files: dict[str, str] = field(default_factory=dict)  # extra files, relative to tmp
+    absent: tuple[str, ...] = ()  # must not appear (a password)
 
 
 SHOW = ("config", "show")
@@ -139,6 +140,33 @@ CASES = [
         )
         for command in ("positions", "orders", "trades")
     ],
+    # -- the ledger database -------------------------------------------------------------------
+    *[
+        Case(
+            f"ledger-postgres-refused-{command}",
+            (command,),
+            1,
+            ("DatabaseUnavailableError", "127.0.0.1:1", "start PostgreSQL", "DATABASE_URL"),
+            env={"TRADELOOP_DATABASE_URL": "postgresql+psycopg2://u:s3cretpw@127.0.0.1:1/x"},
+            absent=("s3cretpw",),
+        )
+        for command in ("positions", "trades")
+    ],
+    Case(
+        "ledger-sqlite-directory-is-a-file",
+        ("positions",),
+        2,
+        ("a-file", "cannot be created", "TRADELOOP_DATABASE_URL"),
+        env={"TRADELOOP_DATABASE_URL": "sqlite:///{tmp}/a-file/ledger.sqlite"},
+        files={"a-file": "x"},
+    ),
+    Case(
+        "ledger-sqlite-file-is-a-directory",
+        ("positions",),
+        1,
+        ("DatabaseUnavailableError", "cannot be opened", "TRADELOOP_DATABASE_URL"),
+        env={"TRADELOOP_DATABASE_URL": "sqlite:///{tmp}"},
+    ),
     # -- spec files ----------------------------------------------------------------------------
     Case(
         "spec-duplicate-key",
@@ -259,6 +287,8 @@ def test_a_bad_input_ends_in_a_message_naming_it(
     assert "Traceback" not in output
     for name in case.names:
         assert _flat(name) in output, f"{name!r} not in: {output}"
+    for secret in case.absent:
+        assert secret not in output
 
 
 @pytest.mark.parametrize(
