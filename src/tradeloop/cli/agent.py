@@ -288,6 +288,19 @@ class ResearchPlannerChoice(StrEnum):
     ollama = "ollama"
 
 
+def _check_ollama(current: Settings) -> None:
+    """Refuse before the flow (and Prefect) starts when Ollama does not answer or lacks the
+    model: the flow checks again where it runs, but here the fix is printed alone, without
+    Prefect's log of a failed flow run."""
+    from tradeloop.adapters.ollama_planner import OllamaChatModel
+
+    OllamaChatModel(
+        model=current.ollama_model,
+        host=current.ollama_host,
+        timeout_seconds=current.ollama_timeout_s,
+    ).check_model()
+
+
 @agent_app.command("research")
 def research_command(
     planner: ResearchPlannerChoice = typer.Option(
@@ -306,7 +319,9 @@ def research_command(
     Every backtest is remembered in strategy memory (`tradeloop research best`); the run is
     recorded for `tradeloop agent show` and `tradeloop agent replay`.
     """
-    settings()  # configures Prefect's home before the flow module imports Prefect
+    current = settings()  # configures Prefect's home before the flow module imports Prefect
+    if planner is ResearchPlannerChoice.ollama:
+        _check_ollama(current)
     from tradeloop.agent.runlog import read_run
     from tradeloop.flows.agent import AgentParameters, agent_research_flow
 

@@ -27,7 +27,7 @@ class Case:
     env: dict[str, str | None] = field(default_factory=dict)  # None unsets; "{tmp}": tmp_path
     dotenv: str | None = None  # written to ./.env
     files: dict[str, str] = field(default_factory=dict)  # extra files, relative to tmp
-    absent: tuple[str, ...] = ()  # must not appear (a password)
+    absent: tuple[str, ...] = ()  # must not appear (a password, Prefect's log)
 
 
 SHOW = ("config", "show")
@@ -140,6 +140,15 @@ CASES = [
         )
         for command in ("positions", "orders", "trades")
     ],
+    # -- services that are not running --------------------------------------------------------
+    Case(
+        "agent-ollama-down",  # refused before the flow runs: no Prefect log of a failed run
+        ("agent", "research", "--planner", "ollama"),
+        2,
+        ("cannot connect to Ollama at http://127.0.0.1:1", "ollama serve"),
+        env={"TRADELOOP_OLLAMA_HOST": "http://127.0.0.1:1"},
+        absent=("Flow run", "Encountered exception"),
+    ),
     # -- the ledger database -------------------------------------------------------------------
     *[
         Case(
