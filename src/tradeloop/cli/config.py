@@ -124,9 +124,10 @@ def show() -> None:
     table = Table(
         title=f"tradeloop settings (mode: {current.trading_mode})", caption=escape(caption)
     )
-    table.add_column("setting")
-    table.add_column("value")
-    table.add_column("from")
+    # At 80 columns the setting's name is kept whole; a long value or source wraps instead.
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
     for path, value in _leaves(current):
         table.add_row(
             ".".join(path),
