@@ -14,11 +14,12 @@ from rich.table import Table
 
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.money import rupees
-from tradeloop.errors import UserError
+from tradeloop.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
     from tradeloop.domain.research import LeaderboardRow
     from tradeloop.flows.research import ResearchParameters
+    from tradeloop.settings import Settings
 
 research_app = typer.Typer(help="Generate, backtest and score strategies.", no_args_is_help=True)
 
@@ -146,6 +147,25 @@ def research_parameters(**options: object) -> ResearchParameters:
         raise UserError("invalid option " + "; ".join(problems)) from None
 
 
+def _check_candles(current: Settings, parameters: ResearchParameters) -> None:
+    """Templates and random specs are made for every symbol, so each needs 1m candles: refuse
+    one without them now, rather than from inside the flow. (Specs from --spec-dir name their
+    own symbols; the flow skips a symbol that has none.)"""
+    if not parameters.templates and not parameters.random_count:
+        return
+    from tradeloop.app.stores import candle_store
+
+    stored = {series.symbol for series in candle_store(current).series() if series.interval == "1m"}
+    missing = [symbol for symbol in parameters.symbols if symbol not in stored]
+    if missing:
+        listed = ", ".join(sorted(stored)) or "nothing yet"
+        raise NotFoundError(
+            f"no 1m candles for {', '.join(missing)} in the candle store (1m candles stored: "
+            f"{listed}): import them with `tradeloop data import` or `tradeloop data synth`, "
+            "or choose another --symbol"
+        )
+
+
 @research_app.command("run")
 def run(
     spec_dir: Path | None = typer.Option(
@@ -173,6 +193,7 @@ def run(
         end=_day(end, "--to"),
         folds=folds,
     )
+    _check_candles(current, parameters)
     from tradeloop.flows.research import research_flow
 
     rows = research_flow(parameters)

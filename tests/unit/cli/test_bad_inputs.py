@@ -247,6 +247,12 @@ CASES = [
     ),
     Case("research-templates-7m", (*RUN, "--templates", "7m"), 2, ("--templates", "'7m'", "5m")),
     Case("research-seed-negative", (*RUN, "--seed", "-1"), 2, ("--seed -1", "0 or more")),
+    Case(
+        "research-no-candles",
+        (*RUN, "--templates", "5m", "--symbol", "BANKNIFTY"),
+        2,
+        ("no 1m candles for BANKNIFTY", "nothing yet", "tradeloop data synth"),
+    ),
 ]
 
 
