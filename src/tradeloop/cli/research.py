@@ -147,16 +147,30 @@ def research_parameters(**options: object) -> ResearchParameters:
         raise UserError("invalid option " + "; ".join(problems)) from None
 
 
-def _check_candles(current: Settings, parameters: ResearchParameters) -> None:
-    """Templates and random specs are made for every symbol, so each needs 1m candles: refuse
-    one without them now, rather than from inside the flow. (Specs from --spec-dir name their
-    own symbols; the flow skips a symbol that has none.)"""
-    if not parameters.templates and not parameters.random_count:
+def _symbols_to_research(parameters: ResearchParameters) -> list[str]:
+    """The symbols the flow will load candles for. Every spec file is read (a bad one is a
+    `SpecError` naming the file, now rather than from inside the flow); templates and random
+    specs are made for every symbol, specs from --spec-dir only for their own."""
+    from tradeloop.domain.strategy.spec import load_spec
+
+    from_files: set[str] = set()
+    if parameters.spec_dir is not None:
+        from_files = {
+            load_spec(path).symbol for path in sorted(Path(parameters.spec_dir).glob("*.json"))
+        }
+    if parameters.templates or parameters.random_count:
+        return list(parameters.symbols)
+    return [symbol for symbol in parameters.symbols if symbol in from_files]
+
+
+def _check_candles(current: Settings, symbols: Sequence[str]) -> None:
+    """Refuse a symbol without 1m candles now, rather than from inside the flow."""
+    if not symbols:
         return
     from tradeloop.app.stores import candle_store
 
     stored = {series.symbol for series in candle_store(current).series() if series.interval == "1m"}
-    missing = [symbol for symbol in parameters.symbols if symbol not in stored]
+    missing = [symbol for symbol in symbols if symbol not in stored]
     if missing:
         listed = ", ".join(sorted(stored)) or "nothing yet"
         raise NotFoundError(
@@ -193,7 +207,7 @@ def run(
         end=_day(end, "--to"),
         folds=folds,
     )
-    _check_candles(current, parameters)
+    _check_candles(current, _symbols_to_research(parameters))
     from tradeloop.flows.research import research_flow
 
     rows = research_flow(parameters)

@@ -248,6 +248,13 @@ CASES = [
     Case("research-templates-7m", (*RUN, "--templates", "7m"), 2, ("--templates", "'7m'", "5m")),
     Case("research-seed-negative", (*RUN, "--seed", "-1"), 2, ("--seed -1", "0 or more")),
     Case(
+        "research-spec-dir-bad-spec",
+        (*RUN, "--spec-dir", "{tmp}/specs"),
+        2,
+        ("specs/bad.json", "symbol: required field is missing"),
+        files={"specs/bad.json": '{"name": "x"}'},
+    ),
+    Case(
         "research-no-candles",
         (*RUN, "--templates", "5m", "--symbol", "BANKNIFTY"),
         2,
@@ -266,6 +273,7 @@ def _arrange(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     ):
         monkeypatch.setenv(name, value)
     for relative, text in case.files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text(text, encoding="utf-8")
     if case.config is not None:
         path = tmp_path / "bad.toml"
