@@ -163,13 +163,19 @@ def _symbols_to_research(parameters: ResearchParameters) -> list[str]:
     return [symbol for symbol in parameters.symbols if symbol in from_files]
 
 
-def _check_candles(current: Settings, symbols: Sequence[str]) -> None:
-    """Refuse a symbol without 1m candles now, rather than from inside the flow."""
+def _check_candles(current: Settings, parameters: ResearchParameters) -> None:
+    """Refuse a symbol without 1m candles in the window now, rather than from inside the flow."""
+    symbols = _symbols_to_research(parameters)
     if not symbols:
         return
     from tradeloop.app.stores import candle_store
+    from tradeloop.domain.market.calendar import IST
 
-    stored = {series.symbol for series in candle_store(current).series() if series.interval == "1m"}
+    stored = {
+        series.symbol: series
+        for series in candle_store(current).series()
+        if series.interval == "1m"
+    }
     missing = [symbol for symbol in symbols if symbol not in stored]
     if missing:
         listed = ", ".join(sorted(stored)) or "nothing yet"
@@ -178,6 +184,17 @@ def _check_candles(current: Settings, symbols: Sequence[str]) -> None:
             f"{listed}): import them with `tradeloop data import` or `tradeloop data synth`, "
             "or choose another --symbol"
         )
+    for symbol in symbols:
+        first = stored[symbol].first.astimezone(IST).date()
+        last = stored[symbol].last.astimezone(IST).date()
+        too_late = parameters.start is not None and parameters.start > last
+        too_early = parameters.end is not None and parameters.end < first
+        if too_late or too_early:
+            raise UserError(
+                f"no 1m candles for {symbol} from {parameters.start or 'the first day'} to "
+                f"{parameters.end or 'the last day'}: the store holds {first} to {last}; choose "
+                "--from/--to inside it, or import the days you want"
+            )
 
 
 @research_app.command("run")
@@ -207,7 +224,7 @@ def run(
         end=_day(end, "--to"),
         folds=folds,
     )
-    _check_candles(current, _symbols_to_research(parameters))
+    _check_candles(current, parameters)
     from tradeloop.flows.research import research_flow
 
     rows = research_flow(parameters)
