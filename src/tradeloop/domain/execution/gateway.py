@@ -202,8 +202,8 @@ class OrderGateway:
             minutes = (now - record.created_at).total_seconds() / 60
             return self.journal.update(
                 intent_id,
-                self._not_placed(
-                    record,
+                BrokerOrder.not_sent(
+                    record.intent,
                     f"not placed: {self.broker.name} has no order with this correlation id "
                     f"{minutes:.0f} min after it was journalled, so it never arrived; it was "
                     "not re-sent",
@@ -274,20 +274,8 @@ class OrderGateway:
             return self.journal.update(intent_id, found, self.clock.now())
         return self.journal.update(
             intent_id,
-            self._not_placed(record, f"resolved by operator as not placed: {reason}"),
+            BrokerOrder.not_sent(record.intent, f"resolved by operator as not placed: {reason}"),
             self.clock.now(),
-        )
-
-    @staticmethod
-    def _not_placed(record: OrderRecord, message: str) -> BrokerOrder:
-        return BrokerOrder(
-            order_id=None,
-            correlation_id=record.intent_id,
-            status=OrderStatus.NOT_SENT,
-            side=record.intent.side,
-            quantity=record.intent.quantity,
-            security_id=record.intent.security_id,
-            message=message,
         )
 
     def _existing(self, record: OrderRecord) -> GatewayResult:
@@ -312,16 +300,7 @@ class OrderGateway:
         try:
             return self.broker.place(intent), None
         except NotSentError as exc:
-            never = BrokerOrder(
-                order_id=None,
-                correlation_id=intent.id,
-                status=OrderStatus.NOT_SENT,
-                side=intent.side,
-                quantity=intent.quantity,
-                security_id=intent.security_id,
-                message=f"never sent: {exc}",
-            )
-            return never, exc
+            return BrokerOrder.not_sent(intent, f"never sent: {exc}"), exc
         except Exception as exc:
             # Whatever failed, the request may have left: treat it as UNKNOWN and reconcile.
             _log.warning("place of %s raised %s: reconciling", intent.id, type(exc).__name__)

@@ -173,10 +173,21 @@ class BrokerOrder:
     @classmethod
     def unknown(cls, intent: OrderIntent, message: str) -> BrokerOrder:
         """A create of `intent` whose outcome is not known: reconcile by its correlation id."""
+        return cls._without_broker_id(intent, OrderStatus.UNKNOWN, message)
+
+    @classmethod
+    def not_sent(cls, intent: OrderIntent, message: str) -> BrokerOrder:
+        """A create of `intent` the broker never had: final, and never re-sent."""
+        return cls._without_broker_id(intent, OrderStatus.NOT_SENT, message)
+
+    @classmethod
+    def _without_broker_id(
+        cls, intent: OrderIntent, status: OrderStatus, message: str
+    ) -> BrokerOrder:
         return cls(
             order_id=None,
             correlation_id=intent.id,
-            status=OrderStatus.UNKNOWN,
+            status=status,
             side=intent.side,
             quantity=intent.quantity,
             security_id=intent.security_id,
