@@ -73,11 +73,12 @@ class ResearchContext:
         """
         from tradeloop.domain.research import evaluate_specs
 
-        symbol = specs[0].symbol if specs else ""
+        if not specs:
+            return []
         return evaluate_specs(
             specs,
             candles,
-            self.backtest_config(symbol),
+            self.backtest_config(specs[0].symbol),
             self.scoring,
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
