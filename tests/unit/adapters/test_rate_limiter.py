@@ -249,6 +249,30 @@ def test_two_processes_on_one_file_count_their_sends_together(
     assert first.acquire(RateCategory.ORDERS) == pytest.approx(1.0 + SEND_MARGIN_SECONDS)
 
 
+def test_a_new_file_opened_while_another_process_holds_it_waits_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    """Two workers starting together both open a new limiter file. Switching it to WAL needs an
+    exclusive lock, and SQLite answers "database is locked" at once while another connection
+    writes: the second opener waits for the first instead of failing (a CI flake before)."""
+    path = tmp_path / "limits.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    other.execute("BEGIN IMMEDIATE")  # another process, mid-transaction on the new file
+    released = threading.Event()
+
+    def finish_the_other_transaction() -> None:
+        other.execute("COMMIT")
+        released.set()
+
+    threading.Timer(0.2, finish_the_other_transaction).start()
+    limiter = SqliteRateLimiter(path, account="1000000003")
+
+    assert released.is_set()
+    assert limiter.acquire(RateCategory.ORDERS) == 0.0
+    other.close()
+
+
 def test_a_pause_one_process_records_holds_the_other(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "limits.sqlite"
     first, second = (

@@ -147,7 +147,7 @@ class SqliteRateLimiter(ScheduledRateLimiter):
                 isolation_level=None,  # transactions are ours: BEGIN IMMEDIATE … COMMIT
                 check_same_thread=False,  # self._lock serialises the threads
             )
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
@@ -156,3 +156,21 @@ class SqliteRateLimiter(ScheduledRateLimiter):
             ) from exc
         self._connection, self._pid = db, os.getpid()
         return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch a new file to WAL, waiting out another process doing the same.
+
+    Changing the journal mode takes an exclusive lock and SQLite answers "database is locked"
+    at once instead of calling the busy handler, so two processes opening a new file together
+    (two workers starting) would have one of them fail; it retries until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
