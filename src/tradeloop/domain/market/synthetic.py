@@ -65,6 +65,12 @@ import polars as pl
 from tradeloop.domain.market.calendar import SESSION_MINUTES, NSECalendar
 from tradeloop.domain.market.candles import CANDLE_COLUMNS
 from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.market.planted import (
+    DEFAULT_EDGE_STRENGTH,
+    MarketRegime,
+    check_edge,
+    reversion_drift,
+)
 from tradeloop.errors import ConfigError, NotFoundError
 
 REGIMES: Final[tuple[str, ...]] = ("calm_trend_up", "calm_trend_down", "choppy", "volatile")
@@ -120,10 +126,18 @@ def generate_market(
     seed: int = 7,
     calendar: NSECalendar | None = None,
     start_level: float | None = None,
+    regime: MarketRegime = "null",
+    edge_strength: float = DEFAULT_EDGE_STRENGTH,
 ) -> SyntheticMarket:
     """Generate `days` NSE sessions of minute candles for `symbol`, from the first session on or
     after `start`. NIFTY and BANKNIFTY start at their typical level; any other symbol needs
-    `start_level` (which also overrides the typical level of an index)."""
+    `start_level` (which also overrides the typical level of an index).
+
+    `regime="null"` is the market without edge (`edge_strength` is then ignored);
+    `regime="planted"` adds the mean reversion of `planted.py` with `edge_strength` from 0 (the
+    null market, same bytes) to 1."""
+    check_edge(regime, edge_strength)
+    strength = edge_strength if regime == "planted" else 0.0
     name, level = _resolve_symbol(symbol, start_level)
     if days < 1:
         raise ConfigError(
@@ -138,10 +152,10 @@ def generate_market(
         raise AssertionError("calendar.minute_bars disagrees with calendar.trading_days")
 
     rng = np.random.Generator(np.random.PCG64([seed, zlib.crc32(name.encode("utf-8"))]))
-    regime = _regime_path(rng, days)
-    daily_sigma = _daily_sigma(rng, regime, _VOL_SCALE.get(name, 1.0))
+    regime_path = _regime_path(rng, days)
+    daily_sigma = _daily_sigma(rng, regime_path, _VOL_SCALE.get(name, 1.0))
     iv = _implied_volatility(rng, daily_sigma)
-    prices, volume = _minute_tape(rng, regime, daily_sigma, math.log(level))
+    prices, volume = _minute_tape(rng, regime_path, daily_sigma, math.log(level), strength)
 
     day_series = pl.Series("day", sessions, dtype=pl.Date)
     return SyntheticMarket(
@@ -155,7 +169,7 @@ def generate_market(
             {
                 "symbol": [name] * days,
                 "day": day_series,
-                "regime": [REGIMES[index] for index in regime],
+                "regime": [REGIMES[index] for index in regime_path],
             },
             schema={"symbol": pl.String(), "day": pl.Date(), "regime": pl.String()},
         ),
@@ -249,9 +263,15 @@ def _volume_profile() -> np.ndarray:
 
 
 def _minute_tape(
-    rng: np.random.Generator, regime: np.ndarray, daily_sigma: np.ndarray, log_level: float
+    rng: np.random.Generator,
+    regime: np.ndarray,
+    daily_sigma: np.ndarray,
+    log_level: float,
+    edge_strength: float,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Open/high/low/close prices and volumes, one row per minute, sessions back to back."""
+    """Open/high/low/close prices and volumes, one row per minute, sessions back to back.
+
+    A positive `edge_strength` plants the mean reversion of `planted.reversion_drift`."""
     days = len(regime)
     shape = (days, SESSION_MINUTES)
     minute_sigma = (
@@ -270,6 +290,10 @@ def _minute_tape(
     jumps = (rng.random(days) < _JUMP_PROBABILITY) * rng.normal(0.0, _JUMP_SIGMA, days)
     jitter[:, 0] = gaps + jumps * daily_sigma
     jitter[0, 0] = 0.0  # the first bar opens exactly at the start level
+    if edge_strength > 0.0:
+        moves = body + jitter
+        moves[:, 0] = body[:, 0]  # the edge reacts to the session's moves, not to the gap
+        body = body + reversion_drift(moves, minute_sigma, edge_strength)
 
     log_close = log_level + np.cumsum((jitter + body).ravel())
     log_open = log_close - body.ravel()

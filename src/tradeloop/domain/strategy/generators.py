@@ -176,6 +176,35 @@ def template_specs(symbol: str, timeframe: str) -> list[StrategySpec]:
     return [StrategySpec.model_validate(doc) for doc in _templates(symbol, timeframe)]
 
 
+def planted_edge_spec(symbol: str, timeframe: str = "5m") -> StrategySpec:
+    """The spec that targets the planted edge of the synthetic market (`market/planted.py`).
+
+    After a 5m candle that rose more than 0.3 % (``roc(1) > 0.3``: beyond two of the model's
+    5-minute sigmas on nearly every day and time), it sells at the next candle's open and buys
+    back one candle later (the 5 minutes over which the planted market gives part of a large move
+    back), or at a 0.5 % stop. It earns on the planted market only; on the null market it pays
+    costs. ``examples/strategies/planted_edge_reversion_5m.json`` is the same spec on NIFTY.
+    """
+    symbol = _check_market(symbol, timeframe)
+    document = _document(
+        "planted_edge_reversion",
+        symbol,
+        timeframe,
+        "short",
+        {
+            "all": [
+                condition(indicator("roc", period=1), ">", 0.3),
+            ]
+        },
+        {
+            "stop_loss": {"kind": "percent", "percent": 0.5},
+            "max_bars_held": 1,
+        },
+        window=("09:30", "15:00"),
+    )
+    return StrategySpec.model_validate(document)
+
+
 def grid_specs(template: StrategySpec, grid: Grid) -> list[StrategySpec]:
     """Every combination of the grid's values applied to `template`, valid ones only.
 
