@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Column, Table
 
 from tradeloop.cli._common import console, settings
-from tradeloop.errors import DataValidationError
+from tradeloop.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -102,12 +102,22 @@ def synth(
     start: str | None = typer.Option(
         None, help="First day (YYYY-MM-DD); sessions start on or after it. Default 2025-01-01."
     ),
+    regime: str = typer.Option(
+        "null",
+        help="null: no edge; planted: mean reversion after large 5-minute moves (docs/data.md).",
+    ),
+    edge_strength: float | None = typer.Option(
+        None,
+        help="Planted regime: fraction of a large 5-minute move given back, 0 to 0.8; "
+        "default: the generator's (docs/data.md).",
+    ),
 ) -> None:
     """Generate deterministic synthetic minute candles and implied volatility, and store them."""
     from tradeloop.app import stores
     from tradeloop.domain.market.synthetic import generate_market
 
     first_day = _parse_day(start)
+    edge = _edge_options(regime, edge_strength)
     current = settings()
     store, volatility = stores.candle_store(current), stores.volatility_store(current)
     table = _table(
@@ -121,7 +131,7 @@ def synth(
         task = progress.add_task("generating", total=len(symbols) * 2)
         for symbol in symbols:
             progress.update(task, description=f"generating {symbol}")
-            options: dict[str, Any] = {"days": days, "seed": seed}
+            options: dict[str, Any] = {"days": days, "seed": seed, **edge}
             if first_day is not None:
                 options["start"] = first_day
             market = generate_market(symbol, **options)
@@ -139,6 +149,27 @@ def synth(
             )
     console.print(table)
     console.print(f"stored under {store.root}; next: `tradeloop data ls`")
+
+
+def _edge_options(regime: str, edge_strength: float | None) -> dict[str, Any]:
+    """The generator's regime arguments; a bad --regime or --edge-strength is a ConfigError."""
+    from tradeloop.domain.market.planted import MARKET_REGIMES, check_edge
+
+    if regime not in MARKET_REGIMES:
+        raise ConfigError(f"--regime {regime!r}: use {' or '.join(MARKET_REGIMES)}")
+    if edge_strength is None:
+        return {"regime": regime}
+    if regime == "null":
+        raise ConfigError(
+            "--edge-strength applies to the planted market only: add --regime planted"
+        )
+    try:
+        check_edge(regime, edge_strength)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"--edge-strength {edge_strength:g}: {str(exc).split(': ', 1)[1]}"
+        ) from None
+    return {"regime": regime, "edge_strength": edge_strength}
 
 
 @data_app.command("import")
