@@ -14,8 +14,10 @@
     ├── TransientError          may work on retry (timeouts, 5xx, rate limits, a locked
     │   │                       database): the only family retried (Prefect, the agent)
     │   ├── RateLimitedError
-    │   └── DatabaseUnavailableError  the ledger database cannot be reached: names host and
-    │                           port (never the password) and what to start
+    │   ├── DatabaseUnavailableError  the ledger database cannot be reached: names host and
+    │   │                       port (never the password) and what to start
+    │   └── PrefectUnavailableError   the Prefect API does not answer or its temporary
+    │                           server cannot start: names which and what to start
     └── OperationalError        an operational stop: raised loud, never retried
         ├── TradingRefusedError     live trading refused (a missing switch), kill switch, HALTED
         ├── OrderStateUnknownError  an order's outcome is unknown: reconcile before anything else
@@ -77,6 +79,11 @@ class RateLimitedError(TransientError):
 class DatabaseUnavailableError(TransientError):
     """The ledger database cannot be reached or opened; the message names where, never the
     password, and what to start."""
+
+
+class PrefectUnavailableError(TransientError):
+    """The Prefect API the flows need does not answer, or its temporary server did not start;
+    the message names the URL or the server's log, and what to start."""
 
 
 class OperationalError(TradeloopError):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -28,9 +32,43 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_app(app: typer.Typer) -> None:
+EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h: an internal software error (our bug)
+EXIT_INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C
+
+
+def _bug_log(exc: BaseException) -> Path | None:
+    """Write `exc`'s traceback under the data dir's `logs/`; None when it cannot be written."""
+    try:
+        directory = load_settings().data_dir / "logs"
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = directory / f"bug-{stamp}.log"
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except Exception:  # reporting a bug must not hide it behind a second one
+        return None
+    return path
+
+
+def report_bug(exc: BaseException) -> None:
+    """Print a bug's traceback, say it is a bug in tradeloop, and where its log is."""
+    log = _bug_log(exc)
+    err_console.print(escape("".join(traceback.format_exception(exc))), highlight=False)
+    where = f"The traceback is saved in {log}; " if log else ""
+    err_console.print(
+        f"[bold red]This is a bug in tradeloop[/], not a problem with your input. {escape(where)}"
+        "please report it with that file and the command you ran.",
+        highlight=False,
+    )
+
+
+def run_app(app: Callable[[], object]) -> None:
+    """Run a command (the Typer app, the demo): the user's mistakes exit 2 with a message,
+    operational failures exit 1 naming the service, our bugs exit 70 with the traceback saved."""
     try:
         app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted", highlight=False)
+        sys.exit(EXIT_INTERRUPTED)
     except UserError as exc:
         # escape: messages name TOML sections ("[risk]") that rich would read as markup.
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
@@ -38,3 +76,6 @@ def run_app(app: typer.Typer) -> None:
     except TradeloopError as exc:
         err_console.print(f"[bold red]{type(exc).__name__}:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
+    except Exception as exc:
+        report_bug(exc)
+        sys.exit(EXIT_BUG)

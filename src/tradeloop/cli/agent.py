@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from tradeloop.cli._common import console, err_console, fail, settings
+from tradeloop.cli._common import EXIT_BUG, console, err_console, fail, settings
 from tradeloop.errors import TradeloopError, UserError
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ agent_app = typer.Typer(
 )
 
 _CELL_CHARS = 60
-EXIT_CRASHED = 70  # EX_SOFTWARE in sysexits.h: an internal software error (our bug)
+EXIT_CRASHED = EXIT_BUG
 
 
 def register(app: typer.Typer) -> None:
@@ -342,7 +342,9 @@ def research_command(
             for error in exc.errors(include_url=False)
         )
         raise UserError(f"invalid option: {problems}") from None
-    with _crash_reported():
+    from tradeloop.cli._prefect import prefect_api
+
+    with prefect_api(), _crash_reported():
         summary = agent_research_flow(parameters)
     if summary.run_file is not None:
         recorded = read_run(Path(summary.run_file))

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +22,9 @@ from rich.table import Table
 from tradeloop.app import stores
 from tradeloop.cli._common import settings
 from tradeloop.domain.market.calendar import to_ist
+
+if TYPE_CHECKING:
+    from tradeloop.settings import Settings
 
 EXAMPLES = Path("examples/strategies")
 RANDOM_SPECS_PER_SYMBOL = 150
@@ -56,8 +60,15 @@ def main() -> None:
         f"mode: [bold]{current.trading_mode}[/]  ·  data dir: {current.data_dir}  ·  "
         f"Prefect home: {current.prefect_home}"
     )
-    console.print("Starting Prefect's temporary local server (the first start takes a while)…")
+    console.print("Starting a temporary local Prefect server (the first start takes a while)…")
 
+    from tradeloop.cli._prefect import prefect_api
+
+    with prefect_api():
+        _run(current)
+
+
+def _run(current: Settings) -> None:
     from tradeloop.cli.research import leaderboard_table
     from tradeloop.flows.data import SynthParameters, synthesize_flow
     from tradeloop.flows.research import ResearchParameters, research_flow
@@ -74,7 +85,8 @@ def main() -> None:
         random_timeframe="5m",
         seed=7,
     )
-    rows = research_flow(parameters)
+    result = research_flow(parameters)
+    rows = result.leaderboard
     research_seconds = time.perf_counter() - research_started
 
     random_names = ("nifty_random", "banknifty_random")
@@ -84,9 +96,15 @@ def main() -> None:
         leaderboard_table(rows[:10], current.strategy.min_score, "Top 10 incl. the random search")
     )
     passed = [row for row in rows if row.passed]
+    reused = (
+        f"; {result.reused} more were already in strategy memory from an earlier run with the "
+        "same candles and settings"
+        if result.reused
+        else ""
+    )
     console.print(
-        f"Evaluated {len(rows)} strategies × {current.strategy.walk_forward_folds}-fold "
-        f"walk-forward in {research_seconds:.1f} s "
+        f"Evaluated {result.evaluated} strategies × {current.strategy.walk_forward_folds}-fold "
+        f"walk-forward in {research_seconds:.1f} s{reused} "
         f"(whole demo {time.perf_counter() - started:.0f} s)."
     )
     if passed:
@@ -111,4 +129,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from tradeloop.cli._common import run_app
+
+    run_app(main)
