@@ -64,6 +64,19 @@ class ResearchContext:
         end = ist_datetime(last + timedelta(days=1), time(0, 0)) if last else None
         return self.candles.load(symbol, "1m", start, end)
 
+    def context_key(self, symbol: str, candles: pl.DataFrame, folds: int | None = None) -> str:
+        """The digest of what, besides the spec, decides an evaluation of `symbol` on
+        `candles` with `folds` (see `tradeloop.domain.research.evaluation_context_key`)."""
+        from tradeloop.domain.research import evaluation_context_key
+
+        return evaluation_context_key(
+            candles,
+            self.backtest_config(symbol),
+            self.scoring,
+            self.costs,
+            folds=folds or self.scoring.walk_forward_folds,
+        )
+
     def evaluate(
         self, specs: Sequence[StrategySpec], candles: pl.DataFrame, folds: int | None = None
     ) -> list[Evaluation]:

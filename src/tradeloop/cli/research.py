@@ -94,6 +94,7 @@ _OPTIONS: dict[str, tuple[str, str]] = {
     "start": ("--from", "give a day as YYYY-MM-DD"),
     "end": ("--to", "give a day as YYYY-MM-DD, on or after --from"),
     "folds": ("--walk-forward", "give a number of folds from 1 to 20, or leave it out"),
+    "batch_size": ("--batch-size", "give a whole number of specs per batch, 1 to 100000"),
 }
 
 
@@ -211,8 +212,15 @@ def run(
     end: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD, IST)."),
     folds: int | None = typer.Option(None, "--walk-forward", help="Walk-forward folds."),
     seed: int = typer.Option(7, help="Seed of the random search."),
+    batch_size: int = typer.Option(
+        200, "--batch-size", help="Specs evaluated and remembered together."
+    ),
 ) -> None:
-    """Run the research flow (through Prefect) and print the leaderboard."""
+    """Run the research flow (through Prefect) and print the leaderboard.
+
+    Evaluations are remembered batch by batch: a run stopped part-way keeps its finished
+    batches, and a re-run with the same options evaluates only what memory does not hold.
+    """
     current = settings()
     parameters = research_parameters(
         symbols=symbols,
@@ -223,12 +231,22 @@ def run(
         start=_day(start, "--from"),
         end=_day(end, "--to"),
         folds=folds,
+        batch_size=batch_size,
     )
     _check_candles(current, parameters)
+    from tradeloop.cli._prefect import prefect_api
     from tradeloop.flows.research import research_flow
 
-    rows = research_flow(parameters)
+    with prefect_api():
+        result = research_flow(parameters)
+    rows = result.leaderboard
     console.print(leaderboard_table(rows, current.strategy.min_score))
+    if result.reused:
+        console.print(
+            f"Reused {result.reused} evaluation(s) from strategy memory (same specs, candles, "
+            f"costs and settings); evaluated {result.evaluated}.",
+            highlight=False,
+        )
     reasons = {row.reason for row in rows if row.reason}
     for reason in sorted(reasons)[:5]:
         console.print(f"  [dim]{reason}[/]")

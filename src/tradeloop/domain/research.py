@@ -7,10 +7,12 @@ resampled once, compiled sharing one indicator cache, and walked forward in one 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -125,39 +127,66 @@ def evaluate_specs(
     return evaluations
 
 
-def leaderboard(evaluations: Sequence[Evaluation]) -> list[LeaderboardRow]:
-    """Rank by score, then by out-of-sample net P&L; ties broken by spec id for stability."""
-    ordered = sorted(
-        evaluations,
-        key=lambda e: (
-            -e.score.score,
-            -_finite(e.walk_forward.out_of_sample.metrics.net_pnl),
-            e.spec.id,
-        ),
+def evaluation_context_key(
+    candles: pl.DataFrame,
+    config: BacktestConfig,
+    scoring: ScoringConfig,
+    cost_table: CostTable,
+    *,
+    folds: int,
+    mode: WalkForwardMode = "rolling",
+) -> str:
+    """A digest of everything but the spec that decides an evaluation: the candles' every value,
+    the backtest config, the scoring, the cost table, the folds and the walk-forward mode.
+
+    Two evaluations of one spec with the same key give the same result, so a research run that
+    finds a spec remembered under its key need not evaluate it again.
+    """
+    digest = hashlib.sha256()
+    for name in ("ts", "open", "high", "low", "close", "volume"):
+        digest.update(candles[name].to_physical().to_numpy().tobytes())
+    settings = {
+        "config": config.model_dump(mode="json"),
+        "scoring": scoring.model_dump(mode="json"),
+        "costs": cost_table.model_dump(mode="json"),
+        "folds": folds,
+        "mode": mode,
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:20]
+
+
+def leaderboard_row(evaluation: Evaluation) -> LeaderboardRow:
+    """The unranked (rank 0) leaderboard row of one evaluation; `rank` orders and numbers rows."""
+    metrics = evaluation.walk_forward.out_of_sample.metrics
+    return LeaderboardRow(
+        rank=0,
+        name=evaluation.spec.name,
+        spec_id=evaluation.spec.id,
+        symbol=evaluation.spec.symbol,
+        timeframe=evaluation.spec.timeframe,
+        score=evaluation.score.score,
+        passed=evaluation.score.passed,
+        trades=metrics.trades,
+        win_rate_pct=metrics.win_rate_pct,
+        profit_factor=metrics.profit_factor,
+        net_pnl=metrics.net_pnl,
+        return_pct=metrics.return_pct,
+        max_drawdown_pct=metrics.max_drawdown_pct,
+        sharpe=metrics.sharpe,
+        reason="; ".join(evaluation.score.reasons),
     )
-    rows = []
-    for rank, evaluation in enumerate(ordered, start=1):
-        metrics = evaluation.walk_forward.out_of_sample.metrics
-        rows.append(
-            LeaderboardRow(
-                rank=rank,
-                name=evaluation.spec.name,
-                spec_id=evaluation.spec.id,
-                symbol=evaluation.spec.symbol,
-                timeframe=evaluation.spec.timeframe,
-                score=evaluation.score.score,
-                passed=evaluation.score.passed,
-                trades=metrics.trades,
-                win_rate_pct=metrics.win_rate_pct,
-                profit_factor=metrics.profit_factor,
-                net_pnl=metrics.net_pnl,
-                return_pct=metrics.return_pct,
-                max_drawdown_pct=metrics.max_drawdown_pct,
-                sharpe=metrics.sharpe,
-                reason="; ".join(evaluation.score.reasons),
-            )
-        )
-    return rows
+
+
+def rank(rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
+    """Rank by score, then by out-of-sample net P&L; ties broken by spec id for stability."""
+    ordered = sorted(rows, key=lambda row: (-row.score, -_finite(row.net_pnl), row.spec_id))
+    return [replace(row, rank=place) for place, row in enumerate(ordered, start=1)]
+
+
+def leaderboard(evaluations: Sequence[Evaluation]) -> list[LeaderboardRow]:
+    """The ranked leaderboard of `evaluations` (see `rank`)."""
+    return rank([leaderboard_row(evaluation) for evaluation in evaluations])
 
 
 def _finite(value: float) -> float:

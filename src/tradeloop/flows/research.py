@@ -2,31 +2,35 @@
 
 Specs come from a directory of JSON files, from the built-in templates, and from seeded random
 search; every spec is walked forward on the symbol's stored 1m candles and scored on its
-out-of-sample results only. The leaderboard is returned and every evaluation is remembered.
+out-of-sample results only. Evaluations are remembered batch by batch as they complete, so a
+killed run loses only the batch in flight; a spec that memory already holds for the same
+candles, costs and settings (its context key) is not evaluated again. The leaderboard of every
+spec of the run, evaluated now or earlier, is returned.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.research import (
-    Evaluation,
-    LeaderboardRow,
-    leaderboard,
-    unsupported_reason,
-)
+from tradeloop.domain.research import LeaderboardRow, rank, unsupported_reason
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import load_settings
-from tradeloop.tasks.research import evaluate, load_minute_candles, remember
+from tradeloop.storage.memory import StrategyRecord
+from tradeloop.tasks.research import evaluate_batch, known_evaluations, load_minute_candles
+
+T = TypeVar("T")
 
 
 class ResearchParameters(BaseModel):
@@ -45,6 +49,9 @@ class ResearchParameters(BaseModel):
     start: date | None = None
     end: date | None = None
     folds: int | None = Field(None, ge=1, le=20, description="Default: [strategy] setting.")
+    batch_size: int = Field(
+        200, ge=1, le=100_000, description="Specs evaluated and remembered together."
+    )
 
     @field_validator("symbols")
     @classmethod
@@ -117,18 +124,65 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
     return supported
 
 
+def _as_is(value: T) -> T:
+    """`value` for Prefect to pass to a task as it is, without walking its every nested object
+    (a year of candles, hundreds of specs) to look for futures."""
+    return cast(T, quote(value))
+
+
+@dataclass(frozen=True)
+class ResearchResult:
+    """The leaderboard of a research run and how much of it was evaluated by this run.
+
+    Attributes:
+        leaderboard: every spec of the run, ranked, whether evaluated now or reused.
+        evaluated: specs this run walked forward.
+        reused: specs strategy memory already held for the same candles, costs and settings.
+    """
+
+    leaderboard: list[LeaderboardRow]
+    evaluated: int
+    reused: int
+
+
 @flow(name="research", flow_run_name="research-{parameters.seed}")
-def research_flow(parameters: ResearchParameters | None = None) -> list[LeaderboardRow]:
-    """Evaluate every generated spec per symbol, remember the results, return the leaderboard."""
+def research_flow(parameters: ResearchParameters | None = None) -> ResearchResult:
+    """Evaluate every generated spec per symbol in batches, remembering each batch as it
+    completes and skipping what memory already holds; return the leaderboard."""
     parameters = parameters or ResearchParameters()
     settings = load_settings()
     run_id = str(flow_run.get_id() or f"local-{parameters.seed}")
-    evaluations: list[Evaluation] = []
+    records: list[StrategyRecord] = []
+    reused = 0
     for symbol in (name.upper() for name in parameters.symbols):
         specs = generate_specs(parameters, symbol)
         if not specs:
             continue
         candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)
-        evaluations.extend(evaluate(settings, specs, candles, parameters.folds))
-    remember(settings, run_id, evaluations)
-    return leaderboard(evaluations)
+        key, known = known_evaluations(
+            settings, symbol, _as_is(specs), _as_is(candles), parameters.folds
+        )
+        done = {record.spec_id for record in known}
+        todo = [spec for spec in specs if spec.id not in done]
+        if known:
+            get_run_logger().info(
+                "%s: %d of %d specs already in strategy memory for these candles, costs and "
+                "settings; evaluating the other %d",
+                symbol,
+                len(known),
+                len(specs),
+                len(todo),
+            )
+        records.extend(known)
+        reused += len(known)
+        size = parameters.batch_size
+        for index, first in enumerate(range(0, len(todo), size)):
+            batch = todo[first : first + size]
+            part = f"{symbol}.{index:05d}"
+            records.extend(
+                evaluate_batch(
+                    settings, run_id, part, _as_is(batch), _as_is(candles), parameters.folds, key
+                )
+            )
+    rows = rank([record.leaderboard_row() for record in records])
+    return ResearchResult(leaderboard=rows, evaluated=len(records) - reused, reused=reused)

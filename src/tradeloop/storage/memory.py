@@ -2,15 +2,18 @@
 
 The "remember" stage of the loop writes one `StrategyRecord` per (spec, symbol, window); the next
 generation asks for the best of them (`best`). Records are append-only: a research run writes
-one Parquet file (`<root>/run=<run_id>.parquet`, atomically), and DuckDB reads them all.
-Re-remembering the same run id replaces that run's file, so a retried Prefect task does not
-duplicate records.
+one Parquet file per batch (`<root>/run=<run_id>[.<part>].parquet`, atomically) as each batch
+completes, and DuckDB reads them all. Re-remembering the same run id and part replaces that file,
+so a retried Prefect task does not duplicate records. Each record carries the digest of what
+decided it besides the spec (`context_key`), so a re-run finds what is already known
+(`evaluated`) and a killed run loses at most the batch in flight.
 """
 
 from __future__ import annotations
 
 import abc
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
 
 if TYPE_CHECKING:
-    from tradeloop.domain.research import Evaluation
+    from tradeloop.domain.research import Evaluation, LeaderboardRow
 
 _SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -41,6 +44,7 @@ _SCHEMA: dict[str, pl.DataType] = {
     "metrics": pl.String(),
     "spec_json": pl.String(),
     "source": pl.String(),
+    "context_key": pl.String(),
 }
 
 
@@ -64,6 +68,11 @@ class StrategyRecord(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     spec_json: str
     source: str = Field("backtest", description="backtest, paper or live.")
+    context_key: str | None = Field(
+        None,
+        description="Digest of the candles, costs and settings the spec was evaluated with "
+        "(see `evaluation_context_key`); None on records written before it existed.",
+    )
 
     def to_row(self) -> dict[str, Any]:
         row = self.model_dump()
@@ -79,7 +88,13 @@ class StrategyRecord(BaseModel):
         return cls.model_validate(values)
 
     @classmethod
-    def of(cls, evaluation: Evaluation, run_id: str, evaluated_at: datetime) -> StrategyRecord:
+    def of(
+        cls,
+        evaluation: Evaluation,
+        run_id: str,
+        evaluated_at: datetime,
+        context_key: str | None = None,
+    ) -> StrategyRecord:
         """The record of one evaluation: its out-of-sample metrics, score and context."""
         metrics = evaluation.walk_forward.out_of_sample.metrics.model_dump()
         return cls(
@@ -97,11 +112,39 @@ class StrategyRecord(BaseModel):
             reasons=evaluation.score.reasons,
             metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
             spec_json=json.dumps(evaluation.spec.model_dump(mode="json"), sort_keys=True),
+            context_key=context_key,
+        )
+
+    def leaderboard_row(self) -> LeaderboardRow:
+        """This record as an unranked leaderboard row (`tradeloop.domain.research.rank`)."""
+        from tradeloop.domain.research import LeaderboardRow
+
+        metric = self.metrics.get
+        return LeaderboardRow(
+            rank=0,
+            name=self.name,
+            spec_id=self.spec_id,
+            symbol=self.symbol,
+            timeframe=self.timeframe,
+            score=self.score,
+            passed=self.passed,
+            trades=int(metric("trades", 0)),
+            win_rate_pct=metric("win_rate_pct", math.nan),
+            profit_factor=metric("profit_factor", math.nan),
+            net_pnl=metric("net_pnl", math.nan),
+            return_pct=metric("return_pct", math.nan),
+            max_drawdown_pct=metric("max_drawdown_pct", math.nan),
+            sharpe=metric("sharpe", math.nan),
+            reason="; ".join(self.reasons),
         )
 
 
 class StrategyMemory(Protocol):
-    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None: ...
+    def remember(
+        self, run_id: str, records: Sequence[StrategyRecord], part: str | None = None
+    ) -> None: ...
+
+    def evaluated(self, context_key: str, spec_ids: Sequence[str]) -> list[StrategyRecord]: ...
 
     def best(
         self,
@@ -158,15 +201,27 @@ class _FrameMemory(abc.ABC):
         frame = self._all().filter(pl.col("spec_id") == spec_id).sort("evaluated_at")
         return [StrategyRecord.from_row(row) for row in frame.iter_rows(named=True)]
 
+    def evaluated(self, context_key: str, spec_ids: Sequence[str]) -> list[StrategyRecord]:
+        """The latest record of each of `spec_ids` evaluated under `context_key`."""
+        frame = (
+            self._all()
+            .filter((pl.col("context_key") == context_key) & pl.col("spec_id").is_in(spec_ids))
+            .sort("evaluated_at", descending=True)
+            .unique("spec_id", keep="first", maintain_order=True)
+        )
+        return [StrategyRecord.from_row(row) for row in frame.iter_rows(named=True)]
+
 
 class InMemoryStrategyMemory(_FrameMemory):
     """The same behaviour in a dict: for tests and dry runs."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, pl.DataFrame] = {}
+        self._runs: dict[tuple[str, str | None], pl.DataFrame] = {}
 
-    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None:
-        self._runs[run_id] = _frame(records)
+    def remember(
+        self, run_id: str, records: Sequence[StrategyRecord], part: str | None = None
+    ) -> None:
+        self._runs[(run_id, part)] = _frame(records)
 
     def _all(self) -> pl.DataFrame:
         return pl.concat(list(self._runs.values())) if self._runs else pl.DataFrame(schema=_SCHEMA)
@@ -178,14 +233,17 @@ class ParquetStrategyMemory(_FrameMemory):
     def __init__(self, root: Path) -> None:
         self._root = root
 
-    def _path(self, run_id: str) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id)
+    def _path(self, run_id: str, part: str | None) -> Path:
+        name = run_id if part is None else f"{run_id}.{part}"
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
         return self._root / f"run={safe}.parquet"
 
-    def remember(self, run_id: str, records: Sequence[StrategyRecord]) -> None:
+    def remember(
+        self, run_id: str, records: Sequence[StrategyRecord], part: str | None = None
+    ) -> None:
         if records:
             with exclusive_writer(self._root):
-                write_parquet_atomically(_frame(records), self._path(run_id))
+                write_parquet_atomically(_frame(records), self._path(run_id, part))
 
     def _all(self) -> pl.DataFrame:
         files = sorted(str(path) for path in self._root.glob("run=*.parquet"))
@@ -196,6 +254,10 @@ class ParquetStrategyMemory(_FrameMemory):
                 "SELECT * FROM read_parquet(?, union_by_name = true)", params=[files]
             ).pl()
         timestamps = ("evaluated_at", "window_start", "window_end")
-        return frame.with_columns(
-            [pl.col(name).dt.convert_time_zone("UTC") for name in timestamps]
-        ).cast(_SCHEMA)
+        # Files written before a column existed (context_key) read as nulls in it.
+        missing = [pl.lit(None).alias(name) for name in _SCHEMA if name not in frame.columns]
+        return (
+            frame.with_columns(missing)
+            .with_columns([pl.col(name).dt.convert_time_zone("UTC") for name in timestamps])
+            .cast(_SCHEMA)
+        )

@@ -1,7 +1,9 @@
-"""Research tasks: load a window, evaluate specs on it, remember the results.
+"""Research tasks: load a window, find what memory already knows, evaluate and remember a batch.
 
 Each task asks the composition root for what the settings configure (`tradeloop.app`), so a
-flow run on a worker uses that worker's settings and data directory.
+flow run on a worker uses that worker's settings and data directory. Specs and candles reach the
+tasks wrapped in `prefect.utilities.annotations.quote` by the flow: Prefect then passes them
+through as they are instead of walking every nested object of them.
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ from datetime import date
 
 import polars as pl
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tradeloop.app import stores
 from tradeloop.app.research import research_context
 from tradeloop.clock import utc_now
-from tradeloop.domain.research import Evaluation
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.settings import Settings
 from tradeloop.storage.memory import StrategyRecord
 from tradeloop.tasks.retry import only_transient
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
 def load_minute_candles(
     settings: Settings, symbol: str, start: date | None, end: date | None
 ) -> pl.DataFrame:
@@ -30,18 +32,34 @@ def load_minute_candles(
     return research_context(settings).minute_candles(symbol, start, end)
 
 
-@task
-def evaluate(
-    settings: Settings, specs: Sequence[StrategySpec], candles: pl.DataFrame, folds: int | None
-) -> list[Evaluation]:
-    """Walk `specs` forward and score them, with the settings' costs, sizing and scoring."""
-    return research_context(settings).evaluate(specs, candles, folds)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
+def known_evaluations(
+    settings: Settings,
+    symbol: str,
+    specs: Sequence[StrategySpec],
+    candles: pl.DataFrame,
+    folds: int | None,
+) -> tuple[str, list[StrategyRecord]]:
+    """The context key of this evaluation and what strategy memory already holds under it."""
+    key = research_context(settings).context_key(symbol, candles, folds)
+    known = stores.strategy_memory(settings).evaluated(key, [spec.id for spec in specs])
+    return key, known
 
 
-@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient)
-def remember(settings: Settings, run_id: str, evaluations: Sequence[Evaluation]) -> int:
-    """Write every evaluation to strategy memory; a retry of the same run replaces, not adds."""
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
+def evaluate_batch(
+    settings: Settings,
+    run_id: str,
+    part: str,
+    specs: Sequence[StrategySpec],
+    candles: pl.DataFrame,
+    folds: int | None,
+    context_key: str,
+) -> list[StrategyRecord]:
+    """Walk `specs` forward, score them, and remember them at once as part `part` of the run
+    (a retry replaces the part, never adds to it)."""
+    evaluations = research_context(settings).evaluate(specs, candles, folds)
     now = utc_now()
-    records = [StrategyRecord.of(evaluation, run_id, now) for evaluation in evaluations]
-    stores.strategy_memory(settings).remember(run_id, records)
-    return len(records)
+    records = [StrategyRecord.of(e, run_id, now, context_key) for e in evaluations]
+    stores.strategy_memory(settings).remember(run_id, records, part=part)
+    return records

@@ -38,9 +38,11 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     spec_dir.mkdir()
     for path in EXAMPLES.glob("nifty_*.json"):
         shutil.copy(path, spec_dir / path.name)
-    rows = research_flow(
-        ResearchParameters(symbols=["NIFTY"], spec_dir=str(spec_dir), random_count=3, folds=2)
+    parameters = ResearchParameters(
+        symbols=["NIFTY"], spec_dir=str(spec_dir), random_count=3, folds=2, batch_size=4
     )
+    result = research_flow(parameters)
+    rows = result.leaderboard
     # Option specs are skipped (not backtestable yet) with a warning; the rest are all ranked.
     specs = [load_spec(path) for path in spec_dir.glob("*.json")]
     specs += random_specs(7, 3, "NIFTY", "5m")
@@ -54,6 +56,15 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     assert all(row.reason for row in rows)
     remembered = stores.strategy_memory(settings).best(limit=100)
     assert {record.spec_id for record in remembered} == {row.spec_id for row in rows}
+    # Remembered batch by batch, four specs at a time.
+    assert (result.evaluated, result.reused) == (len(rows), 0)
+    parts = list(settings.memory_dir.glob("run=*.parquet"))
+    assert len(parts) == -(-len(rows) // 4)
+
+    # The same run again: everything is in memory already, and the leaderboard is the same.
+    again = research_flow(parameters)
+    assert (again.evaluated, again.reused) == (0, len(rows))
+    assert again.leaderboard == rows
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -76,7 +87,7 @@ def test_the_research_flow_charges_the_configured_cost_table(
     """`[execution] costs_table` is in force in the research flow, as in `tradeloop backtest`."""
     synthesize_flow(SynthParameters(symbols=["NIFTY"], days=30, start=date(2025, 3, 3)))
     parameters = ResearchParameters(symbols=["NIFTY"], templates=["5m"], folds=2)
-    bundled = {row.spec_id: row for row in research_flow(parameters)}
+    bundled = {row.spec_id: row for row in research_flow(parameters).leaderboard}
 
     # The default (newest bundled) table with one rate changed: the futures exchange charge, x10.
     table = tomllib.loads(BUNDLED_TABLE.read_text(encoding="utf-8"))
@@ -84,7 +95,7 @@ def test_the_research_flow_charges_the_configured_cost_table(
     custom = tmp_path / "costs.toml"
     custom.write_text(_toml(table), encoding="utf-8")
     monkeypatch.setenv("TRADELOOP_EXECUTION__COSTS_TABLE", str(custom))
-    charged = {row.spec_id: row for row in research_flow(parameters)}
+    charged = {row.spec_id: row for row in research_flow(parameters).leaderboard}
 
     traded = [spec_id for spec_id, row in bundled.items() if row.trades > 0]
     assert traded, "the templates must trade on 30 sessions for this test to mean anything"
