@@ -87,8 +87,8 @@ class OllamaChatModel:
         )
 
     def check_model(self) -> None:
-        """Fail early, with the fix (`ConfigError`), when no server answers at the host or the
-        model is not pulled."""
+        """Fail early, with the fix, when no server answers at the host
+        (`PlannerUnavailableError`) or the model is not pulled (`ConfigError`)."""
         try:
             listed = self._client.list()
         except Exception as exc:
@@ -108,7 +108,9 @@ class OllamaChatModel:
         if isinstance(exc, ollama.ResponseError):
             return self._translate_response_error(exc)
         if isinstance(exc, ConnectionError):  # the client's name for httpx.ConnectError
-            return ConfigError(
+            # A service that is not running is operational (exit 1), like an unreachable
+            # database; the runner retries it in case Ollama is restarting.
+            return PlannerUnavailableError(
                 f"cannot connect to Ollama at {self.host}: start it with `ollama serve`, or set "
                 "TRADELOOP_OLLAMA_HOST (or OLLAMA_HOST) to the address where it runs"
             )

@@ -144,7 +144,7 @@ CASES = [
     Case(
         "agent-ollama-down",  # refused before the flow runs: no Prefect log of a failed run
         ("agent", "research", "--planner", "ollama"),
-        2,
+        1,  # a service that is not running: operational, like an unreachable database
         ("cannot connect to Ollama at http://127.0.0.1:1", "ollama serve"),
         env={"TRADELOOP_OLLAMA_HOST": "http://127.0.0.1:1"},
         absent=("Flow run", "Encountered exception"),
