@@ -14,7 +14,13 @@ from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.spec import load_spec
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "strategies").glob("*.json"))
+# The classic examples; planted_edge_*.json targets the planted synthetic market (docs/data.md)
+# and is not one of them.
+EXAMPLES = sorted(
+    path
+    for path in (Path(__file__).resolve().parents[3] / "examples" / "strategies").glob("*.json")
+    if not path.name.startswith("planted_edge_")
+)
 SESSIONS = 250
 MONTHS = 12
 

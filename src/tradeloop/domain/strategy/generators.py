@@ -183,7 +183,7 @@ def planted_edge_spec(symbol: str, timeframe: str = "5m") -> StrategySpec:
     5-minute sigmas on nearly every day and time), it sells at the next candle's open and buys
     back one candle later (the 5 minutes over which the planted market gives part of a large move
     back), or at a 0.5 % stop. It earns on the planted market only; on the null market it pays
-    costs. ``examples/strategies/planted_edge_reversion_5m.json`` is the same spec on NIFTY.
+    costs. ``examples/strategies/planted_edge_nifty_reversion_5m.json`` is the same spec on NIFTY.
     """
     symbol = _check_market(symbol, timeframe)
     document = _document(
@@ -202,6 +202,8 @@ def planted_edge_spec(symbol: str, timeframe: str = "5m") -> StrategySpec:
         },
         window=("09:30", "15:00"),
     )
+    # Named planted_edge_* first, as its example file is, so it is told apart from the classics.
+    document["name"] = f"planted_edge_{symbol.lower()}_reversion_{timeframe}"
     return StrategySpec.model_validate(document)
 
 
