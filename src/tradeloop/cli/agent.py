@@ -242,13 +242,36 @@ def _scripted_planner(script: Path | None) -> Planner:
             '{"tool": ..., "args": {...}} calls ending with a finish call; '
             "or use --planner ollama"
         )
-    try:
-        steps = json.loads(script.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read the script {script}: {exc}") from exc
+    steps = _read_script(script)
     if not isinstance(steps, list):
-        raise UserError(f"the script {script} must be a JSON array of calls")
+        raise UserError(f"--script {script} must be a JSON array of calls")
     return ScriptedPlanner(steps)
+
+
+def _read_script(script: Path) -> Any:
+    """The JSON document in `script`; whatever keeps it from being read is the user's to fix."""
+    shape = 'a JSON array of {"tool": ..., "args": {...}} calls'
+    try:
+        return json.loads(script.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--script {script} does not exist: check the path") from None
+    except IsADirectoryError:
+        raise UserError(f"--script {script} is a directory: give the file of {shape}") from None
+    except OSError as exc:
+        raise UserError(f"--script {script} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"--script {script} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"--script {script} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}; it must be {shape}"
+        ) from None
+    except RecursionError:
+        raise UserError(
+            f"--script {script} is nested too deeply to read; it must be {shape}"
+        ) from None
 
 
 @agent_app.command("run")
