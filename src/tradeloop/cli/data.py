@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Column, Table
 
 from tradeloop.cli._common import console, settings
-from tradeloop.errors import ConfigError, DataValidationError
+from tradeloop.errors import ConfigError, DataValidationError, UserError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -35,13 +35,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
 
 
-def _parse_day(value: str | None) -> date | None:
+def _parse_day(value: str | None, option: str) -> date | None:
+    """The day `value` names; a text that is not a date is a usage error naming `option`."""
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from exc
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2025-03-01", param_hint=option
+        ) from None
 
 
 def _ist(moment: datetime) -> str:
@@ -116,7 +119,7 @@ def synth(
     from tradeloop.app import stores
     from tradeloop.domain.market.synthetic import generate_market
 
-    first_day = _parse_day(start)
+    first_day = _parse_day(start, "--start")
     edge = _edge_options(regime, edge_strength)
     current = settings()
     store, volatility = stores.candle_store(current), stores.volatility_store(current)
@@ -263,8 +266,8 @@ def gaps(
     from tradeloop.app import stores
     from tradeloop.domain.market.calendar import IST
 
+    start, end = _parse_day(from_day, "--from"), _parse_day(to_day, "--to")
     store = stores.candle_store(settings())
-    start, end = _parse_day(from_day), _parse_day(to_day)
     if start is None or end is None:
         stored = store.load(symbol, interval)  # also names unknown symbols and intervals
         if stored.is_empty():
@@ -272,6 +275,8 @@ def gaps(
             return
         start = start or stored["ts"][0].astimezone(IST).date()
         end = end or stored["ts"][-1].astimezone(IST).date()
+    if end < start:
+        raise UserError(f"--from/--to: {end} is before {start}; swap them")
     found = store.gaps(symbol, interval, start, end)
     if not found:
         console.print(f"no gaps in {symbol.upper()} {interval} from {start} to {end}")

@@ -175,6 +175,7 @@ class PartitionedCandleStore(abc.ABC):
             )
         sessions = self.calendar.sessions(start, end)
         if not sessions:
+            self._keys_for(symbol, interval, None, None)  # an unknown name is refused all the same
             return []
         first, last = sessions[0].open, sessions[-1].close
         keys = self._keys_for(symbol, interval, first, last)
