@@ -121,7 +121,8 @@ def kill_switch_on(
 
     This command only records the switch in the ledger; it sends no order itself.
     """
-    switch = _ledger().set_kill_switch(True, _reason(reason), datetime.now(UTC))
+    why = _reason(reason)  # refused before the ledger is opened (or created)
+    switch = _ledger().set_kill_switch(True, why, datetime.now(UTC))
     console.print(f"kill switch [bold red]ON[/] at {_ist(switch.changed_at)} IST: {switch.reason}")
 
 
@@ -130,8 +131,9 @@ def kill_switch_off(
     reason: str = typer.Option(..., "--reason", help="Why it is safe again."),
 ) -> None:
     """Turn the kill switch off (trading resumes; a HALTED day stays halted)."""
+    why = _reason(reason)
     ledger = _ledger()
-    switch = ledger.set_kill_switch(False, _reason(reason), datetime.now(UTC))
+    switch = ledger.set_kill_switch(False, why, datetime.now(UTC))
     console.print(
         f"kill switch [bold green]off[/] at {_ist(switch.changed_at)} IST: {switch.reason}"
     )
@@ -304,10 +306,11 @@ def resolve_order(
 
     if not not_placed:
         raise fail("pass --not-placed to confirm the order is absent at the broker", code=2)
+    why = _reason(reason)
     loaded = settings()
     _mode_banner(loaded)
     stack = trading_stack(loaded)
-    record = stack.gateway.resolve_not_placed(intent_id, _reason(reason))
+    record = stack.gateway.resolve_not_placed(intent_id, why)
     console.print(f"order {intent_id}: {record.status.value} {record.message}".rstrip())
     if stack.ledger.position(intent_id) is not None:
         position = stack.positions.settle_entry(intent_id)
@@ -327,9 +330,10 @@ def retry_exit(
     """
     from tradeloop.app.trading import trading_stack
 
+    why = _reason(reason)
     loaded = settings()
     _mode_banner(loaded)
-    position = trading_stack(loaded).positions.allow_exit_retry(position_id, _reason(reason))
+    position = trading_stack(loaded).positions.allow_exit_retry(position_id, why)
     console.print(f"position {position_id}: {position.state.value}, exits may be sent again")
 
 
