@@ -11,10 +11,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
-from tradeloop.cli import main
+from tradeloop.cli import app, main
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,19 @@ class Case:
     config: str | bytes | None = None  # written to bad.toml, named by TRADELOOP_CONFIG
     env: dict[str, str | None] = field(default_factory=dict)  # None unsets; "{tmp}": tmp_path
     dotenv: str | None = None  # written to ./.env
-    files: dict[str, str] = field(default_factory=dict)  # extra files, relative to tmp
+    files: dict[str, str | bytes] = field(default_factory=dict)  # extra files, relative to tmp
     absent: tuple[str, ...] = ()  # must not appear (a password, Prefect's log)
 
 
 SHOW = ("config", "show")
 RUN = ("research", "run")
 DEEP = "[" * 100_000 + "]" * 100_000
+SYNTH = ("data", "synth")
+IMPORT = ("data", "import")
+GAPS = ("data", "gaps")
+BEST = ("research", "best")
+AGENT_RUN = ("agent", "run")
+CANDLE_CSV = "ts,open,high,low,close,volume\n2025-01-02 09:15:00,100,101,99,100.5,10\n"
 
 CASES = [
     # -- config files --------------------------------------------------------------------------
@@ -260,6 +268,311 @@ CASES = [
         2,
         ("no 1m candles for BANKNIFTY", "nothing yet", "tradeloop data synth"),
     ),
+    # -- data: refused before anything is generated, read or written ----------------------------
+    Case("synth-days-zero", (*SYNTH, "--days", "0"), 2, ("--days", "greater than or equal to 1")),
+    Case(
+        "synth-seed-negative", (*SYNTH, "--seed", "-1"), 2, ("--seed", "greater than or equal to 0")
+    ),
+    Case("synth-symbol-unknown", (*SYNTH, "--symbol", "SENSEX"), 2, ("SENSEX", "NIFTY")),
+    Case(
+        "synth-start-month-13",
+        (*SYNTH, "--start", "2025-13-01"),
+        2,
+        ("Invalid value for --start", "'2025-13-01' is not a date", "YYYY-MM-DD"),
+    ),
+    Case("synth-regime-typo", (*SYNTH, "--regime", "plantd"), 2, ("--regime 'plantd'", "planted")),
+    Case(
+        "synth-edge-too-strong",
+        (*SYNTH, "--regime", "planted", "--edge-strength", "5"),
+        2,
+        ("--edge-strength 5", "0.8"),
+    ),
+    Case(
+        "synth-bad-config",
+        (*SYNTH, "--days", "1"),
+        2,
+        ("bad.toml", "risk.capital"),
+        "[risk]\ncapital = -5\n",
+    ),
+    Case(
+        "import-file-missing",
+        (*IMPORT, "{tmp}/nope.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("nope.csv",),
+    ),
+    Case(
+        "import-csv-malformed",
+        (*IMPORT, "{tmp}/bad.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("bad.csv",),
+        files={"bad.csv": 'ts,open,high\n2025-01-02 09:15,abc\n"unterminated,1,2\n'},
+    ),
+    Case(
+        "import-prices-not-numbers",
+        (*IMPORT, "{tmp}/bad.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("bad.csv", "open"),
+        files={"bad.csv": "ts,open,high,low,close\n2025-01-02 09:15,abc,1,1,1\n"},
+    ),
+    Case(  # any safe name may be imported (docs/data.md), so SENSEX is not a mistake here
+        "import-symbol-unsafe",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "../NIFTY", "--interval", "1m"),
+        2,
+        ("../NIFTY",),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-symbol-differs-from-file",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "BANKNIFTY", "--interval", "1m"),
+        2,
+        ("ok.csv", "NIFTY", "BANKNIFTY"),
+        files={"ok.csv": "symbol," + CANDLE_CSV.replace("\n2025", "\nNIFTY,2025")},
+    ),
+    Case(
+        "import-interval-7m",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "7m"),
+        2,
+        ("7m", "1m"),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-timezone-unknown",
+        (
+            *IMPORT,
+            "{tmp}/ok.csv",
+            "--symbol",
+            "NIFTY",
+            "--interval",
+            "1m",
+            "--timezone",
+            "Mars/Base",
+        ),
+        2,
+        ("Mars/Base",),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case("import-symbol-missing", (*IMPORT, "{tmp}/ok.csv", "--interval", "1m"), 2, ("--symbol",)),
+    Case("ls-unknown-option", ("data", "ls", "--all"), 2, ("No such option", "--all")),
+    Case(
+        "ls-data-dir-file",
+        ("data", "ls"),
+        2,
+        ("TRADELOOP_DATA_DIR", "a-file", "not a directory"),
+        env={"TRADELOOP_DATA_DIR": "{tmp}/a-file"},
+        files={"a-file": "x"},
+    ),
+    Case("gaps-symbol-unknown", (*GAPS, "--symbol", "SENSEX"), 2, ("'SENSEX'", "data import")),
+    Case(
+        "gaps-symbol-unknown-weekend",  # no session in the range: still an unknown symbol
+        (*GAPS, "--symbol", "SENSEX", "--from", "2025-01-04", "--to", "2025-01-05"),
+        2,
+        ("'SENSEX'", "data import"),
+    ),
+    Case(
+        "gaps-from-month-13",
+        (*GAPS, "--symbol", "NIFTY", "--from", "2025-13-01", "--to", "2025-12-31"),
+        2,
+        ("Invalid value for --from", "'2025-13-01' is not a date", "YYYY-MM-DD"),
+    ),
+    Case(
+        "gaps-to-before-from",
+        (*GAPS, "--symbol", "NIFTY", "--from", "2025-03-10", "--to", "2025-03-01"),
+        2,
+        ("--from/--to", "2025-03-01 is before", "2025-03-10"),
+    ),
+    Case(
+        "gaps-limit-zero",
+        (*GAPS, "--symbol", "NIFTY", "--limit", "0"),
+        2,
+        ("--limit", "greater than or equal to 1"),
+    ),
+    Case("gaps-symbol-missing", GAPS, 2, ("Missing option", "--symbol")),
+    # -- strategy: these read no settings, so only their options can be wrong -------------------
+    Case(
+        "schema-unknown-option", ("strategy", "schema", "--json"), 2, ("No such option", "--json")
+    ),
+    Case(
+        "indicators-unknown-option",
+        ("strategy", "indicators", "--name", "rsi"),
+        2,
+        ("No such option", "--name"),
+    ),
+    # -- research best: read from strategy memory ----------------------------------------------
+    Case("best-limit-text", (*BEST, "--limit", "ten"), 2, ("--limit", "valid integer")),
+    Case("best-unknown-option", (*BEST, "--passsed"), 2, ("No such option", "--passsed")),
+    Case("best-bad-config", BEST, 2, ("bad.toml", "not valid TOML"), "[research\n"),
+    # -- agent: recorded runs, the scripted planner --------------------------------------------
+    Case(
+        "agent-ls-limit-zero",
+        ("agent", "ls", "--limit", "0"),
+        2,
+        ("--limit", "greater than or equal to 1"),
+    ),
+    Case(
+        "agent-ls-bad-env",
+        ("agent", "ls"),
+        2,
+        ("TRADELOOP_DATA_DIR", "empty"),
+        env={"TRADELOOP_DATA_DIR": ""},
+    ),
+    Case(
+        "agent-show-unknown-id",
+        ("agent", "show", "run-nope"),
+        2,
+        ("run-nope", "tradeloop agent ls"),
+    ),
+    Case("agent-show-id-missing", ("agent", "show"), 2, ("Missing argument", "run_id")),
+    Case(
+        "agent-replay-unknown-id",
+        ("agent", "replay", "run-nope"),
+        2,
+        ("run-nope", "tradeloop agent ls"),
+    ),
+    Case("agent-run-no-script", (*AGENT_RUN, "find an edge"), 2, ("--script",)),
+    Case(
+        "agent-run-script-missing",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}/nope.json"),
+        2,
+        ("--script", "nope.json", "does not exist"),
+    ),
+    Case(
+        "agent-run-script-not-json",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}/calls.json"),
+        2,
+        ("--script", "calls.json", "not valid JSON", "line 1"),
+        files={"calls.json": "[{tool: finish}]"},
+    ),
+    Case(
+        "agent-run-script-not-array",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}/calls.json"),
+        2,
+        ("calls.json", "JSON array"),
+        files={"calls.json": '{"tool": "finish"}'},
+    ),
+    Case(
+        "agent-run-script-not-utf8",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}/calls.json"),
+        2,
+        ("--script", "calls.json", "UTF-8"),
+        files={"calls.json": b'[{"tool": "finish", "args": {"answer": "\xff"}}]'},
+    ),
+    Case(
+        "agent-run-script-too-deep",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}/calls.json"),
+        2,
+        ("--script", "calls.json", "nested too deeply"),
+        files={"calls.json": DEEP},
+    ),
+    Case(
+        "agent-run-script-directory",
+        (*AGENT_RUN, "find an edge", "--script", "{tmp}"),
+        2,
+        ("--script", "is a directory"),
+    ),
+    Case(
+        "agent-run-max-steps-zero",
+        (*AGENT_RUN, "find an edge", "--max-steps", "0"),
+        2,
+        ("--max-steps", "greater than or equal to 1"),
+    ),
+    Case(
+        "agent-run-planner-unknown",
+        (*AGENT_RUN, "find an edge", "--planner", "gpt"),
+        2,
+        ("--planner", "'gpt'", "scripted"),
+    ),
+    # -- kill switch, live check ---------------------------------------------------------------
+    Case("kill-on-reason-missing", ("kill-switch", "on"), 2, ("Missing option", "--reason")),
+    Case(
+        "kill-on-reason-blank",
+        ("kill-switch", "on", "--reason", "  "),
+        2,
+        ("--reason",),
+        absent=("mode:",),  # refused before the ledger is opened
+    ),
+    Case("kill-off-reason-blank", ("kill-switch", "off", "--reason", ""), 2, ("--reason",)),
+    Case(
+        "kill-off-postgres-refused",
+        ("kill-switch", "off", "--reason", "fixed"),
+        1,
+        ("DatabaseUnavailableError", "127.0.0.1:1", "start PostgreSQL"),
+        env={"TRADELOOP_DATABASE_URL": "postgresql+psycopg2://u:s3cretpw@127.0.0.1:1/x"},
+        absent=("s3cretpw",),
+    ),
+    Case(
+        "kill-status-database-url-typo",
+        ("kill-switch", "status"),
+        2,
+        ("TRADELOOP_DATABASE_URL", "mysql"),
+        env={"TRADELOOP_DATABASE_URL": "mysql://u@localhost/x"},
+    ),
+    Case(
+        "kill-status-unknown-option",
+        ("kill-switch", "status", "--day", "2025-01-01"),
+        2,
+        ("No such option", "--day"),
+    ),
+    Case(
+        "live-check-refused",
+        ("live", "check"),
+        1,
+        ("live trading refused", "TRADELOOP_DHAN_CLIENT_ID", "TRADELOOP_LIVE_CONFIRM"),
+        env={"TRADELOOP_TRADING_MODE": "live"},
+    ),
+    Case(
+        "live-check-mode-typo",
+        ("live", "check"),
+        2,
+        ("TRADELOOP_TRADING_MODE", "lvie"),
+        env={"TRADELOOP_TRADING_MODE": "lvie"},
+    ),
+    # -- settling orders and positions by id ---------------------------------------------------
+    Case(
+        "resolve-unknown-intent",
+        ("orders", "resolve", "intent-nope", "--not-placed", "--reason", "checked Dhan"),
+        2,
+        ("intent-nope",),
+    ),
+    Case(
+        "resolve-not-placed-missing",
+        ("orders", "resolve", "intent-nope", "--reason", "checked Dhan"),
+        2,
+        ("--not-placed",),
+    ),
+    Case(
+        "resolve-reason-missing",
+        ("orders", "resolve", "intent-nope", "--not-placed"),
+        2,
+        ("Missing option", "--reason"),
+    ),
+    Case(
+        "retry-exit-unknown-position",
+        ("positions", "retry-exit", "position-nope", "--reason", "fixed the margin"),
+        2,
+        ("position-nope",),
+    ),
+    Case(  # refused before the ledger (or a refused live mode) is looked at
+        "retry-exit-reason-blank",
+        ("positions", "retry-exit", "position-nope", "--reason", " "),
+        2,
+        ("--reason",),
+        env={"TRADELOOP_TRADING_MODE": "live"},
+        absent=("mode:",),
+    ),
+    Case(
+        "resolve-reason-blank",
+        ("orders", "resolve", "intent-nope", "--not-placed", "--reason", ""),
+        2,
+        ("--reason",),
+        absent=("mode:",),
+    ),
+    Case(
+        "retry-exit-live-refused",
+        ("positions", "retry-exit", "position-nope", "--reason", "fixed the margin"),
+        1,
+        ("live trading refused", "TRADELOOP_DHAN_CLIENT_ID"),
+        env={"TRADELOOP_TRADING_MODE": "live"},
+    ),
 ]
 
 
@@ -274,7 +587,10 @@ def _arrange(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setenv(name, value)
     for relative, text in case.files.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            (tmp_path / relative).write_bytes(text)
+        else:
+            (tmp_path / relative).write_text(text, encoding="utf-8")
     if case.config is not None:
         path = tmp_path / "bad.toml"
         if isinstance(case.config, bytes):
@@ -312,6 +628,30 @@ def test_a_bad_input_ends_in_a_message_naming_it(
         assert _flat(name) in output, f"{name!r} not in: {output}"
     for secret in case.absent:
         assert secret not in output
+
+
+def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command a user can run: each leaf, and each group that runs without a subcommand
+    (`positions`, `orders`). Typer vendors its own click, so groups are known by `.commands`."""
+    subcommands: dict[str, Any] | None = getattr(command, "commands", None)
+    if subcommands is None:
+        return [path]
+    paths = [path] if path and getattr(command, "invoke_without_command", False) else []
+    for name, subcommand in sorted(subcommands.items()):
+        paths += _command_paths(subcommand, (*path, name))
+    return paths
+
+
+def test_every_command_has_a_bad_input_case() -> None:
+    commands = _command_paths(typer.main.get_command(app))
+    assert ("data", "synth") in commands and ("positions",) in commands  # the walk found them
+    # A case tests the longest command its args begin with (`orders resolve ...` is not `orders`).
+    tested = {
+        max((path for path in commands if case.args[: len(path)] == path), key=len, default=())
+        for case in CASES
+    }
+    untested = [" ".join(path) for path in commands if path not in tested]
+    assert not untested, f"add a bad-input case to CASES for: {', '.join(untested)}"
 
 
 @pytest.mark.parametrize(
