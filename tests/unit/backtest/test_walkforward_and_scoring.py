@@ -116,24 +116,39 @@ def _metrics(**values: float) -> Metrics:
 
 
 def test_default_score_formula() -> None:
-    """win rate 0.6, PF 2 → (2 − 1) / (3 − 1) = 0.5, drawdown 10% → 0.1:
-    0.4 × 0.6 + 0.4 × 0.5 − 0.2 × 0.1 = 0.42, below 0.65."""
+    """win rate 0.4, PF 1.5 → (1.5 − 1) / (3 − 1) = 0.25, drawdown 10% → 0.1:
+    (0.4 × 0.4 + 0.4 × 0.25 + 0.2 × (1 − 0.1)) / 1.0 = 0.44, below 0.5."""
     card = score_metrics(
-        _metrics(trades=40, win_rate_pct=60, profit_factor=2, max_drawdown_pct=10), ScoringConfig()
+        _metrics(trades=40, win_rate_pct=40, profit_factor=1.5, max_drawdown_pct=10),
+        ScoringConfig(),
     )
-    assert card.score == pytest.approx(0.42)
+    assert card.score == pytest.approx(0.44)
     assert card.components == pytest.approx(
-        {"win_rate": 0.6, "profit_factor": 0.5, "max_drawdown": 0.1}
+        {"win_rate": 0.4, "profit_factor": 0.25, "max_drawdown": 0.1}
     )
     assert not card.passed
-    assert card.reasons == ("score 0.420 is below min_score = 0.650",)
+    assert card.reasons == ("score 0.440 is below min_score = 0.500",)
+
+
+def test_the_best_possible_score_is_one_and_other_weights_keep_the_range() -> None:
+    perfect = _metrics(trades=40, win_rate_pct=100, profit_factor=math.inf, max_drawdown_pct=0)
+    assert score_metrics(perfect, ScoringConfig()).score == pytest.approx(1.0)
+    heavy = ScoringConfig(weight_win_rate=3, weight_profit_factor=1, weight_drawdown=0)
+    assert score_metrics(perfect, heavy).score == pytest.approx(1.0)
+
+
+def test_a_trend_follower_with_a_real_edge_can_pass_the_score_gate() -> None:
+    """35 % winners at PF 2.5 with a 10 % drawdown: 0.14 + 0.4 × 0.75 + 0.2 × 0.9 = 0.62."""
+    metrics = _metrics(trades=60, win_rate_pct=35, profit_factor=2.5, max_drawdown_pct=10)
+    card = score_metrics(metrics, ScoringConfig())
+    assert card.score == pytest.approx(0.62) and card.passed
 
 
 def test_strong_strategy_passes_the_gate() -> None:
-    """0.4 × 0.8 + 0.4 × 1 (PF 3.5, capped) − 0.2 × 0.05 = 0.71."""
+    """0.4 × 0.8 + 0.4 × 1 (PF 3.5, capped) + 0.2 × 0.95 = 0.91."""
     metrics = _metrics(trades=50, win_rate_pct=80, profit_factor=3.5, max_drawdown_pct=5)
     card = score_metrics(metrics, ScoringConfig())
-    assert card.score == pytest.approx(0.71)
+    assert card.score == pytest.approx(0.91)
     assert card.passed and card.reasons == ()
 
 
@@ -162,7 +177,8 @@ def test_weights_and_gates_come_from_config() -> None:
 
 def test_score_never_negative_even_for_a_wipe_out() -> None:
     card = score_metrics(
-        _metrics(trades=30, win_rate_pct=0, profit_factor=0, max_drawdown_pct=95), ScoringConfig()
+        _metrics(trades=30, win_rate_pct=0, profit_factor=0, max_drawdown_pct=100),
+        ScoringConfig(),
     )
     assert card.score == 0.0
 

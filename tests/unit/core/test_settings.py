@@ -22,7 +22,7 @@ def test_defaults_are_paper_mode_with_data_dir_from_env(tmp_path: Path) -> None:
     settings = load_settings()
     assert settings.trading_mode == "paper"
     assert settings.risk.risk_per_trade_pct == 1.0
-    assert settings.strategy.min_score == 0.65
+    assert settings.strategy.min_score == 0.5
     assert settings.data_dir.is_absolute()
 
 

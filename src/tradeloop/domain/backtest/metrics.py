@@ -69,6 +69,19 @@ class Metrics(BaseModel):
 
 
 @njit(cache=True, nogil=True)
+def session_returns(session_equity: np.ndarray, capital: float) -> np.ndarray:
+    """Each session's return on the equity at the previous session's close (the first session's
+    on `capital`): the daily returns the Sharpe ratio and the significance gate measure."""
+    sessions = session_equity.shape[0]
+    returns = np.empty(sessions)
+    previous = capital
+    for d in range(sessions):
+        returns[d] = (session_equity[d] - previous) / previous if previous > 0.0 else 0.0
+        previous = session_equity[d]
+    return returns
+
+
+@njit(cache=True, nogil=True)
 def _metrics_one(
     trades: np.ndarray,
     col_net: int,
@@ -141,11 +154,7 @@ def _metrics_one(
             out[M_CAGR_PCT] = 100.0 * ((end_equity / capital) ** (1.0 / years) - 1.0)
         else:
             out[M_CAGR_PCT] = -100.0
-    returns = np.empty(sessions)
-    previous = capital
-    for d in range(sessions):
-        returns[d] = (session_equity[d] - previous) / previous if previous > 0.0 else 0.0
-        previous = session_equity[d]
+    returns = session_returns(session_equity, capital)
     if sessions >= 2:
         mean = returns.mean()
         variance = 0.0
