@@ -7,9 +7,9 @@ on every research path or on none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from tradeloop.app import stores
@@ -23,6 +23,7 @@ from tradeloop.settings import Settings
 if TYPE_CHECKING:
     import polars as pl
 
+    from tradeloop.domain.backtest.gate import GateCard, TrialStats
     from tradeloop.domain.research import Evaluation
     from tradeloop.domain.strategy.spec import StrategySpec
     from tradeloop.storage.candles import CandleStore
@@ -63,6 +64,43 @@ class ResearchContext:
         start = ist_datetime(first, time(0, 0)) if first else None
         end = ist_datetime(last + timedelta(days=1), time(0, 0)) if last else None
         return self.candles.load(symbol, "1m", start, end)
+
+    def research_candles(self, symbol: str, first: date | None, last: date | None) -> pl.DataFrame:
+        """`minute_candles`, without the lockbox: the last `lockbox_fraction` of the sessions
+        stored for `symbol` are held out for the significance gate, whatever window is asked
+        for. What generation and ranking outside a research run (the agent's tools) may see."""
+        from tradeloop.domain.research import split_lockbox
+
+        lockbox = split_lockbox(
+            self.minute_candles(symbol, None, None), self.scoring.lockbox_fraction
+        )
+        window = self.minute_candles(symbol, first, last)
+        if lockbox.start is None:
+            return window
+        return window.filter(window["ts"] < lockbox.start)
+
+    def gate(
+        self,
+        specs: Sequence[StrategySpec],
+        candles: pl.DataFrame,
+        lockbox_start: datetime,
+        trials: Mapping[str, TrialStats],
+    ) -> list[GateCard]:
+        """The significance gate of `specs` (all on the candles' symbol) on the lockbox from
+        `lockbox_start`; `trials` maps each timeframe to the strategies tried on it."""
+        from tradeloop.domain.research import gate_specs
+
+        if not specs:
+            return []
+        return gate_specs(
+            specs,
+            candles,
+            lockbox_start,
+            self.backtest_config(specs[0].symbol),
+            self.costs,
+            self.scoring,
+            trials,
+        )
 
     def context_key(self, symbol: str, candles: pl.DataFrame, folds: int | None = None) -> str:
         """The digest of what, besides the spec, decides an evaluation of `symbol` on

@@ -11,13 +11,15 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
 
+from tradeloop.domain.backtest.batch import run_batch
 from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.gate import GateCard, TrialStats, significance_gate
 from tradeloop.domain.backtest.scoring import ScoreCard, ScoringConfig, score_walk_forward
 from tradeloop.domain.backtest.walkforward import (
     WalkForwardMode,
@@ -25,6 +27,7 @@ from tradeloop.domain.backtest.walkforward import (
     run_walk_forward_batch,
 )
 from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.calendar import IST
 from tradeloop.domain.market.regime import classify_regime
 from tradeloop.domain.market.resample import resample
 from tradeloop.domain.strategy.compiler import compile_many
@@ -46,6 +49,9 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class LeaderboardRow:
+    """One strategy on the leaderboard: its research-window numbers (walk-forward out of
+    sample: score, trades … sharpe) and, when it reached the lockbox, the gate's numbers."""
+
     rank: int
     name: str
     spec_id: str
@@ -61,6 +67,73 @@ class LeaderboardRow:
     max_drawdown_pct: float
     sharpe: float
     reason: str
+    lockbox_sharpe: float = math.nan
+    lockbox_trades: int = 0
+    psr: float = math.nan
+    dsr: float = math.nan
+    trials: int = 0
+
+
+@dataclass(frozen=True)
+class Lockbox:
+    """A window cut in two: the research window (generation, ranking) and the lockbox after it
+    (the significance gate only).
+
+    Attributes:
+        research: the candles of every session before the lockbox.
+        start: the first bar time of the lockbox (UTC); None when the window is too short to
+            hold one back (fewer than two sessions).
+        sessions: how many sessions the lockbox holds.
+    """
+
+    research: pl.DataFrame
+    start: datetime | None
+    sessions: int
+
+
+def split_lockbox(candles: pl.DataFrame, fraction: float) -> Lockbox:
+    """Hold out the last `fraction` of the candles' sessions (at least one, rounded to the
+    nearest session) as the lockbox; the sessions before it are the research window."""
+    days = candles["ts"].dt.convert_time_zone(str(IST)).dt.date()
+    sessions = days.unique().sort()
+    if sessions.len() < 2:
+        return Lockbox(research=candles, start=None, sessions=0)
+    held = min(max(1, round(sessions.len() * fraction)), sessions.len() - 1)
+    first = sessions[sessions.len() - held]
+    start = candles.filter(days >= first)["ts"].min()
+    return Lockbox(
+        research=candles.filter(pl.col("ts") < start),
+        start=start,  # type: ignore[arg-type]
+        sessions=held,
+    )
+
+
+def gate_specs(
+    specs: Sequence[StrategySpec],
+    candles: pl.DataFrame,
+    lockbox_start: datetime,
+    config: BacktestConfig,
+    cost_table: CostTable,
+    scoring: ScoringConfig,
+    trials: Mapping[str, TrialStats],
+) -> list[GateCard]:
+    """The significance gate of each spec, on the sessions from `lockbox_start` on.
+
+    Signals are compiled on all of `candles` (indicators only look back, so the lockbox bars
+    see the history a live run would); trades and returns are counted in the lockbox only.
+    `trials` maps each spec's timeframe to the strategies tried on it.
+    """
+    cards: dict[str, GateCard] = {}
+    by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)
+    for spec in specs:
+        by_timeframe[spec.timeframe].append(spec)
+    for timeframe, group in by_timeframe.items():
+        bars = candles if timeframe == "1m" else resample(candles, timeframe)
+        first = bars["ts"].search_sorted(lockbox_start, side="left")
+        results = run_batch(compile_many(group, bars), bars, config, cost_table, start=first)
+        for spec, result in zip(group, results, strict=True):
+            cards[spec.id] = significance_gate(result, trials[timeframe], scoring)
+    return [cards[spec.id] for spec in specs]
 
 
 def unsupported_reason(spec: StrategySpec) -> str | None:

@@ -10,11 +10,11 @@ spec of the run, evaluated now or earlier, is returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar, cast
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
@@ -22,13 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.research import LeaderboardRow, rank, unsupported_reason
+from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox, unsupported_reason
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError, UserError
-from tradeloop.settings import load_settings
+from tradeloop.settings import Settings, load_settings
 from tradeloop.storage.memory import StrategyRecord
-from tradeloop.tasks.research import evaluate_batch, known_evaluations, load_minute_candles
+from tradeloop.tasks.research import (
+    evaluate_batch,
+    gate_candidates,
+    known_evaluations,
+    load_minute_candles,
+)
 
 T = TypeVar("T")
 
@@ -124,14 +129,33 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
     return supported
 
 
+def _gate(
+    settings: Settings,
+    run_id: str,
+    symbol: str,
+    records: list[StrategyRecord],
+    candles: pl.DataFrame,
+    lockbox_start: datetime | None,
+) -> list[StrategyRecord]:
+    """`records` with those that passed the score gate replaced by their lockbox verdicts."""
+    scoring = settings.strategy
+    candidates = [r for r in records if r.score > 0 and r.score >= scoring.min_score]
+    if lockbox_start is None or not candidates:
+        return records
+    gated = gate_candidates(
+        settings, run_id, symbol, _as_is(candidates), _as_is(candles), lockbox_start
+    )
+    verdicts = {record.spec_id: record for record in gated}
+    return [verdicts.get(record.spec_id, record) for record in records]
+
+
 def _as_is(value: T) -> T:
     """`value` for Prefect to pass to a task as it is, without walking its every nested object
     (a year of candles, hundreds of specs) to look for futures."""
     return cast(T, quote(value))
 
 
-@dataclass(frozen=True)
-class ResearchResult:
+class ResearchResult(BaseModel):
     """The leaderboard of a research run and how much of it was evaluated by this run.
 
     Attributes:
@@ -139,6 +163,8 @@ class ResearchResult:
         evaluated: specs this run walked forward.
         reused: specs strategy memory already held for the same candles, costs and settings.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     leaderboard: list[LeaderboardRow]
     evaluated: int
@@ -159,8 +185,10 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
         if not specs:
             continue
         candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)
+        lockbox = split_lockbox(candles, settings.strategy.lockbox_fraction)
+        research = lockbox.research
         key, known = known_evaluations(
-            settings, symbol, _as_is(specs), _as_is(candles), parameters.folds
+            settings, symbol, _as_is(specs), _as_is(research), parameters.folds
         )
         done = {record.spec_id for record in known}
         todo = [spec for spec in specs if spec.id not in done]
@@ -173,16 +201,17 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
                 len(specs),
                 len(todo),
             )
-        records.extend(known)
+        evaluated = list(known)
         reused += len(known)
         size = parameters.batch_size
         for index, first in enumerate(range(0, len(todo), size)):
             batch = todo[first : first + size]
             part = f"{symbol}.{index:05d}"
-            records.extend(
+            evaluated.extend(
                 evaluate_batch(
-                    settings, run_id, part, _as_is(batch), _as_is(candles), parameters.folds, key
+                    settings, run_id, part, _as_is(batch), _as_is(research), parameters.folds, key
                 )
             )
+        records.extend(_gate(settings, run_id, symbol, evaluated, candles, lockbox.start))
     rows = rank([record.leaderboard_row() for record in records])
     return ResearchResult(leaderboard=rows, evaluated=len(records) - reused, reused=reused)

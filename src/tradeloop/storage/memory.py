@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
 
 if TYPE_CHECKING:
+    from tradeloop.domain.backtest.gate import GateCard, TrialStats
     from tradeloop.domain.research import Evaluation, LeaderboardRow
 
 _SCHEMA: dict[str, pl.DataType] = {
@@ -45,6 +46,7 @@ _SCHEMA: dict[str, pl.DataType] = {
     "spec_json": pl.String(),
     "source": pl.String(),
     "context_key": pl.String(),
+    "gate": pl.String(),
 }
 
 
@@ -73,11 +75,17 @@ class StrategyRecord(BaseModel):
         description="Digest of the candles, costs and settings the spec was evaluated with "
         "(see `evaluation_context_key`); None on records written before it existed.",
     )
+    gate: dict[str, float] = Field(
+        default_factory=dict,
+        description="The significance gate's numbers (`GateCard.numbers`) when the strategy "
+        "reached the lockbox; empty when it did not.",
+    )
 
     def to_row(self) -> dict[str, Any]:
         row = self.model_dump()
         row["reasons"] = json.dumps(list(self.reasons))
         row["metrics"] = json.dumps(self.metrics, sort_keys=True)
+        row["gate"] = json.dumps(self.gate, sort_keys=True)
         return row
 
     @classmethod
@@ -85,6 +93,7 @@ class StrategyRecord(BaseModel):
         values = dict(row)
         values["reasons"] = tuple(json.loads(values["reasons"]))
         values["metrics"] = json.loads(values["metrics"])
+        values["gate"] = json.loads(values.get("gate") or "{}")
         return cls.model_validate(values)
 
     @classmethod
@@ -95,8 +104,14 @@ class StrategyRecord(BaseModel):
         evaluated_at: datetime,
         context_key: str | None = None,
     ) -> StrategyRecord:
-        """The record of one evaluation: its out-of-sample metrics, score and context."""
+        """The record of one evaluation: its out-of-sample metrics, score and context.
+
+        It has not passed (only the significance gate, on the lockbox, decides that): a spec
+        that passed the score gate says it awaits the lockbox.
+        """
         metrics = evaluation.walk_forward.out_of_sample.metrics.model_dump()
+        card = evaluation.score
+        reasons = card.reasons if not card.passed else ("passed the score gate; lockbox not run",)
         return cls(
             run_id=run_id,
             evaluated_at=evaluated_at,
@@ -108,11 +123,23 @@ class StrategyRecord(BaseModel):
             window_start=evaluation.window_start,
             window_end=evaluation.window_end,
             score=evaluation.score.score,
-            passed=evaluation.score.passed,
-            reasons=evaluation.score.reasons,
+            passed=False,
+            reasons=reasons,
             metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
             spec_json=json.dumps(evaluation.spec.model_dump(mode="json"), sort_keys=True),
             context_key=context_key,
+        )
+
+    def gated(self, card: GateCard, run_id: str, evaluated_at: datetime) -> StrategyRecord:
+        """This record after the significance gate: its lockbox numbers, verdict and reasons."""
+        return self.model_copy(
+            update={
+                "run_id": run_id,
+                "evaluated_at": evaluated_at,
+                "passed": card.passed,
+                "reasons": card.reasons,
+                "gate": card.numbers(),
+            }
         )
 
     def leaderboard_row(self) -> LeaderboardRow:
@@ -136,6 +163,11 @@ class StrategyRecord(BaseModel):
             max_drawdown_pct=metric("max_drawdown_pct", math.nan),
             sharpe=metric("sharpe", math.nan),
             reason="; ".join(self.reasons),
+            lockbox_sharpe=self.gate.get("lockbox_sharpe", math.nan),
+            lockbox_trades=int(self.gate.get("lockbox_trades", 0)),
+            psr=self.gate.get("psr", math.nan),
+            dsr=self.gate.get("dsr", math.nan),
+            trials=int(self.gate.get("trials", 0)),
         )
 
 
@@ -145,6 +177,8 @@ class StrategyMemory(Protocol):
     ) -> None: ...
 
     def evaluated(self, context_key: str, spec_ids: Sequence[str]) -> list[StrategyRecord]: ...
+
+    def trial_stats(self, symbol: str, timeframe: str) -> TrialStats: ...
 
     def best(
         self,
@@ -200,6 +234,25 @@ class _FrameMemory(abc.ABC):
     def history(self, spec_id: str) -> list[StrategyRecord]:
         frame = self._all().filter(pl.col("spec_id") == spec_id).sort("evaluated_at")
         return [StrategyRecord.from_row(row) for row in frame.iter_rows(named=True)]
+
+    def trial_stats(self, symbol: str, timeframe: str) -> TrialStats:
+        """The strategies tried on `symbol` and `timeframe` in every run memory holds: each
+        spec once (its latest research record), with its research Sharpe ratio and trades."""
+        from tradeloop.domain.backtest.gate import TrialStats
+
+        frame = (
+            self._all()
+            .filter((pl.col("symbol") == symbol.upper()) & (pl.col("timeframe") == timeframe))
+            .filter(pl.col("source") == "backtest")
+            .sort("evaluated_at", descending=True)
+            .unique("spec_id", keep="first")
+        )
+        metrics = [json.loads(text) for text in frame["metrics"]]
+        return TrialStats.of(
+            [m.get("sharpe", math.nan) for m in metrics],
+            [int(m.get("trades", 0)) for m in metrics],
+            [int(m.get("sessions", 0)) for m in metrics],
+        )
 
     def evaluated(self, context_key: str, spec_ids: Sequence[str]) -> list[StrategyRecord]:
         """The latest record of each of `spec_ids` evaluated under `context_key`."""

@@ -1,4 +1,5 @@
-"""Research tasks: load a window, find what memory already knows, evaluate and remember a batch.
+"""Research tasks: load a window, find what memory already knows, evaluate and remember a batch,
+gate the candidates on the lockbox.
 
 Each task asks the composition root for what the settings configure (`tradeloop.app`), so a
 flow run on a worker uses that worker's settings and data directory. Specs and candles reach the
@@ -9,7 +10,7 @@ through as they are instead of walking every nested object of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 from prefect import task
@@ -63,3 +64,29 @@ def evaluate_batch(
     records = [StrategyRecord.of(e, run_id, now, context_key) for e in evaluations]
     stores.strategy_memory(settings).remember(run_id, records, part=part)
     return records
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
+def gate_candidates(
+    settings: Settings,
+    run_id: str,
+    symbol: str,
+    candidates: Sequence[StrategyRecord],
+    candles: pl.DataFrame,
+    lockbox_start: datetime,
+) -> list[StrategyRecord]:
+    """Run the significance gate on the lockbox for `candidates` (records that passed the score
+    gate), counting the trials strategy memory holds, and remember the verdicts."""
+    if not candidates:
+        return []
+    memory = stores.strategy_memory(settings)
+    specs = [StrategySpec.model_validate_json(record.spec_json) for record in candidates]
+    timeframes: set[str] = {spec.timeframe for spec in specs}
+    trials = {tf: memory.trial_stats(symbol, tf) for tf in timeframes}
+    cards = research_context(settings).gate(specs, candles, lockbox_start, trials)
+    now = utc_now()
+    gated = [
+        record.gated(card, run_id, now) for record, card in zip(candidates, cards, strict=True)
+    ]
+    memory.remember(run_id, gated, part=f"{symbol}.gate")
+    return gated

@@ -86,9 +86,10 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
         end: date | None = None,
         folds: Annotated[int, Field(ge=1, le=20)] = default_folds,
     ) -> ToolResult:
-        """Walk a strategy forward on stored minute candles and score it on out-of-sample
-        results only. Returns the score (0..1) and whether it passes (score >= min_score)
-        (`min_score`), with reasons when not; the out-of-sample trades, win rate, profit
+        """Walk a strategy forward on stored minute candles (never the lockbox: the last
+        sessions, held out for the deployment gate) and score it on out-of-sample results
+        only. Returns the score (0..1) and whether it passes the score gate (score >=
+        `min_score`), with reasons when not; the out-of-sample trades, win rate, profit
         factor, net P&L in rupees after costs, drawdown and Sharpe; and each fold's test days
         and P&L. Every backtest is remembered in strategy memory.
 

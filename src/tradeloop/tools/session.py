@@ -48,7 +48,8 @@ class ResearchSession:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def minute_candles(self, symbol: str, start: date | None, end: date | None) -> pl.DataFrame:
-        """1m candles of `symbol` from `start` to `end` (IST dates, both inclusive).
+        """1m candles of `symbol` from `start` to `end` (IST dates, both inclusive), never the
+        lockbox (`ResearchContext.research_candles`): the agent's choices must not see it.
 
         The last windows read are kept: a research run backtests many specs on one window.
         """
@@ -57,7 +58,7 @@ class ResearchSession:
             if key in self._candle_cache:
                 self._candle_cache.move_to_end(key)
                 return self._candle_cache[key]
-        frame = self.context.minute_candles(symbol, start, end)
+        frame = self.context.research_candles(symbol, start, end)
         with self._lock:
             self._candle_cache[key] = frame
             while len(self._candle_cache) > _CANDLE_CACHE_SIZE:
