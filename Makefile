@@ -34,7 +34,7 @@ $(BENCH_STAMP): $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p "$(PREFECT_HOME)"
-	$(BIN)/python -m tradeloop.cli.demo
+	$(BIN)/python -m tradeloop.cli.demo $(ARGS)
 
 test: $(STAMP)
 	@mkdir -p "$(PREFECT_HOME)"

@@ -1,33 +1,39 @@
 """`make demo`: the research loop on the embedded defaults, end to end, with nothing to set up.
 
-1. synthesize a year of NIFTY and BANKNIFTY minute bars into the candle store (Prefect flow);
-2. research: the example strategies plus a seeded random search, walked forward and scored on
-   out-of-sample results only, remembered in strategy memory (Prefect flow);
-3. print the store, the leaderboard and what to run next.
+1. synthesize two years of NIFTY and BANKNIFTY minute bars into the candle store (Prefect flow):
+   by default a market with a planted edge, with ``--regime null`` a random walk;
+2. research: the example strategies plus a seeded random search, walked forward and ranked on
+   the research window, the score gate's candidates then judged on the lockbox by the
+   significance gate (PSR, DSR against every strategy tried), remembered in strategy memory;
+3. print the store, the leaderboard, the gate's verdicts and what to run next.
 
 Prefect runs on its temporary local server with its home inside the data directory.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.app import stores
 from tradeloop.cli._common import settings
 from tradeloop.domain.market.calendar import to_ist
+from tradeloop.domain.market.planted import DEFAULT_EDGE_STRENGTH
 
 if TYPE_CHECKING:
     from tradeloop.settings import Settings
 
 EXAMPLES = Path("examples/strategies")
 RANDOM_SPECS_PER_SYMBOL = 150
+DAYS = 500  # two years: a lockbox of 100 sessions, enough to tell an edge from luck
 
 # The leaderboard has 13 columns: when the output is a log (CI, a pipe), rich would squeeze it
 # into 80 columns and cut every name; a terminal keeps its own width.
@@ -53,9 +59,28 @@ def _store_table() -> Table:
     return table
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--regime",
+        choices=("planted", "null"),
+        default="planted",
+        help="planted (default): a market with a planted edge; null: a random walk, no edge",
+    )
+    regime = parser.parse_args(argv).regime
     current = settings()
     console.rule("[bold]tradeloop demo")
+    if regime == "planted":
+        console.print(
+            f"A synthetic market with a [bold]planted edge of strength {DEFAULT_EDGE_STRENGTH}"
+            "[/] (mean reversion after large 5-minute moves; see docs/data.md), so the whole "
+            "loop has something real to find."
+        )
+    else:
+        console.print(
+            "A synthetic [bold]random-walk[/] market with no edge (--regime null): whatever "
+            "the random search finds there is luck, and the gate should refuse it all."
+        )
     console.print(
         f"mode: [bold]{current.trading_mode}[/]  ·  data dir: {current.data_dir}  ·  "
         f"Prefect home: {current.prefect_home}"
@@ -65,16 +90,18 @@ def main() -> None:
     from tradeloop.cli._prefect import prefect_api
 
     with prefect_api():
-        _run(current)
+        _run(current, regime)
 
 
-def _run(current: Settings) -> None:
+def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
     from tradeloop.cli.research import leaderboard_table
     from tradeloop.flows.data import SynthParameters, synthesize_flow
     from tradeloop.flows.research import ResearchParameters, research_flow
 
     started = time.perf_counter()
-    synthesize_flow(SynthParameters(symbols=["NIFTY", "BANKNIFTY"], days=250, seed=7))
+    synthesize_flow(
+        SynthParameters(symbols=["NIFTY", "BANKNIFTY"], days=DAYS, seed=7, regime=regime)
+    )
     console.print(_store_table())
 
     research_started = time.perf_counter()
@@ -91,10 +118,9 @@ def _run(current: Settings) -> None:
 
     random_names = ("nifty_random", "banknifty_random")
     examples = [row for row in rows if not row.name.startswith(random_names)]
-    console.print(leaderboard_table(examples, current.strategy.min_score, "The example strategies"))
-    console.print(
-        leaderboard_table(rows[:10], current.strategy.min_score, "Top 10 incl. the random search")
-    )
+    scoring = current.strategy
+    console.print(leaderboard_table(examples, scoring, "The example strategies"))
+    console.print(leaderboard_table(rows[:10], scoring, "Top 10 incl. the random search"))
     passed = [row for row in rows if row.passed]
     reused = (
         f"; {result.reused} more were already in strategy memory from an earlier run with the "
@@ -107,22 +133,21 @@ def _run(current: Settings) -> None:
         f"walk-forward in {research_seconds:.1f} s{reused} "
         f"(whole demo {time.perf_counter() - started:.0f} s)."
     )
-    if passed:
-        console.print(
-            f"[green]{len(passed)} reached min_score {current.strategy.min_score}[/] with at "
-            f"least {current.strategy.min_trades} out-of-sample trades."
-        )
-    else:
-        console.print(
-            f"[yellow]No strategy reached min_score {current.strategy.min_score}[/] with at least "
-            f"{current.strategy.min_trades} out-of-sample trades. On a synthetic random-walk "
-            "market that is the honest answer."
-        )
+    gated = [row for row in rows if row.trials]
+    console.print(
+        f"{len(gated)} of {len(rows)} passed the score gate on the research window and were "
+        f"tested on the lockbox (the last {scoring.lockbox_fraction:.0%} of sessions, which no "
+        f"ranking saw); [bold]{len(passed)} passed[/] the significance gate."
+    )
+    for row in gated[:5]:
+        verdict = "[green]passed[/]" if row.passed else escape(row.reason)
+        console.print(f"  [bold]{escape(row.name)}[/]: {verdict}", highlight=False)
     console.rule("next")
     console.print(
         "  .venv/bin/tradeloop backtest examples/strategies/nifty_ema_cross_15m.json"
         " --walk-forward 4\n"
-        "  .venv/bin/tradeloop research best --limit 5\n"
+        "  .venv/bin/tradeloop research best --limit 5   # every gate number and reason\n"
+        "  make demo ARGS='--regime null'             # the same loop on a market with no edge\n"
         "  .venv/bin/tradeloop strategy schema        # write your own spec against it\n"
         "  .venv/bin/tradeloop live check             # paper is the default; see docs/trading.md"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import date
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.cli._common import console, settings
@@ -17,6 +19,7 @@ from tradeloop.domain.money import rupees
 from tradeloop.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
+    from tradeloop.domain.backtest.scoring import ScoringConfig
     from tradeloop.domain.research import LeaderboardRow
     from tradeloop.flows.research import ResearchParameters
     from tradeloop.settings import Settings
@@ -40,48 +43,73 @@ def _number(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _probability(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
 def leaderboard_table(
-    rows: Sequence[LeaderboardRow], min_score: float, title: str = "Leaderboard"
+    rows: Sequence[LeaderboardRow], scoring: ScoringConfig, title: str = "Leaderboard"
 ) -> Table:
-    """The leaderboard as a trader reads it: out-of-sample numbers only."""
+    """The leaderboard as a trader reads it: the research window's walk-forward (out of sample)
+    ranks; the lockbox's PSR and DSR against `trials` strategies decide the gate."""
     table = Table(
-        title=f"{title}: walk-forward, out-of-sample only (passes at score >= {min_score})",
+        title=f"{title}: ranked on the research window (walk-forward, out of sample); gated on "
+        f"the lockbox (score >= {scoring.min_score}, PSR and DSR >= "
+        f"{scoring.min_probabilistic_sharpe}/{scoring.min_deflated_sharpe})",
         title_justify="left",
     )
     for header in (
         "#",
         "strategy",
-        "symbol",
         "tf",
         "score",
-        "gate",
         "trades",
         "win %",
         "PF",
         "net P&L",
-        "return %",
-        "max DD %",
         "Sharpe",
+        "lockbox Sharpe",
+        "PSR",
+        "DSR",
+        "trials",
+        "gate",
     ):
-        left = header in ("strategy", "symbol", "tf", "gate")
+        left = header in ("strategy", "tf", "gate")
         table.add_column(header, justify="left" if left else "right")
     for row in rows:
         table.add_row(
             str(row.rank),
             row.name,
-            row.symbol,
             row.timeframe,
             f"{row.score:.3f}",
-            "[green]PASS[/]" if row.passed else "[red]fail[/]",
             str(row.trades),
             _number(row.win_rate_pct, 1),
             _number(row.profit_factor),
             _rupees(row.net_pnl),
-            _number(row.return_pct),
-            _number(row.max_drawdown_pct),
             _number(row.sharpe),
+            _number(row.lockbox_sharpe) if row.trials else "-",
+            _probability(row.psr),
+            _probability(row.dsr),
+            f"{row.trials:,}" if row.trials else "-",
+            "[green]PASS[/]" if row.passed else "[red]fail[/]",
         )
     return table
+
+
+def _json(value: object) -> str:
+    """`value` as JSON for scripts: NaN and infinities become null (JSON has neither)."""
+    from pydantic import TypeAdapter
+
+    def clean(item: object) -> object:
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if isinstance(item, dict):
+            return {key: clean(inner) for key, inner in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(inner) for inner in item]
+        return item
+
+    return json.dumps(clean(TypeAdapter(type(value)).dump_python(value, mode="python")), indent=2)
 
 
 # The option of `research run` that sets each ResearchParameters field, and what a valid value is.
@@ -215,6 +243,7 @@ def run(
     batch_size: int = typer.Option(
         200, "--batch-size", help="Specs evaluated and remembered together."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
 ) -> None:
     """Run the research flow (through Prefect) and print the leaderboard.
 
@@ -239,57 +268,81 @@ def run(
 
     with prefect_api():
         result = research_flow(parameters)
+    if as_json:
+        typer.echo(_json(result.model_dump(mode="python")))
+        return
     rows = result.leaderboard
-    console.print(leaderboard_table(rows, current.strategy.min_score))
+    console.print(leaderboard_table(rows, current.strategy))
     if result.reused:
         console.print(
             f"Reused {result.reused} evaluation(s) from strategy memory (same specs, candles, "
             f"costs and settings); evaluated {result.evaluated}.",
             highlight=False,
         )
-    reasons = {row.reason for row in rows if row.reason}
-    for reason in sorted(reasons)[:5]:
-        console.print(f"  [dim]{reason}[/]")
+    for row in [row for row in rows if row.trials][:5]:  # the ones that reached the lockbox
+        verdict = "passed" if row.passed else row.reason
+        console.print(f"  [bold]{escape(row.name)}[/]: {escape(verdict)}", highlight=False)
 
 
 @research_app.command("best")
 def best(
-    limit: int = typer.Option(10, help="How many strategies."),
+    limit: int = typer.Option(10, min=1, help="How many strategies."),
     symbol: str | None = typer.Option(None, help="Only this symbol."),
     passed_only: bool = typer.Option(False, "--passed", help="Only strategies that passed."),
+    as_json: bool = typer.Option(False, "--json", help="Print the records as JSON for scripts."),
 ) -> None:
-    """The best remembered strategies (latest evaluation of each), from strategy memory."""
+    """The best remembered strategies (latest evaluation of each), from strategy memory:
+    the research window's score and the lockbox gate's PSR, DSR and trials, with every reason."""
     from tradeloop.app.stores import strategy_memory
+    from tradeloop.domain.market.instruments import index_instrument
 
+    if symbol is not None:  # a spec's symbol is a known index: any other name matches nothing
+        try:
+            symbol = index_instrument(symbol).symbol
+        except NotFoundError as exc:
+            raise NotFoundError(f"--symbol {symbol!r}: {exc}") from None
     current = settings()
     records = strategy_memory(current).best(limit, symbol=symbol, passed_only=passed_only)
+    if as_json:
+        typer.echo(_json([record.model_dump(mode="python") for record in records]))
+        return
     table = Table(title="Strategy memory: best latest evaluations", title_justify="left")
     for header in (
         "strategy",
         "spec id",
-        "symbol",
         "tf",
         "score",
-        "passed",
-        "regime",
         "trades",
         "net P&L",
+        "lockbox Sharpe",
+        "PSR",
+        "DSR",
+        "trials",
+        "passed",
         "evaluated (UTC)",
     ):
         table.add_column(header)
+    reasons: dict[str, tuple[str, ...]] = {}
     for record in records:
+        gate = record.gate
         table.add_row(
             record.name,
             record.spec_id,
-            record.symbol,
             record.timeframe,
             f"{record.score:.3f}",
-            "yes" if record.passed else "no",
-            record.regime,
             _number(record.metrics.get("trades", math.nan), 0),
             _rupees(record.metrics.get("net_pnl", math.nan)),
+            _number(gate.get("lockbox_sharpe", math.nan)),
+            _probability(gate.get("psr", math.nan)),
+            _probability(gate.get("dsr", math.nan)),
+            _number(gate.get("trials", math.nan), 0),
+            "yes" if record.passed else "no",
             record.evaluated_at.strftime("%Y-%m-%d %H:%M"),
         )
+        if record.reasons:
+            reasons[record.name] = record.reasons
     console.print(table)
+    for name, why in reasons.items():
+        console.print(f"  [bold]{escape(name)}[/]: {escape('; '.join(why))}", highlight=False)
     if not records:
         console.print("nothing remembered yet: run `tradeloop research run --spec-dir ...`")

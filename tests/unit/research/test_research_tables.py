@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from tradeloop.cli.research import leaderboard_table
+from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.research import LeaderboardRow
 
 
@@ -30,7 +31,7 @@ def row(net_pnl: float) -> LeaderboardRow:
 
 def rendered(net_pnl: float) -> str:
     console = Console(width=200, record=True)
-    console.print(leaderboard_table([row(net_pnl)], 0.65))
+    console.print(leaderboard_table([row(net_pnl)], ScoringConfig()))
     return console.export_text()
 
 
