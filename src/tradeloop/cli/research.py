@@ -109,7 +109,7 @@ def _json(value: object) -> str:
             return [clean(inner) for inner in item]
         return item
 
-    return json.dumps(clean(TypeAdapter(type(value)).dump_python(value, mode="python")), indent=2)
+    return json.dumps(clean(TypeAdapter(type(value)).dump_python(value, mode="json")), indent=2)
 
 
 # The option of `research run` that sets each ResearchParameters field, and what a valid value is.

@@ -68,6 +68,36 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
 
 
 @pytest.mark.usefixtures("prefect_harness")
+def test_the_research_flow_gates_the_planted_edge_on_the_lockbox_and_remembers_it(
+    tmp_path: Path,
+) -> None:
+    """Two years of the planted market: the targeting template passes the score gate on the
+    research window, then the significance gate on the lockbox against every spec tried."""
+    synthesize_flow(
+        SynthParameters(symbols=["NIFTY"], days=500, start=date(2025, 1, 1), regime="planted")
+    )
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    shutil.copy(EXAMPLES / "planted_edge_nifty_reversion_5m.json", spec_dir)
+    parameters = ResearchParameters(
+        symbols=["NIFTY"], spec_dir=str(spec_dir), random_count=60, batch_size=25
+    )
+    rows = research_flow(parameters).leaderboard
+    planted = next(row for row in rows if row.name == "planted_edge_nifty_reversion_5m")
+    assert planted.rank == 1 and planted.passed, planted.reason
+    assert planted.trials == len(rows) and planted.dsr >= 0.95 and planted.psr >= 0.95
+    assert [row.name for row in rows if row.passed] == [planted.name]
+
+    best = stores.strategy_memory(load_settings()).best(limit=3, passed_only=True)
+    assert [record.spec_id for record in best] == [planted.spec_id]
+    assert best[0].gate["dsr"] == pytest.approx(planted.dsr)
+    # Run again: nothing is evaluated twice, and the verdict is given again on the same trials.
+    again = research_flow(parameters)
+    assert again.evaluated == 0 and again.leaderboard[0].passed
+    assert again.leaderboard[0].trials == planted.trials
+
+
+@pytest.mark.usefixtures("prefect_harness")
 def test_research_without_candles_fails_with_a_remedy(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="tradeloop data synth"):
         research_flow(ResearchParameters(symbols=["BANKNIFTY"], templates=["15m"]))
