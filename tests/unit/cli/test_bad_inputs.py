@@ -401,6 +401,8 @@ CASES = [
     Case("best-limit-text", (*BEST, "--limit", "ten"), 2, ("--limit", "valid integer")),
     Case("best-unknown-option", (*BEST, "--passsed"), 2, ("No such option", "--passsed")),
     Case("best-bad-config", BEST, 2, ("bad.toml", "not valid TOML"), "[research\n"),
+    Case("best-limit-zero", (*BEST, "--limit", "0"), 2, ("--limit", "greater than or equal to 1")),
+    Case("best-unknown-symbol", (*BEST, "--symbol", "SENSEX"), 2, ("--symbol 'SENSEX'", "NIFTY")),
     # -- agent: recorded runs, the scripted planner --------------------------------------------
     Case(
         "agent-ls-limit-zero",
