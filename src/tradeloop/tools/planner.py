@@ -225,9 +225,9 @@ def _rank_key(item: dict[str, Any]) -> tuple[float, float, str]:
 def _describe(item: dict[str, Any]) -> str:
     metrics = item.get("out_of_sample", {})
     gate = (
-        "passes the gate"
+        "passes the score gate"
         if item.get("passed")
-        else "below the gate: " + "; ".join(item.get("reasons") or ["not passed"])
+        else "below the score gate: " + "; ".join(item.get("reasons") or ["not passed"])
     )
     pnl = metrics.get("net_pnl")
     pnl_text = f"{pnl:,}" if isinstance(pnl, int | float) else str(pnl)

@@ -168,8 +168,9 @@ def make_best_strategies(session: ResearchSession) -> FunctionTool:
         passed_only: bool = False,
     ) -> ToolResult:
         """The best strategies in strategy memory (each one's latest evaluation), best score
-        first: name, spec id, score, whether it passed the gate, the market regime of its test
-        window, out-of-sample trades, win rate and net P&L. Start here to build on what worked;
+        first: name, spec id, score, whether it passed (a research run's lockbox gate: PSR
+        and DSR against every strategy tried), the market regime of its test window,
+        out-of-sample trades, win rate and net P&L. Start here to build on what worked;
         strategy_details gives a strategy's full spec.
 
         Args:
