@@ -142,6 +142,10 @@ def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
     for row in gated[:5]:
         verdict = "[green]passed[/]" if row.passed else escape(row.reason)
         console.print(f"  [bold]{escape(row.name)}[/]: {verdict}", highlight=False)
+    if regime == "null" and not passed:
+        console.print(
+            "No edge was planted in this market: refusing everything is the right answer."
+        )
     console.rule("next")
     console.print(
         "  .venv/bin/tradeloop backtest examples/strategies/nifty_ema_cross_15m.json"
