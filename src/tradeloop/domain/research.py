@@ -1,8 +1,10 @@
-"""Evaluate many strategy specs on one symbol's candles: compile, walk forward, score.
+"""Evaluate many strategy specs on one symbol's candles: compile, walk forward, score, gate.
 
-This is the evaluate → backtest → score part of the loop as one pure function, so the research
+This is the evaluate → backtest → score part of the loop as pure functions, so the research
 flow, the CLI and tests all run the same code. Specs are grouped by timeframe: each group is
 resampled once, compiled sharing one indicator cache, and walked forward in one batch kernel call.
+`split_lockbox` holds the last sessions out of all of that; `gate_specs` judges the score gate's
+candidates on them (`tradeloop.domain.backtest.gate`); `rank` orders the leaderboard.
 """
 
 from __future__ import annotations
@@ -229,37 +231,10 @@ def evaluation_context_key(
     return digest.hexdigest()[:20]
 
 
-def leaderboard_row(evaluation: Evaluation) -> LeaderboardRow:
-    """The unranked (rank 0) leaderboard row of one evaluation; `rank` orders and numbers rows."""
-    metrics = evaluation.walk_forward.out_of_sample.metrics
-    return LeaderboardRow(
-        rank=0,
-        name=evaluation.spec.name,
-        spec_id=evaluation.spec.id,
-        symbol=evaluation.spec.symbol,
-        timeframe=evaluation.spec.timeframe,
-        score=evaluation.score.score,
-        passed=evaluation.score.passed,
-        trades=metrics.trades,
-        win_rate_pct=metrics.win_rate_pct,
-        profit_factor=metrics.profit_factor,
-        net_pnl=metrics.net_pnl,
-        return_pct=metrics.return_pct,
-        max_drawdown_pct=metrics.max_drawdown_pct,
-        sharpe=metrics.sharpe,
-        reason="; ".join(evaluation.score.reasons),
-    )
-
-
 def rank(rows: Sequence[LeaderboardRow]) -> list[LeaderboardRow]:
     """Rank by score, then by out-of-sample net P&L; ties broken by spec id for stability."""
     ordered = sorted(rows, key=lambda row: (-row.score, -_finite(row.net_pnl), row.spec_id))
     return [replace(row, rank=place) for place, row in enumerate(ordered, start=1)]
-
-
-def leaderboard(evaluations: Sequence[Evaluation]) -> list[LeaderboardRow]:
-    """The ranked leaderboard of `evaluations` (see `rank`)."""
-    return rank([leaderboard_row(evaluation) for evaluation in evaluations])
 
 
 def _finite(value: float) -> float:

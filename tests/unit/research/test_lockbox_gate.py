@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import polars as pl
@@ -23,8 +23,9 @@ from tradeloop.domain.backtest.gate import TrialStats
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.synthetic import generate_market
-from tradeloop.domain.research import gate_specs, leaderboard, split_lockbox
+from tradeloop.domain.research import gate_specs, rank, split_lockbox
 from tradeloop.domain.strategy.generators import planted_edge_spec, random_specs
+from tradeloop.storage.memory import StrategyRecord
 
 SCORING = ScoringConfig(walk_forward_folds=2)
 COSTS = CostTable.bundled()
@@ -64,7 +65,9 @@ def _evaluate(candles: pl.DataFrame) -> list[str]:
     specs = [planted_edge_spec("NIFTY"), *random_specs(3, 40, "NIFTY", "5m")]
     specs = [spec for spec in specs if spec.instrument.kind != "option"]
     research = split_lockbox(candles, 0.2).research
-    rows = leaderboard(evaluate_specs(specs, research, CONFIG, SCORING, COSTS, folds=2))
+    evaluations = evaluate_specs(specs, research, CONFIG, SCORING, COSTS, folds=2)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = rank([StrategyRecord.of(e, "run", at).leaderboard_row() for e in evaluations])
     return [row.spec_id for row in rows]
 
 
