@@ -329,11 +329,22 @@ def _trades_table(result: BacktestResult) -> Table:
 
 
 def _print_score(card: ScoreCard, out_of_sample: bool) -> None:
-    verdict = "[bold green]PASSED[/]" if card.passed else "[bold red]NOT PASSED[/]"
+    verdict = (
+        "[bold green]passes the score gate[/]"
+        if card.passed
+        else "[bold red]below the score gate[/]"
+    )
     parts = ", ".join(f"{name} {value:.3f}" for name, value in card.components.items())
     console.print(f"score {card.score:.3f} {verdict}  ({parts})", highlight=False, soft_wrap=True)
     for reason in card.reasons:
         console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+    console.print(
+        "  note: the score ranks; whether a strategy beats luck is the significance gate's "
+        "question, which a research run asks on its lockbox (`tradeloop research run`, "
+        "docs/backtesting.md)",
+        highlight=False,
+        soft_wrap=True,
+    )
     if not out_of_sample:
         console.print(
             "  note: scored on the whole window (in sample); use --walk-forward N for the "
