@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from tradeloop.agent.records import JsonObject, ToolCall
 from tradeloop.agent.redaction import REDACTED, is_secret_key
-from tradeloop.agent.tool import Tool, check_tool_contract
+from tradeloop.agent.tool import MAX_STRING_CHARS, Tool, check_tool_contract
 from tradeloop.errors import ModelError
 
 _INPUT_PREVIEW_CHARS = 60
@@ -97,10 +97,15 @@ class ToolRegistry:
         return f"unknown tool '{name}'.{hint} Valid tools: {valid}."
 
     def describe(self) -> str:
-        """Names, descriptions and argument schemas of every tool, for the model's prompt."""
+        """Names, descriptions and argument schemas of every tool, for the model's prompt.
+
+        Definitions over `DESCRIBED_DEFINITIONS_CHARS` (a strategy spec's) are left out and
+        their references shown as described objects: the call schema constrains them anyway,
+        and a reference tool shows their format in readable sections.
+        """
         blocks = []
         for each in self._tools.values():
-            schema = _without_titles(each.Args.model_json_schema())
+            schema = _described_args(each.Args)
             blocks.append(
                 f"## {each.name}\n{each.description}\n"
                 f"args schema: {json.dumps(schema, separators=(',', ':'), sort_keys=True)}"
@@ -110,14 +115,32 @@ class ToolRegistry:
     def call_schema(self) -> dict[str, Any]:
         """JSON schema of any valid call: sent to the model so decoding can only produce one.
 
-        `args` is an `anyOf` of the tools' argument schemas (inlined); definitions they share
-        live in the top-level `$defs`.
+        An `anyOf` over the tools, one variant per tool, so a tool's name can only come with
+        that tool's arguments::
+
+            {"type": "object",
+             "properties": {"tool": {"const": "finish"}, "args": {<finish's args schema>}},
+             "required": ["tool", "args"], "additionalProperties": false}
+
+        Each args schema refuses unknown keys, and strings and arrays without a bound of their
+        own get `MAX_STRING_CHARS` / `MAX_ARRAY_ITEMS` (`bounded`), so a reply decoded under the
+        schema is finite and names only known fields. Definitions (nested models, and a strategy
+        spec's, which the tools declare as the `spec` argument's schema) live in the top-level
+        `$defs`, where every `#/$defs/...` reference points.
         """
         if self._call_schema is None:
             self._call_schema = self._build_call_schema()
         return copy.deepcopy(self._call_schema)
 
     def _build_call_schema(self) -> dict[str, Any]:
+        if not self._tools:
+            # No call can be valid; keep the shape so a caller still gets a schema.
+            return {
+                "type": "object",
+                "properties": {"tool": {"type": "string"}, "args": {"type": "object"}},
+                "required": ["tool", "args"],
+                "additionalProperties": False,
+            }
         models: list[tuple[type[BaseModel], Literal["validation"]]] = [
             (each.Args, "validation") for each in self._tools.values()
         ]
@@ -126,24 +149,83 @@ class ToolRegistry:
         variants = []
         for each in self._tools.values():
             reference = keys[(each.Args, "validation")]["$ref"]
-            name = reference.rsplit("/", 1)[-1]
-            variant = dict(definitions[name])
-            variant["title"] = f"args of {each.name}"
-            variants.append(variant)
+            args_schema = dict(definitions[reference.rsplit("/", 1)[-1]])
+            args_schema["additionalProperties"] = False
+            variants.append(
+                {
+                    "type": "object",
+                    "properties": {"tool": {"const": each.name}, "args": args_schema},
+                    "required": ["tool", "args"],
+                    "additionalProperties": False,
+                }
+            )
         # The inlined argument schemas no longer need their own entries; nested models still do.
         referenced = _referenced_definitions(variants, definitions)
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": {
-                "tool": {"type": "string", "enum": list(self._tools)},
-                "args": {"anyOf": variants} if variants else {"type": "object"},
-            },
-            "required": ["tool", "args"],
-            "additionalProperties": False,
-        }
+        schema: dict[str, Any] = {"anyOf": variants}
         if referenced:
             schema["$defs"] = {name: definitions[name] for name in sorted(referenced)}
+        bounded_schema: dict[str, Any] = _without_titles(bounded(schema))
+        return bounded_schema
+
+
+DESCRIBED_DEFINITIONS_CHARS = 2000
+"""Nested definitions longer than this are left out of `describe()` (the prompt)."""
+
+MAX_ARRAY_ITEMS = 64
+"""An array the model writes, at most, when its schema sets no bound of its own."""
+
+
+def bounded(schema: Any) -> Any:
+    """`schema` with a `maxLength` on every string and a `maxItems` on every array that have none,
+    and `additionalProperties: false` on every object with declared properties that allows any.
+
+    Only what a decoder may produce shrinks: each bound is a size no sensible call reaches, and
+    every value the bounded schema accepts, the original accepts too.
+    """
+    if not isinstance(schema, dict):
         return schema
+    result = dict(schema)
+    for key in ("properties", "$defs"):
+        if isinstance(result.get(key), dict):
+            result[key] = {name: bounded(value) for name, value in result[key].items()}
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(result.get(key), list):
+            result[key] = [bounded(value) for value in result[key]]
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(result.get(key), dict):
+            result[key] = bounded(result[key])
+    kind = result.get("type")
+    if kind == "string" and "maxLength" not in result:
+        result["maxLength"] = MAX_STRING_CHARS
+    if kind == "array" and "maxItems" not in result:
+        result["maxItems"] = MAX_ARRAY_ITEMS
+    if "properties" in result and result.get("additionalProperties", True) is True:
+        result["additionalProperties"] = False
+    return result
+
+
+def _described_args(args_model: type[BaseModel]) -> dict[str, Any]:
+    """The args schema shown in the prompt: with its definitions when they are short, else with
+    each reference shown as a described object (a strategy spec's format is long; a reference
+    tool shows it in readable sections)."""
+    schema = _without_titles(args_model.model_json_schema())
+    definitions = schema.get("$defs")
+    if definitions and len(json.dumps(definitions)) > DESCRIBED_DEFINITIONS_CHARS:
+        schema.pop("$defs")
+        collapsed: dict[str, Any] = _references_as_objects(schema)
+        return collapsed
+    return schema
+
+
+def _references_as_objects(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_references_as_objects(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str):
+        shown = {key: value for key, value in node.items() if key != "$ref"}
+        return {"type": "object", **shown}
+    return {key: _references_as_objects(value) for key, value in node.items()}
 
 
 def describe_validation_error(exc: ValidationError, args_model: type[BaseModel]) -> str:

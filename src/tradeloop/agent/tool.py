@@ -3,6 +3,11 @@
 A tool is either a `Tool` subclass (class attributes `name`, `description`, `Args` and a `call`
 method) or a typed function decorated with `@tool`, whose Google-style docstring becomes the
 description the model reads and whose parameters become the `Args` model.
+
+A parameter whose value is a JSON document the tool validates itself (with its own error
+messages) may still declare the document's schema, so that the registry's call schema
+constrains decoding to a structurally valid one: type it `dict[str, Any]` with
+`PlainValidator(..., json_schema_input_type=TheModel)` (see `tradeloop.tools.reference`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from tradeloop.agent.docstrings import parse_google_docstring
 _TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DEFAULT_RETRY_LIMIT = 2
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_STRING_CHARS = 1000
+"""The longest string argument a model may write: a finish summary of a few sentences fits, a
+runaway one does not. `@tool` arguments validate it; the registry's call schema declares it
+(`maxLength`) on every string without a bound of its own."""
 
 
 class ToolErrorDetail(BaseModel):
@@ -252,6 +261,6 @@ def _args_model(
         description = descriptions[parameter.name]
         fields[parameter.name] = (hints[parameter.name], Field(default, description=description))
     model_name = "".join(part.capitalize() for part in tool_name.split("_")) + "Args"
-    config = ConfigDict(frozen=True, extra="forbid")
+    config = ConfigDict(frozen=True, extra="forbid", str_max_length=MAX_STRING_CHARS)
     model: type[BaseModel] = create_model(model_name, __config__=config, **fields)
     return model

@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import difflib
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import JsonValue
+from pydantic import JsonValue, PlainValidator
 
 from tradeloop.agent import ToolResult, tool
 from tradeloop.agent.schema_text import referenced, render_schema
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.strategy.spec import StrategySpec
+
+
+def _spec_document(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"a strategy spec is a JSON object, got {type(value).__name__}: write the spec "
+            "itself, not a string holding it"
+        )
+    return value
+
+
+SpecDocument = Annotated[
+    dict[str, Any], PlainValidator(_spec_document, json_schema_input_type=StrategySpec)
+]
+"""A tool parameter that takes a strategy spec document. Its JSON schema is `StrategySpec`'s
+(the agent's call schema then constrains decoding to a structurally valid spec, definitions in
+the top-level `$defs`); it is validated by the tool itself (`StrategySpec.from_document`), whose
+errors name each field and its fix, so only a non-object is refused before the tool runs."""
 
 MAX_INDICATORS_DETAILED = 8
 SECTION_BUDGET_CHARS = 1300  # leaves room for the JSON wrapping and escaping

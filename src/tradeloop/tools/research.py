@@ -21,7 +21,12 @@ from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.domain.strategy.summary import describe_spec
 from tradeloop.errors import NotFoundError, SpecError
-from tradeloop.tools.reference import list_indicators, strategy_schema, unknown_names
+from tradeloop.tools.reference import (
+    SpecDocument,
+    list_indicators,
+    strategy_schema,
+    unknown_names,
+)
 from tradeloop.tools.results import evaluation_view, history_view, record_view
 from tradeloop.tools.session import ResearchSession
 
@@ -32,7 +37,7 @@ BACKTEST_TIMEOUT_SECONDS = 600.0  # the first backtest of a process compiles the
 
 
 @tool(timeout_seconds=None)
-def validate_strategy(spec: dict[str, Any]) -> ToolResult:
+def validate_strategy(spec: SpecDocument) -> ToolResult:
     """Check a strategy spec without running it. Returns its id and a plain-words summary
     (read it: does it say what you meant?), or every problem with the field and the fix.
 
@@ -80,7 +85,7 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
 
     @tool(timeout_seconds=BACKTEST_TIMEOUT_SECONDS)
     def backtest_strategy(
-        spec: dict[str, Any],
+        spec: SpecDocument,
         symbol: str | None = None,
         start: date | None = None,
         end: date | None = None,

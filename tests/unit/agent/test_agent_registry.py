@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tradeloop.agent import Tool, ToolCall, ToolRegistry, ToolResult, tool
+from tradeloop.agent.registry import DESCRIBED_DEFINITIONS_CHARS, MAX_ARRAY_ITEMS, bounded
+from tradeloop.agent.tool import MAX_STRING_CHARS
 from tradeloop.errors import ModelError
 
 
@@ -105,15 +109,19 @@ def test_describe_renders_names_descriptions_and_schemas(registry: ToolRegistry)
     assert "## finish" in text
 
 
-def test_call_schema_is_the_union_of_all_calls(registry: ToolRegistry) -> None:
+def test_call_schema_is_one_variant_per_tool_with_a_constant_name(registry: ToolRegistry) -> None:
     schema = registry.call_schema()
-    assert schema["type"] == "object"
-    assert schema["required"] == ["tool", "args"]
     names = ["add", "explode", "check_spec", "quote", "place_order", "finish"]
-    assert schema["properties"]["tool"]["enum"] == names
-    variants = schema["properties"]["args"]["anyOf"]
-    assert [variant["title"] for variant in variants] == [f"args of {name}" for name in names]
-    assert variants[0]["properties"]["a"]["type"] == "integer"
+    variants = schema["anyOf"]
+    assert [variant["properties"]["tool"] for variant in variants] == [
+        {"const": name} for name in names
+    ]
+    for variant in variants:
+        assert variant["type"] == "object"
+        assert variant["required"] == ["tool", "args"]
+        assert variant["additionalProperties"] is False
+        assert variant["properties"]["args"]["additionalProperties"] is False
+    assert variants[0]["properties"]["args"]["properties"]["a"]["type"] == "integer"
 
 
 def test_call_schema_accepts_valid_calls_and_rejects_others(registry: ToolRegistry) -> None:
@@ -125,12 +133,47 @@ def test_call_schema_accepts_valid_calls_and_rejects_others(registry: ToolRegist
         {"tool": "add"},
         {"tool": "add", "args": {"a": "x", "b": 1}},
         {"tool": "add", "args": {"a": 1, "b": 2}, "extra": 1},
+        {"tool": "add", "args": {"a": 1, "b": 2, "c": 3}},
+        {"tool": "finish", "args": {"a": 1, "b": 2}},  # one tool's name, another's arguments
+        {"tool": "finish", "args": {}},  # finish requires its summary
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(invalid, schema)
 
 
-def test_call_schema_keeps_definitions_of_nested_models() -> None:
+def test_call_schema_bounds_strings_and_arrays_without_a_bound_of_their_own() -> None:
+    @tool
+    def tag(labels: list[str], note: str, code: Annotated[str, Field(max_length=8)]) -> int:
+        """Tag something.
+
+        Args:
+            labels: The labels.
+            note: A note.
+            code: A short code.
+        """
+        return len(labels)
+
+    args = ToolRegistry([tag]).call_schema()["anyOf"][0]["properties"]["args"]["properties"]
+    assert args["labels"]["maxItems"] == MAX_ARRAY_ITEMS
+    assert args["labels"]["items"]["maxLength"] == MAX_STRING_CHARS
+    assert args["note"]["maxLength"] == MAX_STRING_CHARS
+    assert args["code"]["maxLength"] == 8
+    with pytest.raises(ModelError, match=r"args\.note: String should have at most 1000"):
+        ToolRegistry([tag]).resolve(
+            {"tool": "tag", "args": {"labels": [], "note": "x" * 1001, "code": "a"}}
+        )
+
+
+def test_bounded_leaves_a_property_named_like_a_keyword_alone() -> None:
+    schema = {"type": "object", "properties": {"properties": {"type": "string"}}}
+    assert bounded(schema) == {
+        "type": "object",
+        "properties": {"properties": {"type": "string", "maxLength": MAX_STRING_CHARS}},
+        "additionalProperties": False,
+    }
+
+
+def test_call_schema_keeps_definitions_of_nested_models_at_the_top_level() -> None:
     class Leg(BaseModel):
         strike: float
 
@@ -145,8 +188,27 @@ def test_call_schema_keeps_definitions_of_nested_models() -> None:
 
     schema = ToolRegistry([spread]).call_schema()
     assert set(schema["$defs"]) == {"Leg"}
-    item = schema["properties"]["args"]["anyOf"][0]["properties"]["legs"]["items"]
+    item = schema["anyOf"][0]["properties"]["args"]["properties"]["legs"]["items"]
     assert item == {"$ref": "#/$defs/Leg"}
+    assert schema["$defs"]["Leg"]["additionalProperties"] is False
+
+
+def test_describe_leaves_out_long_definitions_and_shows_their_references_as_objects() -> None:
+    class Big(BaseModel):
+        note: str = Field(description="x" * DESCRIBED_DEFINITIONS_CHARS)
+
+    @tool
+    def check(document: Big) -> int:
+        """Check a document.
+
+        Args:
+            document: The document to check.
+        """
+        return 1
+
+    text = ToolRegistry([check]).describe()
+    assert "$defs" not in text and "$ref" not in text
+    assert '"document":{"description":"The document to check.","type":"object"}' in text
 
 
 def test_tool_call_key_ignores_argument_order() -> None:
