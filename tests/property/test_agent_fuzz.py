@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,11 +129,18 @@ def test_parse_reply_returns_an_object_or_raises_a_model_error(text: str) -> Non
 
 @settings(deadline=None)
 @given(
-    json_values.filter(lambda value: isinstance(value, dict)), prose.filter(lambda t: "{" not in t)
+    json_values.filter(lambda value: isinstance(value, dict)),
+    prose.filter(
+        lambda t: "{" not in t and "think>" not in t.lower() and t.strip() and "`" not in t
+    ),
 )
-def test_an_object_in_prose_is_found_whole(value: dict[str, Any], before: str) -> None:
+def test_an_object_alone_is_parsed_and_prose_before_it_is_refused(
+    value: dict[str, Any], before: str
+) -> None:
     encoded = json.dumps(value)
     text = f"{before}{encoded} and more {{ text"
     start = len(before)
     assert balanced_object_end(text, start) == start + len(encoded)
-    assert parse_reply(f"{before}{encoded}") == value
+    assert parse_reply(f" {encoded}\n") == value
+    with pytest.raises(ModelError, match="starts with text"):
+        parse_reply(f"{before}{encoded}")
