@@ -8,8 +8,12 @@ error is translated here, by who must act, so no `ollama` or `httpx` exception r
   (`ollama serve`, or point TRADELOOP_OLLAMA_HOST at it), the model is not pulled (404 ->
   `ollama pull <model>`), or the server refuses the request (another 4xx);
 - a retry may work -> `PlannerUnavailableError` (a `TransientError`) naming the host: a timeout,
-  a 5xx or 429, a dropped connection, a body that is not Ollama's JSON. This adapter does not
-  retry: the runner retries an unavailable planner with backoff (`planner_retries`).
+  a 5xx or 429, a dropped connection, a body that is not Ollama's JSON (an HTML page). This
+  adapter does not retry: the runner retries an unavailable planner with backoff.
+
+A server's error text is cut to 200 characters and a reply to `MAX_REPLY_CHARS` + 1 (which the
+parser refuses), so nothing a server sends is echoed whole into an error, a record, or the next
+request. The timeout (`ollama_timeout_s`) is named in the error it causes.
 - anything else is our bug and is raised as is.
 """
 
@@ -31,13 +35,15 @@ from tradeloop.agent.chat import (
     ChatMessage,
     ChatPlanner,
 )
+from tradeloop.agent.jsonextract import MAX_REPLY_CHARS
 from tradeloop.agent.planner import PlannerUnavailableError
 from tradeloop.agent.registry import ToolRegistry
 from tradeloop.errors import ConfigError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_NUM_CTX = 8192
-DEFAULT_TIMEOUT_SECONDS = 120.0
+DEFAULT_TIMEOUT_SECONDS = 90.0  # as `ollama_timeout_s` (see settings for why)
+_DETAIL_CHARS = 200  # of a server's error text: an HTML error page is not echoed whole
 
 
 def resolve_host(configured: str | None) -> str:
@@ -62,6 +68,7 @@ class OllamaChatModel:
         self.model = model
         self.host = resolve_host(host)
         self.num_ctx = num_ctx
+        self.timeout_seconds = timeout_seconds
         self._client = client or ollama.Client(host=self.host, timeout=timeout_seconds)
 
     @property
@@ -80,8 +87,11 @@ class OllamaChatModel:
             )
         except Exception as exc:
             raise self._translate(exc) from exc
+        text = response.message.content or ""
         return ChatCompletion(
-            text=response.message.content or "",
+            # A runaway reply is cut: the parser refuses it anyway, and it must not be echoed
+            # whole into the next request or the run's record.
+            text=text if len(text) <= MAX_REPLY_CHARS else text[: MAX_REPLY_CHARS + 1],
             prompt_tokens=response.prompt_eval_count,
             completion_tokens=response.eval_count,
         )
@@ -116,12 +126,14 @@ class OllamaChatModel:
             )
         if isinstance(exc, httpx.TimeoutException):
             return PlannerUnavailableError(
-                f"Ollama at {self.host} did not answer within the timeout ({type(exc).__name__}); "
-                "a first call may be loading the model: retry, or raise ollama_timeout_s"
+                f"Ollama at {self.host} did not answer within {self.timeout_seconds:g} s "
+                f"(ollama_timeout_s; {type(exc).__name__}); a first call may be loading the "
+                "model: retry, or raise TRADELOOP_OLLAMA_TIMEOUT_S"
             )
         if isinstance(exc, httpx.TransportError):
             return PlannerUnavailableError(
-                f"the connection to Ollama at {self.host} failed ({type(exc).__name__}: {exc})"
+                f"the connection to Ollama at {self.host} failed "
+                f"({type(exc).__name__}: {_cut(str(exc))})"
             )
         if isinstance(exc, json.JSONDecodeError | ValidationError):
             return PlannerUnavailableError(
@@ -134,7 +146,7 @@ class OllamaChatModel:
     def _translate_response_error(
         self, exc: ollama.ResponseError
     ) -> ConfigError | PlannerUnavailableError:
-        detail = f"{exc.error} (HTTP {exc.status_code})"
+        detail = f"{_cut(str(exc.error))} (HTTP {exc.status_code})"
         if exc.status_code >= 500 or exc.status_code == 429:
             return PlannerUnavailableError(f"Ollama at {self.host} failed: {detail}")
         if exc.status_code == 404 and "model" in str(exc.error).lower():
@@ -144,6 +156,14 @@ class OllamaChatModel:
             "TRADELOOP_OLLAMA_HOST points at Ollama (0.5 or later, for JSON-schema output) and "
             f"that '{self.model}' is a chat model"
         )
+
+
+def _cut(text: str) -> str:
+    """A server's error text, whitespace folded, at most `_DETAIL_CHARS` characters."""
+    folded = " ".join(text.split())
+    if len(folded) <= _DETAIL_CHARS:
+        return folded
+    return folded[:_DETAIL_CHARS] + f"… ({len(folded)} chars)"
 
 
 class OllamaPlanner(ChatPlanner):
