@@ -121,9 +121,10 @@ def test_request_carries_call_schema_temperature_zero_and_num_ctx(
     assert body["model"] == MODEL
     assert body["stream"] is False
     assert body["format"] == registry.call_schema()
-    assert body["format"]["properties"]["tool"]["enum"] == ["moving_average", "finish"]
-    assert body["format"]["required"] == ["tool", "args"]
-    assert len(body["format"]["properties"]["args"]["anyOf"]) == 2
+    assert [v["properties"]["tool"]["const"] for v in body["format"]["anyOf"]] == [
+        "moving_average",
+        "finish",
+    ]
     assert body["options"]["temperature"] == 0
     assert body["options"]["num_ctx"] == NUM_CTX
     roles = [message["role"] for message in body["messages"]]
@@ -132,13 +133,13 @@ def test_request_carries_call_schema_temperature_zero_and_num_ctx(
     assert "Goal: average the series" in body["messages"][1]["content"]
 
 
-def test_json_wrapped_in_prose_is_extracted(
+def test_json_wrapped_in_prose_is_fed_back_not_extracted(
     server: FakeOllamaServer, registry: ToolRegistry
 ) -> None:
-    server.add_replies(f"Sure! Here is the next step:\n```json\n{VALID}\n```\nLet me know.")
+    server.add_replies(f"Sure! Here is the next step:\n```json\n{VALID}\n```\nLet me know.", VALID)
     reply = make_planner(registry, server.host).next_step(context(), ShortTermMemory())
     assert reply.call is not None and reply.call.tool == "moving_average"
-    assert len(server.chat_requests) == 1
+    assert len(server.chat_requests) == 2 and "starts with text" in reply.feedback[0]
 
 
 def test_think_block_before_json_is_stripped(
@@ -303,7 +304,9 @@ def test_a_server_that_never_answers_times_out_as_unavailable(
 ) -> None:
     server.add_replies(Hang())
     planner = make_planner(registry, server.host, timeout_seconds=0.2)
-    with pytest.raises(PlannerUnavailableError, match="did not answer within the timeout"):
+    with pytest.raises(
+        PlannerUnavailableError, match=r"did not answer within 0\.2 s \(ollama_timeout_s"
+    ):
         planner.next_step(context(), ShortTermMemory())
 
 

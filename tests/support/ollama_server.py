@@ -5,7 +5,8 @@ responses carry the same fields (`message`, `done`, `done_reason`, durations and
 Each chat request takes the next scripted reply; every request body is kept for assertions.
 Besides replies, a script may hold an HTTP error or a body that is not Ollama's (`RawReply`), a
 request left unanswered until the client times out (`Hang`), or a connection closed without an
-answer (`Drop`). With no scripted reply left the server answers 500.
+answer (`Drop`), or a reply sent after a delay (`Late`). With no scripted reply left the server
+answers 500. The size of each chat request body is kept (`chat_request_bytes`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ class Drop:
     """Close the connection without answering, as a server that crashed mid-request does."""
 
 
-Reply = str | RawReply | Hang | Drop
+@dataclass(frozen=True)
+class Late:
+    """Answer `content` only after `seconds`: past a client timeout shorter than that."""
+
+    content: str
+    seconds: float
+
+
+Reply = str | RawReply | Hang | Drop | Late
 
 
 def model_not_found(model: str) -> RawReply:
@@ -85,6 +94,7 @@ class FakeOllamaServer:
         self.pulled_models = list(pulled_models) if pulled_models is not None else [model]
         self._replies: deque[Reply] = deque(replies)
         self.chat_requests: list[dict[str, Any]] = []
+        self.chat_request_bytes: list[int] = []
         self.paths: list[str] = []
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -170,10 +180,15 @@ class FakeOllamaServer:
                     self._send(404, "404 page not found", "text/plain")
                     return
                 fake.chat_requests.append(body)
+                fake.chat_request_bytes.append(length)
                 reply = fake._next_reply()
                 if isinstance(reply, Hang):
                     fake._released.wait()
                     return
+                if isinstance(reply, Late):
+                    if fake._released.wait(reply.seconds):
+                        return
+                    reply = reply.content
                 if isinstance(reply, Drop):
                     self.close_connection = True
                     return
