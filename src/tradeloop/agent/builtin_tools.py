@@ -1,5 +1,5 @@
-"""The tools any agent may be given, whatever its job: finish the run, note a conclusion, read
-the clock. `tradeloop.tools` adds the trading tools beside them.
+"""The tools any agent may be given, whatever its job: finish the run, refuse what no tool can
+do, note a conclusion, read the clock. `tradeloop.tools` adds the trading tools beside them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,23 @@ def finish(summary: str, best_spec_id: str | None = None) -> ToolResult:
     if best_spec_id is None:
         return ToolResult.done({"summary": summary})
     return ToolResult.done({"summary": summary, "best_spec_id": best_spec_id})
+
+
+@tool(terminal=True, timeout_seconds=None)
+def refuse(request: str, reason: str) -> ToolResult:
+    """Refuse a request no tool can do, such as deleting remembered strategies, placing a live
+    order or deploying a strategy. The run ends with the refusal, which is shown to the user.
+
+    Args:
+        request: What was asked that cannot be done, in a few words (e.g. "delete the
+            remembered strategies").
+        reason: Why it cannot be done (e.g. "no tool deletes strategy memory").
+    """
+    message = (
+        f"Cannot {request.strip().rstrip('.')}: {reason.strip().rstrip('.')}. This agent acts "
+        "only through its tools, and none of them does this; nothing was done for this request."
+    )
+    return ToolResult.done({"summary": message, "refused": request})
 
 
 @tool(timeout_seconds=None)
@@ -70,5 +87,6 @@ def make_current_time(
 def builtin_tools(
     now: Callable[[], datetime] | None = None, *, default_timezone: str = DEFAULT_TIMEZONE
 ) -> list[FunctionTool]:
-    """`finish`, `echo` and `current_time` (with `now` as its clock, in `default_timezone`)."""
-    return [finish, echo, make_current_time(now, default_timezone=default_timezone)]
+    """`finish`, `refuse`, `echo` and `current_time` (with `now` as its clock, in
+    `default_timezone`)."""
+    return [finish, refuse, echo, make_current_time(now, default_timezone=default_timezone)]

@@ -1,34 +1,79 @@
 """A planner backed by any chat model: prompt, parse, validate, and feed mistakes back.
 
 The model only proposes. Its reply must be one JSON object naming a registered tool with valid
-arguments; otherwise the error is appended as a user message and the model is asked again, at
-most `max_parse_retries` times, after which the step fails with a `PlannerStepError`. Vendor
-clients implement `ChatModel` in `tradeloop.adapters` and translate their own errors there;
-server trouble is not retried here (the runner retries an unavailable planner).
+arguments; otherwise the error (with hints: `tradeloop.agent.feedback`) is appended after the
+rejected reply and the model is asked again, at most `max_parse_retries` times, after which the
+step fails with a `PlannerStepError`. Vendor clients implement `ChatModel` in
+`tradeloop.adapters` and translate their own errors there; server trouble is not retried here
+(the runner retries an unavailable planner).
+
+At temperature 0 the same prompt gets the same answer, so a retry also varies decoding: a
+re-ask within a step, and the first ask of a step after one that ran nothing (a rejected or
+repeated call), pass `Decoding(temperature, seed)` to a model that accepts it (`retry_decoding`).
+A first ask never does, so a run that goes well is as deterministic as the model allows.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Protocol, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from tradeloop.agent.feedback import resolve_or_explain
 from tradeloop.agent.jsonextract import parse_reply
 from tradeloop.agent.memory import ShortTermMemory
 from tradeloop.agent.planner import PlannerReply, PlannerStepError
-from tradeloop.agent.prompting import render_step_prompt, render_system_prompt
+from tradeloop.agent.prompting import (
+    ChatMessage,
+    render_system_prompt,
+    retry_messages,
+    step_messages,
+)
 from tradeloop.agent.records import AgentContext, ToolCall
 from tradeloop.agent.registry import ToolRegistry
 from tradeloop.errors import ModelError
 
 DEFAULT_MAX_PARSE_RETRIES = 2
+RETRY_TEMPERATURE_STEP = 0.2
+MAX_RETRY_TEMPERATURE = 0.6
+
+__all__ = [
+    "DEFAULT_MAX_PARSE_RETRIES",
+    "ChatCompletion",
+    "ChatMessage",
+    "ChatModel",
+    "ChatPlanner",
+    "Decoding",
+    "DecodingChatModel",
+    "feedback_message",
+    "retry_decoding",
+]
 
 
-class ChatMessage(TypedDict):
-    role: Literal["system", "user", "assistant"]
-    content: str
+class Decoding(BaseModel):
+    """Sampling for a retry: a small temperature and a seed, so the retry can differ."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(ge=0.0, le=2.0)
+    seed: int | None = None
+
+    def options(self) -> dict[str, Any]:
+        """As Ollama's `options` entries (merged over the adapter's defaults)."""
+        chosen: dict[str, Any] = {"temperature": self.temperature}
+        if self.seed is not None:
+            chosen["seed"] = self.seed
+        return chosen
+
+
+def retry_decoding(retry: int) -> Decoding:
+    """Decoding for retry number `retry` (1-based): temperature 0.2, 0.4, then 0.6 at most;
+    the seed is the retry number, so a run replays the same way on the same server."""
+    temperature = min(RETRY_TEMPERATURE_STEP * retry, MAX_RETRY_TEMPERATURE)
+    return Decoding(temperature=round(temperature, 2), seed=retry)
 
 
 class ChatCompletion(BaseModel):
@@ -56,6 +101,19 @@ class ChatModel(Protocol):
 
     def complete(
         self, messages: Sequence[ChatMessage], response_schema: dict[str, Any]
+    ) -> ChatCompletion: ...
+
+
+class DecodingChatModel(ChatModel, Protocol):
+    """A `ChatModel` whose decoding a retry can vary: `ChatPlanner` passes `decoding` on
+    retries only, and the model applies its `options()` over its defaults (temperature 0).
+    A model without the parameter is still a `ChatModel`; its retries are then not varied."""
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        response_schema: dict[str, Any],
+        decoding: Decoding | None = None,
     ) -> ChatCompletion: ...
 
 
@@ -87,6 +145,7 @@ class ChatPlanner:
         self._system_prompt = render_system_prompt(registry, system_prompt)
         self._max_parse_retries = max_parse_retries
         self._clock = clock
+        self._varies_decoding = accepts_decoding(model)
 
     @property
     def name(self) -> str:
@@ -97,10 +156,8 @@ class ChatPlanner:
         return self._system_prompt
 
     def messages_for(self, context: AgentContext, memory: ShortTermMemory) -> list[ChatMessage]:
-        return [
-            {"role": "system", "content": self._system_prompt},
-            {"role": "user", "content": render_step_prompt(context, memory)},
-        ]
+        """The step's messages: a stable prefix, then the step counter (`prompting`)."""
+        return step_messages(self._system_prompt, context, memory, self._registry.names)
 
     def next_step(self, context: AgentContext, memory: ShortTermMemory) -> PlannerReply:
         started = self._clock()
@@ -110,8 +167,10 @@ class ChatPlanner:
         feedback: list[str] = []
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
+        # A step after one that ran nothing is a retry of it: vary decoding from the start.
+        retries = 0 if memory.last is None or memory.last.executed else 1
         for _ in range(self._max_parse_retries + 1):
-            completion = self._model.complete(messages, schema)
+            completion = self._complete(messages, schema, retries)
             raw_texts.append(completion.text)
             prompt_tokens = _add(prompt_tokens, completion.prompt_tokens)
             completion_tokens = _add(completion_tokens, completion.completion_tokens)
@@ -119,8 +178,8 @@ class ChatPlanner:
                 call = self.parse(completion.text)
             except ModelError as exc:
                 feedback.append(str(exc))
-                messages.append({"role": "assistant", "content": completion.text})
-                messages.append({"role": "user", "content": feedback_message(str(exc))})
+                messages.extend(retry_messages(completion.text, feedback_message(str(exc))))
+                retries += 1
                 continue
             return PlannerReply(
                 raw_text=completion.text,
@@ -140,11 +199,30 @@ class ChatPlanner:
             completion_tokens=completion_tokens,
         )
 
+    def _complete(
+        self, messages: list[ChatMessage], schema: dict[str, Any], retries: int
+    ) -> ChatCompletion:
+        if retries == 0 or not self._varies_decoding:
+            return self._model.complete(messages, schema)
+        varied = cast(DecodingChatModel, self._model)  # checked by `accepts_decoding`
+        return varied.complete(messages, schema, decoding=retry_decoding(retries))
+
     def parse(self, text: str) -> ToolCall:
         """A reply's call, checked against the registry; `ModelError` says what to fix."""
         call = ToolCall.from_raw(parse_reply(text))
-        self._registry.resolve(call)
+        resolve_or_explain(self._registry, call)
         return call
+
+
+def accepts_decoding(model: ChatModel) -> bool:
+    """Whether `model.complete` takes `decoding` (models written before it was added do not)."""
+    try:
+        parameters = inspect.signature(model.complete).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: call it the plain way
+        return False
+    return "decoding" in parameters or any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
+    )
 
 
 def _add(total: int | None, count: int | None) -> int | None:

@@ -1,18 +1,46 @@
-"""The prompts a chat model sees: the system prompt (a package file) and one message per step."""
+"""The messages a chat model sees, laid out so a server's prompt cache can reuse the prefix.
+
+Step k of a run is sent as:
+
+1. system: the system prompt (a package file) with the tool descriptions;
+2. user: the goal and the run's context;
+3. for each remembered step: assistant (the call it made) and user (a compact summary of what
+   came of it: `ShortTermMemory.outcome`);
+4. user: the step counter ("Step k of at most M"), a hint to finish when the history already
+   answers the goal, and the reply format. This is the only message that changes from one step
+   to the next, so the messages of step k extend those of step k-1 (until the memory window
+   drops old steps).
+
+A retry within a step (the reply could not be used) appends the rejected reply (cut) and the
+error, so the error is always last.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from string import Template
+from typing import Literal, TypedDict
 
-from tradeloop.agent.memory import ShortTermMemory
-from tradeloop.agent.records import AgentContext
+from tradeloop.agent.memory import ShortTermMemory, describe_call, truncate
+from tradeloop.agent.records import AgentContext, StepRecord
 from tradeloop.agent.redaction import redact
 from tradeloop.agent.registry import ToolRegistry
 
 SYSTEM_PROMPT_FILE = "prompts/system.md"
+MAX_ECHOED_REPLY_CHARS = 500
+"""A rejected reply is shown back to the model cut to this many characters (never whole)."""
+REPLY_FORMAT = 'Reply with the next call as one JSON object: {"tool": ..., "args": {...}}'
+_NOT_ASKED = frozenset({"finish", "refuse", "echo"})
+_WORD = re.compile(r"[a-z]+")
+
+
+class ChatMessage(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
 
 
 @cache
@@ -27,18 +55,117 @@ def render_system_prompt(registry: ToolRegistry, template: str | None = None) ->
     return Template(text).safe_substitute(tools=registry.describe())
 
 
-def render_step_prompt(context: AgentContext, memory: ShortTermMemory) -> str:
-    """The user message for one step: goal, context, progress and the recent history."""
+def render_goal(context: AgentContext) -> str:
+    """The run's first user message: the goal and its context (the same at every step)."""
     parts = [f"Goal: {context.goal}"]
     if context.context:
         parts.append(
             "Context: " + json.dumps(redact(context.context), sort_keys=True, ensure_ascii=False)
         )
+    return "\n\n".join(parts)
+
+
+def history_messages(memory: ShortTermMemory) -> list[ChatMessage]:
+    """One assistant message (the call) and one user message (its outcome) per step."""
+    messages: list[ChatMessage] = []
+    if memory.hidden_steps:
+        note = f"({memory.hidden_steps} earlier step(s) not shown)"
+        messages.append({"role": "user", "content": note})
+    for record in memory.records:
+        messages.append({"role": "assistant", "content": describe_call(record)})
+        outcome = f"Step {record.index + 1} result: {memory.outcome(record)}"
+        messages.append({"role": "user", "content": outcome})
+    return messages
+
+
+def render_step_counter(
+    context: AgentContext, memory: ShortTermMemory, tool_names: Iterable[str] = ()
+) -> str:
+    """The last message of a step: progress, a hint to finish when due, the reply format."""
     remaining = context.max_steps - context.step_index
-    parts.append(
+    parts = [
         f"This is step {context.step_index + 1} of at most {context.max_steps} "
         f"({remaining} left, this one included)."
+    ]
+    hint = finish_hint(context, memory, tool_names)
+    if hint:
+        parts.append(hint)
+    parts.append(REPLY_FORMAT)
+    last = memory.last
+    if last is not None and not last.executed and last.error:
+        # A retry of a call that did not run: its error comes last, where it is read first.
+        parts.append(f"Your last call (step {last.index + 1}) was not run: {last.error}")
+    return "\n".join(parts)
+
+
+def step_messages(
+    system_prompt: str,
+    context: AgentContext,
+    memory: ShortTermMemory,
+    tool_names: Iterable[str] = (),
+) -> list[ChatMessage]:
+    """The messages of one step, in the cache-friendly order of the module docstring."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": render_goal(context)},
+        *history_messages(memory),
+        {"role": "user", "content": render_step_counter(context, memory, tool_names)},
+    ]
+
+
+def retry_messages(reply: str, feedback: str) -> list[ChatMessage]:
+    """Appended after a reply that could not be used: the reply (cut) and then the error."""
+    return [
+        {"role": "assistant", "content": truncate(reply, MAX_ECHOED_REPLY_CHARS)},
+        {"role": "user", "content": feedback},
+    ]
+
+
+def finish_hint(
+    context: AgentContext, memory: ShortTermMemory, tool_names: Iterable[str] = ()
+) -> str | None:
+    """A nudge to call `finish`: on the last step, or when the history already answers the goal.
+
+    "Answers the goal" is decided by words, deterministically: each word of the goal that is the
+    first word of a tool's name ("backtest" -> `backtest_strategy`, "best" -> `best_strategies`)
+    asks for one of those tools; when every such tool has succeeded in the remembered steps and
+    the last step succeeded, the goal's calls are made.
+    """
+    if context.max_steps - context.step_index <= 1:
+        return "This is the last step: call finish now with what was done and found."
+    last = memory.last
+    if last is None or not _succeeded(last):
+        return None
+    asked = goal_tools(context.goal, tool_names)
+    if not asked:
+        return None
+    succeeded = {
+        record.call.tool for record in memory.records if record.call and _succeeded(record)
+    }
+    if not all(any(name in succeeded for name in group) for group in asked):
+        return None
+    made = ", ".join(sorted(name for group in asked for name in group if name in succeeded))
+    return (
+        f"You have what the goal asks ({made} succeeded): call finish with what was done and "
+        "found, unless the goal needs another call."
     )
-    parts.append("History (oldest first):\n" + memory.render())
-    parts.append('Reply with the next call as one JSON object: {"tool": ..., "args": {...}}')
-    return "\n\n".join(parts)
+
+
+def goal_tools(goal: str, tool_names: Iterable[str]) -> list[frozenset[str]]:
+    """For each goal word naming tools by their first word, the tools it names."""
+    by_verb: dict[str, set[str]] = {}
+    for name in tool_names:
+        if name not in _NOT_ASKED:
+            by_verb.setdefault(name.split("_", 1)[0], set()).add(name)
+    groups: list[frozenset[str]] = []
+    for word in dict.fromkeys(_WORD.findall(goal.lower())):
+        for verb, names in by_verb.items():
+            if word == verb or (len(verb) >= 4 and word.startswith(verb)):
+                group = frozenset(names)
+                if group not in groups:
+                    groups.append(group)
+    return groups
+
+
+def _succeeded(record: StepRecord) -> bool:
+    return record.result is not None and record.result.status == "ok" and record.executed

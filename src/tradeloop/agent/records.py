@@ -135,6 +135,51 @@ class StepRecord(_Record):
         return self.executed_args is not None
 
 
+ToolOutcome = Literal["ok", "done", "error", "refused"]
+
+
+class ToolRun(_Record):
+    """One tool that ran in a run (or that the validator refused), and how it came out."""
+
+    step: int = Field(ge=1, description="The step's number, from 1.")
+    tool: str
+    outcome: ToolOutcome
+    detail: str | None = Field(None, description="The error's type, or the refusal's reason.")
+
+
+class RunReport(_Record):
+    """What a run actually did, next to what the model says it did (`tradeloop.agent.endings`).
+
+    `claims_without_action` flags the model's summary where it claims an action ("deleted",
+    "placed an order", "deployed") that no tool performed in the run.
+    """
+
+    model_text: str | None = Field(None, description="The summary the model finished with.")
+    tools_run: tuple[ToolRun, ...] = ()
+    steps_not_run: int = Field(0, ge=0, description="Steps that ran no tool (rejected calls).")
+    claims_without_action: tuple[str, ...] = ()
+    refusal: str | None = Field(None, description="The refusal the run ended with, if any.")
+
+    def render(self) -> str:
+        """Plain text lines for people: the model's words, then what ran, then the warnings."""
+        lines = []
+        if self.refusal is not None:
+            lines.append(f"refused: {self.refusal}")
+        elif self.model_text is not None:
+            lines.append(f"model's summary: {self.model_text}")
+        ran = ", ".join(
+            f"{each.tool} (step {each.step}: {each.outcome}"
+            + (f" {each.detail}" if each.detail else "")
+            + ")"
+            for each in self.tools_run
+        )
+        lines.append(f"tools run: {ran or 'none'}")
+        if self.steps_not_run:
+            lines.append(f"steps that ran no tool: {self.steps_not_run}")
+        lines.extend(f"warning: {claim}" for claim in self.claims_without_action)
+        return "\n".join(lines)
+
+
 class AgentRun(_Record):
     """A finished run. `outcome` says why it ended; the steps say everything that happened.
 
@@ -153,6 +198,9 @@ class AgentRun(_Record):
     finished_at: AwareDatetime
     duration_seconds: float
     run_file: Path | None = None
+    report: RunReport | None = Field(
+        None, description="What the run actually did, next to the model's summary."
+    )
 
     @model_validator(mode="after")
     def _done_has_result(self) -> AgentRun:

@@ -18,7 +18,7 @@ from typing import IO, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from tradeloop.agent.records import JsonObject, Outcome, StepRecord, ToolCall
+from tradeloop.agent.records import JsonObject, Outcome, RunReport, StepRecord, ToolCall
 from tradeloop.agent.redaction import redact, scrub_text
 from tradeloop.agent.tool import ToolErrorDetail, ToolResult
 from tradeloop.errors import DataValidationError, NotFoundError
@@ -55,6 +55,9 @@ class RunFooter(_Line):
     error_type: str | None = Field(None, description="The exception's type when it crashed.")
     traceback: str | None = Field(None, description="The exception's traceback when it crashed.")
     final_result: ToolResult | None = None
+    report: RunReport | None = Field(
+        None, description="The tools that ran next to the model's summary, and its flags."
+    )
 
 
 class RecordedRun(BaseModel):
@@ -120,6 +123,17 @@ def _redact_args(args: JsonObject | None) -> JsonObject | None:
     return redacted
 
 
+def _redact_report(report: RunReport | None) -> RunReport | None:
+    if report is None:
+        return None
+    return report.model_copy(
+        update={
+            "model_text": scrub_text(report.model_text) if report.model_text else None,
+            "refusal": scrub_text(report.refusal) if report.refusal else None,
+        }
+    )
+
+
 def redact_step(record: StepRecord) -> StepRecord:
     """The record as it may be written: secret-named values and pairs in text replaced."""
     call = record.call
@@ -168,6 +182,7 @@ class RunLogWriter:
                     "error": scrub_text(footer.error) if footer.error else None,
                     "traceback": scrub_text(footer.traceback) if footer.traceback else None,
                     "final_result": redact_result(final) if final is not None else None,
+                    "report": _redact_report(footer.report),
                 }
             )
         )

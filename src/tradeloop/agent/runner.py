@@ -1,14 +1,18 @@
 """The agent loop: plan, check, execute, record, and decide when to stop.
 
 The model proposes; the runner decides. A run always ends: on a terminal ("done") result, after
-`max_steps`, when the same call is proposed `loop_limit` times in a row (the repeat is not run),
-or when the planner gives up. Each of these returns an `AgentRun`. Every step is written to the
-audit trail as it completes.
+`max_steps`, when a call the run already made is proposed again `loop_limit` times in all (a
+repeat is never run: the first is fed back with the earlier result, "you already have this
+result (step N): use it or finish"; see `tradeloop.agent.feedback`), or when the planner gives
+up. Each of these returns an `AgentRun`, with a `RunReport` of the tools that ran next to the
+model's summary (`tradeloop.agent.endings`). Every step is written to the audit trail as it
+completes.
 
 What goes wrong is routed by who must act:
 
-- the model's mistakes (an unusable reply, an unknown tool, invalid arguments, a tool's
-  `UserError` or `ModelError`) are fed back to the model in the next step's history;
+- the model's mistakes (an unusable reply, an unknown tool, invalid arguments with hints on what
+  to change, a repeated call, a tool's `UserError` or `ModelError`) are fed back to the model in
+  the next step's history;
 - a planner that is unavailable (`TransientError`: a timeout, a 5xx) is retried with backoff
   `planner_retries` times; the planner giving up (`PlannerError`, a `ConfigError` naming the
   fix, or the retries spent) ends the run `planner_error`;
@@ -32,10 +36,12 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from tradeloop.agent.endings import build_report
 from tradeloop.agent.executor import Clock, Executor, SleepFunction, backoff_delay
+from tradeloop.agent.feedback import RepeatGuard, resolve_or_explain
 from tradeloop.agent.memory import DEFAULT_WINDOW, ShortTermMemory
 from tradeloop.agent.planner import Planner, PlannerReply, PlannerStepError
-from tradeloop.agent.records import AgentContext, AgentRun, Outcome, StepRecord, ToolCall
+from tradeloop.agent.records import AgentContext, AgentRun, Outcome, StepRecord
 from tradeloop.agent.registry import ToolRegistry
 from tradeloop.agent.runlog import RunFooter, RunHeader, RunLogWriter
 from tradeloop.clock import utc_now
@@ -62,31 +68,12 @@ def new_run_id(now: datetime) -> str:
 
 
 @dataclass
-class _LoopGuard:
-    """Counts how many times in a row the same call was proposed."""
-
-    limit: int
-    last_key: str | None = None
-    repeats: int = 0
-
-    def would_loop(self, call: ToolCall) -> bool:
-        return call.key() == self.last_key and self.repeats + 1 >= self.limit
-
-    def observe(self, call: ToolCall | None) -> None:
-        key = call.key() if call is not None else None
-        if key is not None and key == self.last_key:
-            self.repeats += 1
-        else:
-            self.last_key, self.repeats = key, (1 if key is not None else 0)
-
-
-@dataclass
 class _RunState:
     run_id: str
     goal: str
     context: dict[str, JsonValue]
     memory: ShortTermMemory
-    guard: _LoopGuard
+    guard: RepeatGuard
     steps: list[StepRecord] = field(default_factory=list)
     crashed_step: StepRecord | None = None  # the step an exception escaped from, for the record
 
@@ -157,7 +144,7 @@ class AgentRunner:
             goal=goal,
             context=first.context,
             memory=ShortTermMemory(self.memory_window),
-            guard=_LoopGuard(self.loop_limit),
+            guard=RepeatGuard(self.registry, self.loop_limit),
         )
         writer = RunLogWriter(self.run_dir, state.run_id) if self.run_dir is not None else None
         if writer is not None:
@@ -174,6 +161,7 @@ class AgentRunner:
         last = state.steps[-1]
         final_result = last.result if outcome == "done" else None
         error = self._outcome_error(outcome, last)
+        report = build_report(state.steps, final_result, self.registry.names)
         finished_at, duration = self._now(), self._clock() - started
         if writer is not None:
             writer.write_footer(
@@ -184,6 +172,7 @@ class AgentRunner:
                     duration_seconds=duration,
                     error=error,
                     final_result=final_result,
+                    report=report,
                 )
             )
         return AgentRun(
@@ -199,6 +188,7 @@ class AgentRunner:
             finished_at=finished_at,
             duration_seconds=duration,
             run_file=writer.path if writer is not None else None,
+            report=report,
         )
 
     def _header(self, state: _RunState, started_at: datetime) -> RunHeader:
@@ -248,7 +238,6 @@ class AgentRunner:
             # State changes after the hook returns, so a hook that retries the step is safe.
             state.steps.append(record)
             state.memory.add(record)
-            state.guard.observe(record.call)
             if writer is not None:
                 writer.write_step(record)
             if record.stop is not None:
@@ -342,17 +331,11 @@ class AgentRunner:
     ) -> dict[str, Any]:
         if reply.call is None:
             return {"error": reply.error, "error_type": "ModelError"}
-        if state.guard.would_loop(reply.call):
-            return {
-                "error": (
-                    f"loop detected: '{reply.call.tool}' with the same arguments was proposed "
-                    f"{self.loop_limit} times in a row; the repeat was not run"
-                ),
-                "error_type": "LoopDetected",
-                "stop": "loop_detected",
-            }
+        repeated = state.guard.check(reply.call, state.steps, state.memory.outcome)
+        if repeated is not None:
+            return repeated
         try:
-            resolved = self.registry.resolve(reply.call)
+            resolved = resolve_or_explain(self.registry, reply.call)
         except ModelError as exc:
             return {"error": str(exc), "error_type": type(exc).__name__}
         with self._recording_crash(state, started, **common, validated_args=resolved.args_json()):

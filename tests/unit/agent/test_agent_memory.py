@@ -36,12 +36,28 @@ def test_default_window_is_ten() -> None:
     assert len(memory) == 10
 
 
-def test_large_results_are_truncated_with_a_marker_saying_how_much_was_cut() -> None:
+def test_large_results_are_shortened_then_cut_with_markers_saying_how_much_was_cut() -> None:
     memory = ShortTermMemory(max_result_chars=100)
     memory.add(executed(0, ToolResult.ok("x" * 1334)))
     rendered = memory.render()
-    assert "… [truncated 1236 chars]" in rendered  # 1336 chars of JSON string, 100 kept
+    assert "… [+1134 chars]" not in rendered  # the shortened string is itself cut to 100
+    assert rendered.endswith("… [truncated 117 chars]")  # 217 chars shortened, 100 kept
     assert len(rendered) < 200
+
+
+def test_a_result_that_fits_is_shown_whole() -> None:
+    memory = ShortTermMemory(max_result_chars=100)
+    memory.add(executed(0, ToolResult.ok({"rows": list(range(20))})))
+    assert '-> ok: {"rows":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]}' in memory.render()
+
+
+def test_a_long_list_is_kept_to_its_first_items_with_a_count_of_the_rest() -> None:
+    memory = ShortTermMemory(max_result_chars=300)
+    rows = [{"spec_id": f"s{index}", "score": index / 10} for index in range(40)]
+    memory.add(executed(0, ToolResult.ok({"best": rows})))
+    rendered = memory.render()
+    assert '{"spec_id":"s4","score":0.4},"… 35 more item(s)"]' in rendered
+    assert "s5" not in rendered and len(rendered) < 400
 
 
 def test_truncate_leaves_short_text_alone() -> None:

@@ -18,7 +18,8 @@ from tradeloop.agent import (
     ToolCall,
     ToolRegistry,
 )
-from tradeloop.agent.prompting import load_system_prompt_template, render_step_prompt
+from tradeloop.agent.chat import Decoding
+from tradeloop.agent.prompting import load_system_prompt_template, render_goal, render_step_counter
 
 
 def context(step_index: int = 0, **extra: Any) -> AgentContext:
@@ -33,11 +34,16 @@ class ListModel:
     def __init__(self, replies: list[str]) -> None:
         self.replies = list(replies)
         self.requests: list[tuple[list[ChatMessage], dict[str, Any]]] = []
+        self.decodings: list[Decoding | None] = []
 
     def complete(
-        self, messages: Sequence[ChatMessage], response_schema: dict[str, Any]
+        self,
+        messages: Sequence[ChatMessage],
+        response_schema: dict[str, Any],
+        decoding: Decoding | None = None,
     ) -> ChatCompletion:
         self.requests.append((list(messages), response_schema))
+        self.decodings.append(decoding)
         return ChatCompletion(text=self.replies.pop(0), prompt_tokens=10, completion_tokens=None)
 
 
@@ -83,14 +89,13 @@ def test_system_prompt_is_a_package_file_with_the_tools_filled_in(registry: Tool
     assert "## add\nAdd two integers." in planner.system_prompt
 
 
-def test_step_prompt_has_goal_context_progress_and_history() -> None:
-    prompt = render_step_prompt(
-        context(2, context={"symbol": "NIFTY", "api_token": "s3cret"}), ShortTermMemory()
-    )
-    assert "Goal: add numbers" in prompt
-    assert '"symbol": "NIFTY"' in prompt and "s3cret" not in prompt
-    assert "step 3 of at most 4 (2 left, this one included)" in prompt
-    assert "(no steps yet)" in prompt
+def test_step_messages_have_goal_context_then_the_step_counter_last() -> None:
+    step = context(2, context={"symbol": "NIFTY", "api_token": "s3cret"})
+    goal = render_goal(step)
+    assert goal.startswith("Goal: add numbers")
+    assert '"symbol": "NIFTY"' in goal and "s3cret" not in goal
+    counter = render_step_counter(step, ShortTermMemory())
+    assert counter.startswith("This is step 3 of at most 4 (2 left, this one included).")
 
 
 def test_chat_planner_re_asks_with_the_error_then_succeeds(registry: ToolRegistry) -> None:

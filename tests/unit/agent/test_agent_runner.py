@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from agent_helpers import Calls, NoSleep, runner_for
+from agent_helpers import Calls, NoSleep, make_tools, runner_for
 
 from tradeloop.agent import (
     AgentContext,
@@ -21,6 +21,7 @@ from tradeloop.agent import (
     ToolRegistry,
     ValidatorDecision,
     read_run,
+    tool,
 )
 from tradeloop.agent.records import JsonObject
 from tradeloop.agent.redaction import REDACTED
@@ -53,16 +54,36 @@ def test_max_steps_ends_the_run_with_its_record(registry: ToolRegistry, calls: C
     assert run.final_result is None
 
 
-def test_the_same_call_three_times_in_a_row_is_a_loop_and_the_third_is_not_run(
+def test_a_repeated_call_is_fed_back_once_with_the_earlier_result_then_the_run_stops(
     registry: ToolRegistry, calls: Calls
 ) -> None:
-    run = runner_for([ADD, ADD, ADD, FINISH], registry).run("loop")
+    seen: list[str] = []
+
+    def planner(context: AgentContext, memory: ShortTermMemory) -> dict:
+        seen.append(memory.render())
+        return ADD
+
+    run = runner_for(ScriptedPlanner(planner), registry).run("loop")
     assert run.outcome == "loop_detected"
     assert len(run.steps) == 3
-    assert calls["add"] == 2
+    assert calls["add"] == 1  # neither repeat was run
+    fed_back = run.steps[1]
+    assert fed_back.result is None and fed_back.stop is None
+    assert fed_back.error_type == "RepeatedCall"
+    assert fed_back.error == (
+        'you already have this result (step 1): use it or finish. It was: ok: {"sum":3}. '
+        "The same call again ends the run."
+    )
+    assert "-> rejected, not run: you already have this result (step 1)" in seen[2]
     last = run.steps[-1]
     assert last.result is None and last.stop == "loop_detected"
-    assert last.error is not None and "proposed 3 times in a row" in last.error
+    assert last.error is not None and "proposed 3 times (first at step 1)" in last.error
+
+
+def test_a_repeat_fed_back_then_a_finish_ends_done(registry: ToolRegistry, calls: Calls) -> None:
+    run = runner_for([ADD, ADD, FINISH], registry).run("repeat once")
+    assert run.outcome == "done" and calls["add"] == 1
+    assert run.steps[1].error_type == "RepeatedCall"
 
 
 def test_the_same_call_with_reordered_arguments_counts_as_a_repeat(registry: ToolRegistry) -> None:
@@ -71,13 +92,41 @@ def test_the_same_call_with_reordered_arguments_counts_as_a_repeat(registry: Too
     assert run.outcome == "loop_detected"
 
 
-def test_a_different_call_in_between_resets_the_loop_count(
+def test_a_repeat_of_an_older_step_is_caught_across_other_calls(
     registry: ToolRegistry, calls: Calls
 ) -> None:
     other = {"tool": "add", "args": {"a": 5, "b": 5}}
-    run = runner_for([ADD, ADD, other, ADD, ADD, FINISH], registry).run("no loop")
+    run = runner_for([ADD, other, ADD, FINISH], registry).run("no loop")
+    assert run.outcome == "done" and calls["add"] == 2
+    assert run.steps[2].error is not None
+    assert run.steps[2].error.startswith("you already have this result (step 1)")
+
+
+def test_a_call_whose_result_may_change_is_a_repeat_only_right_after_itself(
+    calls: Calls,
+) -> None:
+    @tool(deterministic=False, timeout_seconds=None)
+    def quote_now(symbol: str) -> dict[str, str]:
+        """A price that changes from one call to the next.
+
+        Args:
+            symbol: The index.
+        """
+        calls.counts["quote_now"] += 1
+        return {"symbol": symbol}
+
+    registry = ToolRegistry([quote_now, *make_tools(calls)])
+    quote = {"tool": "quote_now", "args": {"symbol": "NIFTY"}}
+    run = runner_for([quote, ADD, quote, quote, FINISH], registry).run("quotes")
+    assert calls["quote_now"] == 2  # asked again after another call; not twice in a row
+    assert run.steps[3].error_type == "RepeatedCall" and run.outcome == "done"
+
+
+def test_a_retryable_failure_may_be_asked_for_again(registry: ToolRegistry, calls: Calls) -> None:
+    quote = {"tool": "quote", "args": {"symbol": "NIFTY"}}
+    run = runner_for([quote, quote, FINISH], registry).run("retry later")
     assert run.outcome == "done"
-    assert calls["add"] == 5
+    assert calls["quote"] == 6  # two steps, each retried by the executor
 
 
 def test_loop_limit_is_configurable(registry: ToolRegistry, calls: Calls) -> None:
