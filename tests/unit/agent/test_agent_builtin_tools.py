@@ -53,6 +53,6 @@ def test_a_default_time_zone_that_does_not_exist_is_refused_when_the_tool_is_bui
 
 def test_default_registry_has_the_builtin_tools_on_the_market_clock(tmp_path: Path) -> None:
     registry = tool_registry(Settings(data_dir=tmp_path))
-    assert {"finish", "echo", "current_time"} <= set(registry.names)
+    assert {"finish", "refuse", "echo", "current_time"} <= set(registry.names)
     arguments = registry.get("current_time").Args()
     assert arguments.model_dump() == {"timezone": "Asia/Kolkata"}
