@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     # Imported where used: the agent package loads every module of it (a tenth of a second),
     # which `tradeloop --help` need not pay for.
     from tradeloop.agent import Planner, ToolRegistry
-    from tradeloop.agent.records import StepRecord
+    from tradeloop.agent.records import RunReport, StepRecord
     from tradeloop.settings import Settings
 
 agent_app = typer.Typer(
@@ -178,6 +178,20 @@ def show_command(
         console.print(run.footer.traceback, highlight=False, markup=False)
     if run.footer is not None and run.footer.final_result is not None:
         console.print(f"result: {compact_json(run.footer.final_result.data)}", highlight=False)
+    if run.footer is not None:
+        print_report(run.footer.report)
+
+
+def print_report(report: RunReport | None) -> None:
+    """What the run did next to what the model said: its summary, the tools that ran, and a
+    warning (yellow) for each claim no tool performed."""
+    if report is None:
+        return
+    for line in report.render().splitlines():
+        if line.startswith("warning: "):
+            console.print(f"[yellow]{escape(line)}[/]", highlight=False)
+        else:
+            console.print(line, highlight=False, markup=False)
 
 
 @agent_app.command("replay")
@@ -302,6 +316,7 @@ def run_command(
         run = runner.run(goal, run_id=run_id)
     console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps))
     console.print(f"outcome: [bold]{run.outcome}[/]  recorded in {run.run_file}", highlight=False)
+    print_report(run.report)
     if run.outcome != "done":
         raise fail(run.error or run.outcome)
 
@@ -369,13 +384,17 @@ def research_command(
 
     with prefect_api(), _crash_reported():
         summary = agent_research_flow(parameters)
+    report = None
     if summary.run_file is not None:
         recorded = read_run(Path(summary.run_file))
         console.print(steps_table(f"run {summary.run_id} ({summary.planner})", recorded.steps))
+        report = recorded.footer.report if recorded.footer is not None else None
     console.print(
         f"outcome: [bold]{summary.outcome}[/] after {summary.steps} step(s)", highlight=False
     )
-    if summary.summary:
+    if report is not None:
+        print_report(report)
+    elif summary.summary:
         console.print(summary.summary, highlight=False, markup=False)
     if summary.best_spec_id:
         console.print(

@@ -203,3 +203,21 @@ def test_a_script_item_that_is_not_a_call_is_fed_back_not_a_crash(
     result = invoke("run", "odd script", "--script", str(script))
     assert result.exit_code == 0, result.output
     assert "outcome: done" in result.output
+
+
+def test_run_and_show_print_the_tools_run_beside_the_models_summary(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.json"
+    claims = [
+        {"tool": "echo", "args": {"text": "hello"}},
+        {"tool": "finish", "args": {"summary": "Said hello and deleted all strategies."}},
+    ]
+    script.write_text(json.dumps(claims))
+    result = invoke("run", "say hello", "--script", str(script))
+    assert result.exit_code == 0, result.output
+    (run_file,) = (data_dir / "agent_runs").glob("*.jsonl")
+    for shown in (invoke("show", run_file.stem).output, result.output):
+        assert "model's summary: Said hello and deleted all strategies." in shown
+        assert "tools run: echo (step 1: ok), finish (step 2: done)" in shown
+        assert "warning: the summary says 'deleted', but no tool performed it" in shown
