@@ -128,9 +128,10 @@ def test_request_carries_call_schema_temperature_zero_and_num_ctx(
     assert body["options"]["temperature"] == 0
     assert body["options"]["num_ctx"] == NUM_CTX
     roles = [message["role"] for message in body["messages"]]
-    assert roles == ["system", "user"]
+    assert roles == ["system", "user", "user"]  # system, goal, then the step counter last
     assert "moving_average" in body["messages"][0]["content"]
     assert "Goal: average the series" in body["messages"][1]["content"]
+    assert body["messages"][2]["content"].startswith("This is step 1 of at most")
 
 
 def test_json_wrapped_in_prose_is_fed_back_not_extracted(
@@ -165,11 +166,12 @@ def test_malformed_json_is_fed_back_then_the_valid_reply_is_used(
     assert [message["role"] for message in retry_messages] == [
         "system",
         "user",
+        "user",
         "assistant",
         "user",
     ]
-    assert retry_messages[2]["content"] == malformed
-    assert "could not be used" in retry_messages[3]["content"]
+    assert retry_messages[3]["content"] == malformed
+    assert "could not be used" in retry_messages[4]["content"]
     assert reply.prompt_tokens == 2 * PROMPT_EVAL_COUNT
     assert reply.completion_tokens == completion_tokens(malformed) + completion_tokens(VALID)
 
@@ -183,7 +185,7 @@ def test_unknown_tool_is_fed_back_with_a_suggestion(
     assert "unknown tool 'moving_averag'" in reply.feedback[0]
     assert "Did you mean 'moving_average'?" in reply.feedback[0]
     assert (
-        "Valid tools: moving_average, finish" in server.chat_requests[1]["messages"][3]["content"]
+        "Valid tools: moving_average, finish" in server.chat_requests[1]["messages"][-1]["content"]
     )
 
 
@@ -408,8 +410,8 @@ def test_a_full_run_reaches_done_and_records_tokens(
     assert run.final_result is not None and run.final_result.data == {
         "summary": "averages computed"
     }
-    second_prompt = server.chat_requests[1]["messages"][1]["content"]
-    assert "moving_average" in second_prompt and "[1.5,2.5,3.5]" in second_prompt
+    history = server.chat_requests[1]["messages"][2:4]  # the first step's call, then its result
+    assert "moving_average" in history[0]["content"] and "[1.5,2.5,3.5]" in history[1]["content"]
     recorded = read_run(tmp_path / f"{run.run_id}.jsonl")
     assert [step.prompt_tokens for step in recorded.steps] == [PROMPT_EVAL_COUNT] * 2
     assert recorded.header.planner == f"ollama:{MODEL}"
