@@ -135,7 +135,7 @@ def generate_market(
 
     `regime="null"` is the market without edge (`edge_strength` is then ignored);
     `regime="planted"` adds the mean reversion of `planted.py` with `edge_strength` from 0 (the
-    null market, same bytes) to 1."""
+    null market, same bytes) to 0.8 (`EDGE_STRENGTH_RANGE`)."""
     check_edge(regime, edge_strength)
     strength = edge_strength if regime == "planted" else 0.0
     name, level = _resolve_symbol(symbol, start_level)
