@@ -25,6 +25,8 @@ pytestmark = [
 TRADELOOP = str(Path(sys.executable).parent / "tradeloop")
 RESEARCH = ["research", "run", "--symbol", "NIFTY", "--random", "300", "--batch-size", "10"]
 RESEARCH += ["--walk-forward", "2", "--seed", "11"]
+TEMPLATES = [TRADELOOP, "research", "run", "--symbol", "NIFTY", "--templates", "5m"]
+TEMPLATES += ["--walk-forward", "2"]
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
@@ -109,3 +111,28 @@ def test_a_killed_research_run_leaves_no_server_and_resumes(tmp_path: Path) -> N
 
     remembered = pl.read_parquet(list(memory.glob("run=*.parquet")))
     assert remembered["spec_id"].n_unique() == remembered.height == reused + evaluated
+
+
+def test_research_runs_started_together_on_a_fresh_data_dir_print_no_traceback(
+    tmp_path: Path,
+) -> None:
+    """Each run starts its own server; their database set-up takes turns (a lock in
+    PREFECT_HOME), and the servers' own output goes to server.log, not the terminal."""
+    env = _environment(tmp_path)
+    synth = [TRADELOOP, "data", "synth", "--symbol", "NIFTY", "--days", "30"]
+    subprocess.run(synth, env=env, check=True, capture_output=True, timeout=300)
+    runs = [
+        subprocess.Popen(
+            [*TEMPLATES, "--seed", str(seed)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for seed in (1, 2, 3)
+    ]
+    for run in runs:
+        output, _ = run.communicate(timeout=900)
+        assert run.returncode == 0, output
+        assert "Traceback" not in output and "Error" not in output, output
+    assert (tmp_path / "data" / "prefect" / "server.log").exists()
