@@ -188,6 +188,11 @@ class RepeatGuard:
 
 def repeat_message(earlier: StepRecord, outcome: str) -> str:
     """What the model is told when it repeats the call of step `earlier` (not run again)."""
+    if earlier.result is None:  # rejected before it ran: the same call is rejected again
+        return (
+            f"this call was already rejected (step {earlier.index + 1}): change it as the error "
+            f"says, or finish. It was: {outcome}. The same call again ends the run."
+        )
     return (
         f"you already have this result (step {earlier.index + 1}): use it or finish. "
         f"It was: {outcome}. The same call again ends the run."

@@ -22,6 +22,8 @@ DEFAULT_MAX_RESULT_CHARS = 1500
 MAX_STRING_CHARS = 200
 MAX_LIST_ITEMS = 5
 MAX_DEPTH = 4
+MAX_ERROR_CHARS = 1000
+"""Why a step ran nothing, as the model sees it: errors quoting a huge reply are cut."""
 
 
 def truncate(text: str, limit: int) -> str:
@@ -74,10 +76,11 @@ def describe_call(record: StepRecord) -> str:
 
 def describe_outcome(record: StepRecord, max_result_chars: int = DEFAULT_MAX_RESULT_CHARS) -> str:
     """What came of a step, in one short block: the result summary, the error or the refusal."""
+    error = truncate(record.error or "", MAX_ERROR_CHARS)
     if record.call is None:
-        return f"your reply was rejected: {record.error}"
+        return f"your reply was rejected: {error}"
     if record.result is None:
-        return f"rejected, not run: {record.error}"
+        return f"rejected, not run: {error}"
     if record.validator is not None and not record.validator.approved:
         return f"refused by the validator: {'; '.join(record.validator.reasons)}"
     prefix = ""

@@ -25,7 +25,7 @@ from importlib import resources
 from string import Template
 from typing import Literal, TypedDict
 
-from tradeloop.agent.memory import ShortTermMemory, describe_call, truncate
+from tradeloop.agent.memory import MAX_ERROR_CHARS, ShortTermMemory, describe_call, truncate
 from tradeloop.agent.records import AgentContext, StepRecord
 from tradeloop.agent.redaction import redact
 from tradeloop.agent.registry import ToolRegistry
@@ -94,7 +94,8 @@ def render_step_counter(
     last = memory.last
     if last is not None and not last.executed and last.error:
         # A retry of a call that did not run: its error comes last, where it is read first.
-        parts.append(f"Your last call (step {last.index + 1}) was not run: {last.error}")
+        error = truncate(last.error, MAX_ERROR_CHARS)
+        parts.append(f"Your last call (step {last.index + 1}) was not run: {error}")
     return "\n".join(parts)
 
 

@@ -264,3 +264,24 @@ def test_no_nudge_while_a_tool_the_goal_names_has_not_succeeded(registry: ToolRe
 def test_the_last_step_always_says_to_finish(registry: ToolRegistry) -> None:
     counter = render_step_counter(context(5, max_steps=6), ShortTermMemory(), registry.names)
     assert "This is the last step: call finish now" in counter
+
+
+def test_a_repeated_rejected_call_is_told_to_change_not_to_use_a_result(
+    registry: ToolRegistry, calls: Calls
+) -> None:
+    bad = {"tool": "add", "args": {"a": "one", "b": 2}}
+    run = runner_for([bad, bad, bad], registry).run("add")
+    assert run.outcome == "loop_detected" and calls["add"] == 0
+    error = run.steps[1].error
+    assert error is not None
+    assert error.startswith(
+        "this call was already rejected (step 1): change it as the error says, or finish. "
+        "It was: rejected, not run: invalid arguments for tool 'add'"
+    )
+
+
+def test_an_error_quoting_a_huge_reply_is_cut_in_the_history() -> None:
+    memory = ShortTermMemory()
+    memory.add(StepRecord(index=0, planner_raw="x" * 100_000, error="bad: " + "x" * 100_000))
+    rendered = memory.render()
+    assert len(rendered) < 1_200 and "[truncated" in rendered
