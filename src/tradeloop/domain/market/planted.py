@@ -22,8 +22,9 @@ The mechanism, applied session by session to the minute tape before prices are b
 ``strength`` is the fraction of a large 5-minute move given back over the next 5 minutes: 0 is
 the null market; the default 0.8 gives back 0.24 % after a 0.3 % move (about 56 NIFTY points at
 23,500): an edge the significance gate finds nine times in ten against 1,000 strategies tried,
-where 0.6 is found about half the time (`benchmarks/bench_validity.py`, docs/backtesting.md). Strengths above 0.8 are refused: the ringing then lasts long enough to be visible in
-plain autocorrelations, and at 1 it never dies out. The edge is deterministic given the tape, so
+where 0.6 is found about half the time (`benchmarks/bench_validity.py`, docs/backtesting.md).
+Strengths above 0.8 are refused: the ringing then lasts long enough to be visible in plain
+autocorrelations, and at 1 it never dies out. The edge is deterministic given the tape, so
 the same seed gives the same planted market, and it draws no random numbers, so the minute
 shocks, wicks, volumes and implied volatility are those of the null market with the same seed.
 """
