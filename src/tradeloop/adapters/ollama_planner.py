@@ -34,6 +34,7 @@ from tradeloop.agent.chat import (
     ChatCompletion,
     ChatMessage,
     ChatPlanner,
+    Decoding,
 )
 from tradeloop.agent.jsonextract import MAX_REPLY_CHARS
 from tradeloop.agent.planner import PlannerUnavailableError
@@ -76,14 +77,21 @@ class OllamaChatModel:
         return f"ollama:{self.model}"
 
     def complete(
-        self, messages: Sequence[ChatMessage], response_schema: dict[str, Any]
+        self,
+        messages: Sequence[ChatMessage],
+        response_schema: dict[str, Any],
+        decoding: Decoding | None = None,
     ) -> ChatCompletion:
+        """One chat call at temperature 0; a retry's `decoding` (temperature, seed) varies it."""
+        options: dict[str, Any] = {"temperature": 0, "num_ctx": self.num_ctx}
+        if decoding is not None:
+            options |= decoding.options()
         try:
             response = self._client.chat(
                 model=self.model,
                 messages=[dict(message) for message in messages],
                 format=response_schema,
-                options={"temperature": 0, "num_ctx": self.num_ctx},
+                options=options,
             )
         except Exception as exc:
             raise self._translate(exc) from exc
