@@ -110,6 +110,18 @@ def test_two_objects_then_a_valid_reply_runs_only_the_valid_one(
     assert "more than one JSON object" in feedback
 
 
+def test_a_retry_varies_decoding_and_a_first_ask_does_not(
+    server: FakeOllamaServer, registry: ToolRegistry, executed: list[str]
+) -> None:
+    """At temperature 0 the same prompt gets the same answer: only a retry is varied."""
+    outcome, _ = run(server, registry, f"```json\n{VALID}\n```", VALID, FINISH)
+    assert outcome == "done" and executed == ["moving_average", "finish"]
+    first, retry, after = (request["options"] for request in server.chat_requests)
+    assert first["temperature"] == 0 and "seed" not in first
+    assert retry["temperature"] > 0 and retry["seed"] == 1
+    assert after["temperature"] == 0 and "seed" not in after
+
+
 def test_a_200_kb_reply_is_cut_and_the_next_request_stays_under_64_kb(
     server: FakeOllamaServer, registry: ToolRegistry, executed: list[str]
 ) -> None:
