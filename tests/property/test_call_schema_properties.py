@@ -63,7 +63,10 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             from_schema(schema.get("items", {})), min_size=schema.get("minItems", 0), max_size=top
         )
     if kind == "string":
-        return st.text(max_size=min(schema.get("maxLength", LIMIT), LIMIT * 4))
+        return st.text(
+            min_size=schema.get("minLength", 0),
+            max_size=min(schema.get("maxLength", LIMIT), LIMIT * 4),
+        )
     if kind == "integer":
         return st.integers(schema.get("minimum", -(10**6)), schema.get("maximum", 10**6))
     if kind == "number":

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field
 
 from tradeloop.agent.tool import FunctionTool, ToolResult, tool
 
@@ -14,7 +17,9 @@ DEFAULT_TIMEZONE = "UTC"
 
 
 @tool(terminal=True, timeout_seconds=None)
-def finish(summary: str, best_spec_id: str | None = None) -> ToolResult:
+def finish(
+    summary: Annotated[str, Field(min_length=1)], best_spec_id: str | None = None
+) -> ToolResult:
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 
     Args:
