@@ -211,27 +211,25 @@ _QUOTE = struct.Struct("<xxxBI" + _QUOTE_BODY)
 _OI = struct.Struct("<xxxBII")
 _STATUS = struct.Struct("<xxxBI")
 _DEPTH_LEVEL = "IIHHff"
-_FULL = struct.Struct("<xxxBIfHIfIIIIIIffff" + _DEPTH_LEVEL * DEPTH_LEVELS)
+_FULL_HEAD = struct.Struct("<xxxBIfHIfIIIIIIffff")
+_DEPTH = struct.Struct("<" + _DEPTH_LEVEL)
+_FULL_SIZE = _FULL_HEAD.size + _DEPTH.size * DEPTH_LEVELS
+_new_tuple = tuple.__new__
 _DISCONNECT = struct.Struct("<xxxBIH")
-_FULL_DEPTH_START = 16  # index of the first depth field in an unpacked full packet
 
 
-def _full(values: tuple[Any, ...]) -> Full:
-    depth = (
-        DepthLevel._make(values[16:22]),
-        DepthLevel._make(values[22:28]),
-        DepthLevel._make(values[28:34]),
-        DepthLevel._make(values[34:40]),
-        DepthLevel._make(values[40:46]),
-    )
-    return Full._make((*values[:_FULL_DEPTH_START], depth))
+def _unpack_full(buffer: bytes | bytearray | memoryview, offset: int = 0) -> tuple[Any, ...]:
+    head = _FULL_HEAD.unpack_from(buffer, offset)
+    start = offset + _FULL_HEAD.size
+    levels = _DEPTH.iter_unpack(buffer[start : start + _DEPTH.size * DEPTH_LEVELS])
+    return (*head, tuple([_new_tuple(DepthLevel, level) for level in levels]))
 
 
 # response code -> (packet size, unpack, build): one dict lookup per packet.
 _DECODERS: Final[dict[int, tuple[int, Callable[..., tuple[Any, ...]], Callable[[Any], Any]]]] = {
     ResponseCode.TICKER: (_TICKER.size, _TICKER.unpack_from, Tick._make),
     ResponseCode.QUOTE: (_QUOTE.size, _QUOTE.unpack_from, Quote._make),
-    ResponseCode.FULL: (_FULL.size, _FULL.unpack_from, _full),
+    ResponseCode.FULL: (_FULL_SIZE, _unpack_full, Full._make),
     ResponseCode.PREV_CLOSE: (_TICKER.size, _TICKER.unpack_from, PrevClose._make),
     ResponseCode.OPEN_INTEREST: (_OI.size, _OI.unpack_from, OpenInterest._make),
     ResponseCode.MARKET_STATUS: (_STATUS.size, _STATUS.unpack_from, MarketStatus._make),
