@@ -10,7 +10,9 @@ from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
     # Imported where used: `tradeloop --help` must not pay for DuckDB, polars or SQLAlchemy.
+    from tradeloop.domain.market.instrument_master import InstrumentMaster
     from tradeloop.storage.candles import ParquetCandleStore
+    from tradeloop.storage.instruments import InstrumentStore
     from tradeloop.storage.ledger import Ledger
     from tradeloop.storage.memory import ParquetStrategyMemory
     from tradeloop.storage.volatility import VolatilityStore
@@ -44,6 +46,22 @@ def strategy_memory(settings: Settings) -> ParquetStrategyMemory:
     from tradeloop.storage.memory import ParquetStrategyMemory
 
     return ParquetStrategyMemory(settings.memory_dir)
+
+
+def instrument_store(settings: Settings) -> InstrumentStore:
+    """The table `tradeloop instruments load` writes, under `<data_dir>/instruments`."""
+    from tradeloop.storage.instruments import InstrumentStore
+
+    return InstrumentStore(settings.data_dir / "instruments")
+
+
+def instrument_master(settings: Settings) -> InstrumentMaster:
+    """Lot sizes, tick sizes and security ids: the stored Dhan scrip master, or the bundled
+    sample (its `source` says which) when none was loaded yet."""
+    from tradeloop.storage.instruments import bundled_master
+
+    stored = instrument_store(settings).load()
+    return stored if stored is not None else bundled_master()
 
 
 def ledger(settings: Settings) -> Ledger:

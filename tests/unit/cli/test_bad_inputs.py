@@ -41,6 +41,13 @@ GAPS = ("data", "gaps")
 BEST = ("research", "best")
 AGENT_RUN = ("agent", "run")
 CANDLE_CSV = "ts,open,high,low,close,volume\n2025-01-02 09:15:00,100,101,99,100.5,10\n"
+LOAD = ("instruments", "load")
+FIND = ("instruments", "find")
+MASTER_HEADER = (
+    "EXCH_ID,SEGMENT,SECURITY_ID,INSTRUMENT,UNDERLYING_SYMBOL,SYMBOL_NAME,LOT_SIZE,"
+    "SM_EXPIRY_DATE,STRIKE_PRICE,OPTION_TYPE,TICK_SIZE\n"
+)
+MASTER_ROW = "NSE,D,35001,OPTIDX,NIFTY,NIFTY-Dec2026-24000-CE,65.0,2026-12-29,24000.0,CE,5.0\n"
 
 CASES = [
     # -- config files --------------------------------------------------------------------------
@@ -387,6 +394,69 @@ CASES = [
         ("--limit", "greater than or equal to 1"),
     ),
     Case("gaps-symbol-missing", GAPS, 2, ("Missing option", "--symbol")),
+    # -- instruments: a scrip master refused whole, a contract not listed ----------------------
+    Case("instruments-load-missing", (*LOAD, "{tmp}/nope.csv"), 2, ("nope.csv", "does not exist")),
+    Case(
+        "instruments-load-not-a-master",
+        (*LOAD, "{tmp}/candles.csv"),
+        2,
+        ("candles.csv", "not Dhan's scrip master", "api-scrip-master-detailed.csv"),
+        files={"candles.csv": CANDLE_CSV},
+    ),
+    Case(
+        "instruments-load-bad-lot",
+        (*LOAD, "{tmp}/master.csv"),
+        2,
+        ("master.csv", "line 2, column LOT_SIZE", "'sixty-five'", "nothing was stored"),
+        files={"master.csv": MASTER_HEADER + MASTER_ROW.replace(",65.0,", ",sixty-five,")},
+    ),
+    Case(
+        "instruments-load-as-of-text",
+        (*LOAD, "{tmp}/master.csv", "--as-of", "today"),
+        2,
+        ("--as-of", "'today' is not a date"),
+        files={"master.csv": MASTER_HEADER + MASTER_ROW},
+    ),
+    Case(
+        "instruments-find-underlying-typo",
+        (*FIND, "--underlying", "NIFTTY"),
+        2,
+        ("'NIFTTY'", "Did you mean NIFTY?"),
+    ),
+    Case(
+        "instruments-find-expiry-not-listed",
+        (*FIND, "--underlying", "NIFTY", "--kind", "CE", "--expiry", "2026-12-30"),
+        2,
+        ("no NIFTY CE expires on 2026-12-30", "2026-12-29"),
+    ),
+    Case(
+        "instruments-find-strike-not-listed",
+        (
+            *FIND,
+            "--underlying",
+            "NIFTY",
+            "--kind",
+            "PE",
+            "--expiry",
+            "2026-12-29",
+            "--strike",
+            "24010",
+        ),
+        2,
+        ("no NIFTY 24010 PE", "24000, 24050"),
+    ),
+    Case(
+        "instruments-find-kind-typo",
+        (*FIND, "--underlying", "NIFTY", "--kind", "CALL"),
+        2,
+        ("--kind", "'CALL'", "CE"),
+    ),
+    Case(
+        "instruments-find-expiry-text",
+        (*FIND, "--underlying", "NIFTY", "--expiry", "29-12-2026"),
+        2,
+        ("--expiry", "'29-12-2026' is not a date", "YYYY-MM-DD"),
+    ),
     # -- strategy: these read no settings, so only their options can be wrong -------------------
     Case(
         "schema-unknown-option", ("strategy", "schema", "--json"), 2, ("No such option", "--json")
