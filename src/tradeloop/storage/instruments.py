@@ -28,7 +28,7 @@ from typing import Final
 
 import polars as pl
 
-from tradeloop.domain.market.instrument_master import Instrument, InstrumentKind, InstrumentMaster
+from tradeloop.domain.market.instrument_master import ContractKind, Instrument, InstrumentMaster
 from tradeloop.domain.market.instruments import INDICES
 from tradeloop.errors import DataValidationError
 from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
@@ -137,7 +137,7 @@ def master_from_table(table: pl.DataFrame, as_of: date, source: str) -> Instrume
             exchange_segment=row["exchange_segment"],
             trading_symbol=row["trading_symbol"],
             underlying=row["underlying"],
-            kind=InstrumentKind(row["kind"]),
+            kind=ContractKind(row["kind"]),
             lot_size=row["lot_size"],
             tick_size=row["tick_size"],
             expiry=row["expiry"],
@@ -248,8 +248,8 @@ def _typed(raw: pl.DataFrame, path: Path, file_format: _Format) -> pl.DataFrame:
         kind=pl.when(option)
         .then(pl.col("option_type"))
         .when(derivative)
-        .then(pl.lit(InstrumentKind.FUT.value))
-        .otherwise(pl.lit(InstrumentKind.INDEX.value)),
+        .then(pl.lit(ContractKind.FUT.value))
+        .otherwise(pl.lit(ContractKind.INDEX.value)),
         lot_size=lot.cast(pl.Int64, strict=False),
         tick_size=tick / _PAISE_PER_RUPEE,
         expiry=pl.when(derivative).then(expiry),

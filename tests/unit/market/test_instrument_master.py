@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from tradeloop.domain.market.instrument_master import (
+    ContractKind,
     Instrument,
-    InstrumentKind,
     InstrumentMaster,
 )
 from tradeloop.errors import NotFoundError
@@ -18,7 +18,7 @@ MONTHLY = date(2026, 12, 29)
 NEXT_MONTHLY = date(2027, 1, 25)
 
 
-def _option(security_id: str, expiry: date, strike: float, kind: InstrumentKind) -> Instrument:
+def _option(security_id: str, expiry: date, strike: float, kind: ContractKind) -> Instrument:
     month = expiry.strftime("%b%Y")
     return Instrument(
         security_id=security_id,
@@ -35,16 +35,16 @@ def _option(security_id: str, expiry: date, strike: float, kind: InstrumentKind)
 
 def _master() -> InstrumentMaster:
     instruments = [
-        Instrument("13", "IDX_I", "NIFTY", "NIFTY", InstrumentKind.INDEX, 1, 0.05, None, None),
+        Instrument("13", "IDX_I", "NIFTY", "NIFTY", ContractKind.INDEX, 1, 0.05, None, None),
         Instrument(
-            "25", "IDX_I", "BANKNIFTY", "BANKNIFTY", InstrumentKind.INDEX, 1, 0.05, None, None
+            "25", "IDX_I", "BANKNIFTY", "BANKNIFTY", ContractKind.INDEX, 1, 0.05, None, None
         ),
         Instrument(
             "900",
             "NSE_FNO",
             "NIFTY-Dec2026-FUT",
             "NIFTY",
-            InstrumentKind.FUT,
+            ContractKind.FUT,
             65,
             0.1,
             MONTHLY,
@@ -55,7 +55,7 @@ def _master() -> InstrumentMaster:
             "NSE_FNO",
             "BANKNIFTY-Dec2026-FUT",
             "BANKNIFTY",
-            InstrumentKind.FUT,
+            ContractKind.FUT,
             30,
             0.1,
             MONTHLY,
@@ -65,7 +65,7 @@ def _master() -> InstrumentMaster:
     security_id = 1000
     for expiry in (WEEKLY, MONTHLY, NEXT_MONTHLY):
         for strike in range(23_800, 24_201, 50):
-            for kind in (InstrumentKind.CE, InstrumentKind.PE):
+            for kind in (ContractKind.CE, ContractKind.PE):
                 security_id += 1
                 instruments.append(_option(str(security_id), expiry, float(strike), kind))
     return InstrumentMaster(instruments, as_of=date(2026, 12, 2), source="test table")
@@ -78,7 +78,7 @@ def test_resolve_an_option_by_underlying_kind_expiry_and_strike() -> None:
     found = MASTER.resolve("NIFTY", "CE", expiry=MONTHLY, strike=24_000)
     assert found.trading_symbol == "NIFTY-Dec2026-24000-CE"
     assert (found.kind, found.expiry, found.strike, found.lot_size) == (
-        InstrumentKind.CE,
+        ContractKind.CE,
         MONTHLY,
         24_000.0,
         65,
@@ -89,7 +89,7 @@ def test_resolve_an_option_by_underlying_kind_expiry_and_strike() -> None:
 
 def test_resolve_a_future_needs_only_its_expiry_and_an_index_nothing() -> None:
     assert MASTER.resolve("banknifty", "fut", expiry=MONTHLY).security_id == "901"
-    assert MASTER.resolve("NIFTY", InstrumentKind.INDEX).security_id == "13"
+    assert MASTER.resolve("NIFTY", ContractKind.INDEX).security_id == "13"
 
 
 def test_a_missing_expiry_suggests_the_nearest_listed_ones() -> None:
@@ -150,7 +150,7 @@ def test_expiries_and_strikes_list_what_is_listed() -> None:
 
 def test_find_filters_by_any_field_and_sorts() -> None:
     found = MASTER.find("NIFTY", expiry=MONTHLY, strike=24_000)
-    assert [i.kind for i in found] == [InstrumentKind.CE, InstrumentKind.PE]
+    assert [i.kind for i in found] == [ContractKind.CE, ContractKind.PE]
     assert len(MASTER.find("NIFTY", "CE")) == 27
-    assert MASTER.counts()[("NIFTY", InstrumentKind.PE)] == 27
+    assert MASTER.counts()[("NIFTY", ContractKind.PE)] == 27
     assert found[0].describe() == "NIFTY 2026-12-29 24000 CE"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tradeloop.domain.market.instrument_master import InstrumentKind
+from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.errors import DataValidationError
 from tradeloop.storage.instruments import (
     DETAILED,
@@ -64,10 +64,10 @@ def test_the_bundled_sample_holds_nifty_and_banknifty_indices_futures_and_option
     master = bundled_master()
     assert master.source == "bundled sample" and master.as_of == SAMPLE_AS_OF
     counts = master.counts()
-    assert counts[("NIFTY", InstrumentKind.INDEX)] == 1
-    assert counts[("NIFTY", InstrumentKind.FUT)] == 3
-    assert counts[("NIFTY", InstrumentKind.CE)] == counts[("NIFTY", InstrumentKind.PE)] == 63
-    assert counts[("BANKNIFTY", InstrumentKind.CE)] == 42
+    assert counts[("NIFTY", ContractKind.INDEX)] == 1
+    assert counts[("NIFTY", ContractKind.FUT)] == 3
+    assert counts[("NIFTY", ContractKind.CE)] == counts[("NIFTY", ContractKind.PE)] == 63
+    assert counts[("BANKNIFTY", ContractKind.CE)] == 42
     assert master.underlyings() == ["BANKNIFTY", "NIFTY"]  # FINNIFTY, SENSEX, stocks skipped
 
 

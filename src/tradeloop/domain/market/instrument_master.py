@@ -25,7 +25,7 @@ _Listed = TypeVar("_Listed", date, float)
 SUGGESTIONS = 3  # expiries or strikes named on each side of a miss
 
 
-class InstrumentKind(StrEnum):
+class ContractKind(StrEnum):
     """What a row is: the index itself, an index future, or a call or put option on it."""
 
     INDEX = "INDEX"
@@ -35,7 +35,7 @@ class InstrumentKind(StrEnum):
 
     @property
     def is_option(self) -> bool:
-        return self in (InstrumentKind.CE, InstrumentKind.PE)
+        return self in (ContractKind.CE, ContractKind.PE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class Instrument:
     exchange_segment: str  # Dhan's: IDX_I for an index, NSE_FNO for its derivatives
     trading_symbol: str  # e.g. NIFTY-Dec2026-24000-CE
     underlying: str  # NIFTY or BANKNIFTY
-    kind: InstrumentKind
+    kind: ContractKind
     lot_size: int
     tick_size: float
     expiry: date | None
@@ -56,7 +56,7 @@ class Instrument:
 
     def describe(self) -> str:
         """A short name a person reads: 'NIFTY 2026-12-29 24000 CE' or 'NIFTY index'."""
-        if self.kind is InstrumentKind.INDEX:
+        if self.kind is ContractKind.INDEX:
             return f"{self.underlying} index"
         parts = [self.underlying, str(self.expiry)]
         if self.strike is not None:
@@ -81,7 +81,7 @@ class InstrumentMaster:
         self.as_of = as_of
         self.source = source
         self._by_id: dict[str, Instrument] = {}
-        self._by_key: dict[tuple[str, InstrumentKind, date | None, float | None], Instrument] = {}
+        self._by_key: dict[tuple[str, ContractKind, date | None, float | None], Instrument] = {}
         for instrument in instruments:
             self._by_id[instrument.security_id] = instrument
             key = (instrument.underlying, instrument.kind, instrument.expiry, instrument.strike)
@@ -96,7 +96,7 @@ class InstrumentMaster:
     def underlyings(self) -> list[str]:
         return sorted({instrument.underlying for instrument in self._by_id.values()})
 
-    def counts(self) -> dict[tuple[str, InstrumentKind], int]:
+    def counts(self) -> dict[tuple[str, ContractKind], int]:
         """How many contracts per (underlying, kind), sorted."""
         counted = Counter((i.underlying, i.kind) for i in self._by_id.values())
         return dict(sorted(counted.items()))
@@ -121,7 +121,7 @@ class InstrumentMaster:
 
     # -- what is listed -----------------------------------------------------------------------
 
-    def expiries(self, underlying: str, kind: InstrumentKind | str | None = None) -> list[date]:
+    def expiries(self, underlying: str, kind: ContractKind | str | None = None) -> list[date]:
         """The expiries listed for `underlying` (of `kind` only, when given), ascending."""
         name = self._known_underlying(underlying)
         wanted = None if kind is None else _kind(kind)
@@ -134,7 +134,7 @@ class InstrumentMaster:
         )
 
     def strikes(
-        self, underlying: str, expiry: date, kind: InstrumentKind | str | None = None
+        self, underlying: str, expiry: date, kind: ContractKind | str | None = None
     ) -> list[float]:
         """The option strikes listed for `underlying` at `expiry` (of `kind`, when given)."""
         name = self._known_underlying(underlying)
@@ -153,7 +153,7 @@ class InstrumentMaster:
     def find(
         self,
         underlying: str,
-        kind: InstrumentKind | str | None = None,
+        kind: ContractKind | str | None = None,
         expiry: date | None = None,
         strike: float | None = None,
     ) -> list[Instrument]:
@@ -177,7 +177,7 @@ class InstrumentMaster:
     def resolve(
         self,
         underlying: str,
-        kind: InstrumentKind | str,
+        kind: ContractKind | str,
         expiry: date | None = None,
         strike: float | None = None,
     ) -> Instrument:
@@ -187,14 +187,14 @@ class InstrumentMaster:
         """
         name = self._known_underlying(underlying)
         wanted = _kind(kind)
-        if wanted is InstrumentKind.INDEX:
+        if wanted is ContractKind.INDEX:
             return self._index(name)
         day = self._listed_expiry(name, wanted, expiry)
         if not wanted.is_option:
             return self._by_key[(name, wanted, day, None)]
         return self._by_key[(name, wanted, day, self._listed_strike(name, wanted, day, strike))]
 
-    def _listed_expiry(self, name: str, kind: InstrumentKind, expiry: date | None) -> date:
+    def _listed_expiry(self, name: str, kind: ContractKind, expiry: date | None) -> date:
         listed = self.expiries(name, kind)
         where = f"in the {self.source} (as of {self.as_of})"
         if not listed:
@@ -216,7 +216,7 @@ class InstrumentMaster:
         return expiry
 
     def _listed_strike(
-        self, name: str, kind: InstrumentKind, expiry: date, strike: float | None
+        self, name: str, kind: ContractKind, expiry: date, strike: float | None
     ) -> float:
         listed = self.strikes(name, expiry, kind)
         if strike is None:
@@ -233,7 +233,7 @@ class InstrumentMaster:
         return float(strike)
 
     def _index(self, name: str) -> Instrument:
-        found = self._by_key.get((name, InstrumentKind.INDEX, None, None))
+        found = self._by_key.get((name, ContractKind.INDEX, None, None))
         if found is None:
             raise NotFoundError(
                 f"the {self.source} (as of {self.as_of}) does not list the {name} index itself"
@@ -253,14 +253,14 @@ class InstrumentMaster:
         )
 
 
-def _kind(kind: InstrumentKind | str) -> InstrumentKind:
-    if isinstance(kind, InstrumentKind):
+def _kind(kind: ContractKind | str) -> ContractKind:
+    if isinstance(kind, ContractKind):
         return kind
     text = str(kind).strip().upper()
     try:
-        return InstrumentKind(text)
+        return ContractKind(text)
     except ValueError:
-        choices = [member.value for member in InstrumentKind]
+        choices = [member.value for member in ContractKind]
         raise NotFoundError(
             f"unknown instrument kind {kind!r}: use one of {', '.join(choices)}"
         ) from None
