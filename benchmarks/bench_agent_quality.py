@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import ollama
+
 from tradeloop.agent import AgentRunner
 from tradeloop.agent.records import AgentRun, StepRecord
 from tradeloop.agent.runner import new_run_id
@@ -252,6 +254,12 @@ def planner_timeout(info: dict[str, Any]) -> float:
     return max(MIN_TIMEOUT_SECONDS, round(2 * (read + write)))
 
 
+def served_speed(info: dict[str, Any]) -> dict[str, Any]:
+    """The server's speed over every chat it answered (its `/api/show` model_info)."""
+    shown = ollama.Client(host=info["host"]).show(info["model"])
+    return dict(shown.modelinfo or {})
+
+
 def synthesise(data_dir: Path) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -338,6 +346,12 @@ def main() -> int:
         )
         + f"  in {time.perf_counter() - started:.0f}s"
     )
+    served = served_speed(info)
+    print(
+        f"served {served.get('tradeloop.served_requests')} chats: prompt "
+        f"{served.get('tradeloop.served_prompt_tokens_per_second')} tokens/s, generation "
+        f"{served.get('tradeloop.served_generation_tokens_per_second')} tokens/s"
+    )
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(
         json.dumps(
@@ -345,6 +359,7 @@ def main() -> int:
                 "server": info,
                 "timeout_seconds": timeout,
                 "max_steps": args.max_steps,
+                "served": served,
                 "goals": [asdict(r) | {"valid_finish": r.valid_finish} for r in results],
             },
             indent=2,

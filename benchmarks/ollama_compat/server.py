@@ -24,10 +24,12 @@ Where it differs from `ollama serve`, on purpose:
   llama.cpp (400), where Ollama would reload or truncate;
 - with no `num_predict`, generation stops after `--num-predict` tokens (Ollama: unlimited), so
   a slow CPU cannot be held by one endless reply; `done_reason` is then "length";
-- one request is decoded at a time; others wait their turn.
+- one request is decoded at a time; others wait their turn;
+- a request llama.cpp fails is answered 500 with its message, as Ollama answers a runner error.
 
 At start-up it measures prompt and generation speed (tokens per second) on a fixed prompt,
-prints them, writes them to `--ready-file` with the host, and shows them in `/api/show`.
+prints them and writes them to `--ready-file` with the host; `/api/show` shows them next to the
+speed over every chat served so far (`tradeloop.served_*` in `model_info`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Engine:
         params.n_parallel = 1  # one slot: the whole window serves one conversation
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
+        # The reply's text as the model wrote it, as Ollama returns it: llama.cpp's chat-format
+        # parser (tool calls, think blocks) otherwise fails whole replies it cannot parse.
+        params.force_pure_content_parser = True
         self._server = xllamacpp.Server(params)
         self._lock = threading.Lock()
         self.model_path = model_path
@@ -79,6 +84,13 @@ class Engine:
         self.ctx = ctx
         self.num_predict = num_predict
         self.speed: dict[str, float] = {}
+        self.served = {
+            "requests": 0,
+            "prompt_n": 0,
+            "prompt_ms": 0.0,
+            "predicted_n": 0,
+            "predicted_ms": 0.0,
+        }
 
     def measure(self) -> dict[str, float]:
         """Prompt and generation tokens per second on a fixed prompt, after a warm-up call
@@ -116,6 +128,7 @@ class Engine:
         answer = self._complete(self._request(body))
         choice = answer["choices"][0]
         timings, usage = answer["timings"], answer["usage"]
+        self._count(timings)
         return {
             "model": model,
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
@@ -128,6 +141,24 @@ class Engine:
             "prompt_eval_duration": int(timings["prompt_ms"] * 1e6),
             "eval_count": usage["completion_tokens"],
             "eval_duration": int(timings["predicted_ms"] * 1e6),
+        }
+
+    def _count(self, timings: dict[str, Any]) -> None:
+        with self._lock:
+            self.served["requests"] += 1
+            for key in ("prompt_n", "prompt_ms", "predicted_n", "predicted_ms"):
+                self.served[key] += timings[key]
+
+    def served_speed(self) -> dict[str, float]:
+        """Tokens per second over every chat answered so far (prompt tokens read from the
+        prompt cache are not counted: llama.cpp's `prompt_n` is what it had to compute)."""
+        served = self.served
+        return {
+            "served_requests": served["requests"],
+            "served_prompt_tokens_per_second": _rate(served["prompt_n"], served["prompt_ms"]),
+            "served_generation_tokens_per_second": _rate(
+                served["predicted_n"], served["predicted_ms"]
+            ),
         }
 
     def _request(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +199,10 @@ class Engine:
 
     def _complete(self, request: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            answer = self._server.handle_chat_completions(request)
+            try:
+                answer = self._server.handle_chat_completions(request)
+            except RuntimeError as exc:  # llama.cpp failed this request; the server goes on
+                raise ChatError(500, f"llama.cpp: {exc}") from exc
         if "error" in answer:
             error = answer["error"]
             raise ChatError(int(error.get("code", 500)), str(error.get("message", error)))
@@ -201,7 +235,10 @@ class Engine:
             "details": self._details(),
             "model_info": {
                 "general.context_length": self.ctx,
-                **{f"tradeloop.{key}": value for key, value in self.speed.items()},
+                **{
+                    f"tradeloop.{key}": value
+                    for key, value in {**self.speed, **self.served_speed()}.items()
+                },
             },
             "capabilities": ["completion"],
         }
@@ -213,6 +250,10 @@ class Engine:
             "parameter_size": "0.5B",
             "quantization_level": "Q4_K_M",
         }
+
+
+def _rate(tokens: float, milliseconds: float) -> float:
+    return round(tokens / milliseconds * 1000, 2) if milliseconds else 0.0
 
 
 def handler_for(engine: Engine) -> type[BaseHTTPRequestHandler]:
