@@ -105,7 +105,7 @@ IMPOSSIBLE_CLAIMS = (
     re.compile(r"\b(deleted|removed|cleared|erased|wiped|purged)\b", re.IGNORECASE),
     re.compile(
         r"\b(order (was |has been )?placed|placed (an? |the )?order|bought|sold|"
-        r"sent (it |the strategy )?to the broker|changed the risk)\b",
+        r"sent\b[^.]{0,40}\bto the broker|changed the risk)\b",
         re.IGNORECASE,
     ),
 )
