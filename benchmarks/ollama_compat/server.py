@@ -12,11 +12,13 @@ It speaks the part of Ollama's API that the `ollama` Python client uses for trad
 - `GET /api/tags`, `POST /api/show`, `GET /api/version`.
 
 How it drives llama.cpp: `xllamacpp.Server(CommonParams)` loads the model once and runs
-llama.cpp's server core in-process (no HTTP of its own); `handle_chat_completions(dict)` takes an
-OpenAI-style chat request and returns the OpenAI-style answer with llama.cpp's `timings`. An
-Ollama `format` schema becomes the request's `json_schema`, which llama.cpp turns into a GBNF
-grammar (as `xllamacpp.json_schema_to_grammar` shows) that constrains sampling token by token;
-`format: "json"` becomes `response_format: {"type": "json_object"}`.
+llama.cpp's server core in-process (no HTTP of its own). A chat is formatted here in the model's
+ChatML and answered by `handle_completions(dict)`, with llama.cpp's `timings`: its chat endpoint
+would parse each reply against the template's tool-call formats and fail a reply the token cap
+cut short. An Ollama `format` schema becomes the request's `json_schema`, which llama.cpp
+compiles to an llguidance grammar that constrains sampling token by token, with `oneOf` read as
+`anyOf` (llguidance refuses `oneOf` otherwise, and an uncompiled schema constrains nothing) and
+fixed whitespace; `format: "json"` becomes `response_format: {"type": "json_object"}`.
 
 Where it differs from `ollama serve`, on purpose:
 - the context window is fixed when the model loads (`--ctx`): a request asking for a larger
@@ -56,6 +58,14 @@ MEASURE_USER = "List five technical indicators, one per line, with one sentence 
 MEASURE_TOKENS = 48
 
 
+def chatml_prompt(messages: list[dict[str, str]]) -> str:
+    """The messages in Qwen's ChatML chat format, ending where the assistant's reply starts."""
+    turns = "".join(
+        f"<|im_start|>{message['role']}\n{message['content']}<|im_end|>\n" for message in messages
+    )
+    return turns + "<|im_start|>assistant\n"
+
+
 class ChatError(Exception):
     """A request this server refuses: sent back as Ollama does, `{"error": ...}` with a status."""
 
@@ -74,9 +84,9 @@ class Engine:
         params.n_parallel = 1  # one slot: the whole window serves one conversation
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
-        # The reply's text as the model wrote it, as Ollama returns it: llama.cpp's chat-format
-        # parser (tool calls, think blocks) otherwise fails whole replies it cannot parse.
-        params.force_pure_content_parser = True
+        # Not `force_pure_content_parser`: it also switches off the grammar a `format` schema
+        # compiles to, and the model then writes whatever it likes (checked). Chats go through
+        # the plain completion endpoint instead (`_complete`).
         self._server = xllamacpp.Server(params)
         self._lock = threading.Lock()
         self.model_path = model_path
@@ -190,7 +200,13 @@ class Engine:
                 request[llama_name] = options[ollama_name]
         output_format = body.get("format")
         if isinstance(output_format, dict):
-            request["json_schema"] = output_format  # compiled to a grammar by llama.cpp
+            # Compiled to an llguidance grammar by llama.cpp. llguidance refuses `oneOf` (and
+            # then constrains nothing, silently): `coerce_one_of` reads it as `anyOf`, which is
+            # what llama.cpp's own converter, Ollama's, does. Without fixed whitespace the
+            # grammar lets a small model emit spaces until the token cap.
+            guidance = {"whitespace_flexible": False, "coerce_one_of": True}
+            schema = {**output_format, "x-guidance": guidance}
+            request["json_schema"] = schema
         elif output_format == "json":
             request["response_format"] = {"type": "json_object"}
         elif output_format:
@@ -198,15 +214,23 @@ class Engine:
         return request
 
     def _complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A chat request answered through llama.cpp's plain completion with the ChatML prompt
+        built here. Its chat endpoint parses every reply against the template's own formats
+        and fails a reply the token cap cut short ("peg-native format", HTTP 500); Ollama
+        returns such a reply as it is, with done_reason "length", and so does this."""
+        completion = {key: value for key, value in request.items() if key != "messages"}
+        completion["prompt"] = chatml_prompt(request["messages"])
         with self._lock:
             try:
-                answer = self._server.handle_chat_completions(request)
+                answer = self._server.handle_completions(completion)
             except RuntimeError as exc:  # llama.cpp failed this request; the server goes on
                 raise ChatError(500, f"llama.cpp: {exc}") from exc
         if "error" in answer:
             error = answer["error"]
             raise ChatError(int(error.get("code", 500)), str(error.get("message", error)))
-        return dict(answer)
+        choice = answer["choices"][0]
+        message = {"role": "assistant", "content": choice.get("text") or ""}
+        return {**answer, "choices": [{**choice, "message": message}]}
 
     def tags(self) -> dict[str, Any]:
         return {
