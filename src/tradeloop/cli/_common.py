@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
@@ -24,6 +24,18 @@ def settings() -> Settings:
     loaded = load_settings()
     configure_prefect_environment(loaded)
     return loaded
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """The day `value` names; a text that is not a date is a usage error naming `option`."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-29", param_hint=option
+        ) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

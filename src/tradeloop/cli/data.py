@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ import typer
 from rich import box
 from rich.table import Column, Table
 
-from tradeloop.cli._common import console, settings
+from tradeloop.cli._common import console, parse_day, settings
 from tradeloop.errors import ConfigError, DataValidationError, UserError
 
 if TYPE_CHECKING:
@@ -33,18 +33,6 @@ GAPS_SHOWN = 50
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(data_app, name="data")
-
-
-def _parse_day(value: str | None, option: str) -> date | None:
-    """The day `value` names; a text that is not a date is a usage error naming `option`."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2025-03-01", param_hint=option
-        ) from None
 
 
 def _ist(moment: datetime) -> str:
@@ -119,7 +107,7 @@ def synth(
     from tradeloop.app import stores
     from tradeloop.domain.market.synthetic import generate_market
 
-    first_day = _parse_day(start, "--start")
+    first_day = parse_day(start, "--start")
     edge = _edge_options(regime, edge_strength)
     current = settings()
     store, volatility = stores.candle_store(current), stores.volatility_store(current)
@@ -266,7 +254,7 @@ def gaps(
     from tradeloop.app import stores
     from tradeloop.domain.market.calendar import IST
 
-    start, end = _parse_day(from_day, "--from"), _parse_day(to_day, "--to")
+    start, end = parse_day(from_day, "--from"), parse_day(to_day, "--to")
     store = stores.candle_store(settings())
     if start is None or end is None:
         stored = store.load(symbol, interval)  # also names unknown symbols and intervals

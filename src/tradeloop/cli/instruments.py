@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Column, Table
 
-from tradeloop.cli._common import console, settings
+from tradeloop.cli._common import console, parse_day, settings
 
 if TYPE_CHECKING:
     from tradeloop.domain.market.instrument_master import Instrument, InstrumentMaster
@@ -30,17 +30,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(instruments_app, name="instruments")
 
 
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-29", param_hint=option
-        ) from None
-
-
 @instruments_app.command("load")
 def load(
     file: Path = typer.Argument(
@@ -55,10 +44,10 @@ def load(
     """Keep the NIFTY and BANKNIFTY rows of Dhan's scrip master as the instrument table."""
     from tradeloop.app import stores
 
-    published = _day(as_of, "--as-of")
+    published = parse_day(as_of, "--as-of")
     store = stores.instrument_store(settings())
     if published is None:
-        published = _modified_day(file)
+        published = _modifiedparse_day(file)
     master = store.import_csv(file, as_of=published)
     console.print(f"Loaded {len(master)} instruments from {file} (as of {master.as_of})")
     console.print(f"into {store.path}", highlight=False)
@@ -77,7 +66,7 @@ def load(
     console.print(table)
 
 
-def _modified_day(file: Path) -> date:
+def _modifiedparse_day(file: Path) -> date:
     try:
         stamp = file.stat().st_mtime
     except OSError:
@@ -98,7 +87,7 @@ def find(
     from tradeloop.app import stores
 
     wanted_kind = _kind(kind)
-    day = _day(expiry, "--expiry")
+    day = parse_day(expiry, "--expiry")
     master = stores.instrument_master(settings())
     found = master.find(underlying, wanted_kind, day, strike)
     if not found:
