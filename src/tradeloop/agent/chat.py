@@ -22,7 +22,7 @@ from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.agent.feedback import resolve_or_explain
+from tradeloop.agent.feedback import REPEATED, resolve_or_explain
 from tradeloop.agent.jsonextract import parse_reply
 from tradeloop.agent.memory import ShortTermMemory
 from tradeloop.agent.planner import PlannerReply, PlannerStepError
@@ -162,7 +162,7 @@ class ChatPlanner:
     def next_step(self, context: AgentContext, memory: ShortTermMemory) -> PlannerReply:
         started = self._clock()
         messages = self.messages_for(context, memory)
-        schema = self._registry.call_schema()
+        schema = self._schema_for(memory)
         raw_texts: list[str] = []
         feedback: list[str] = []
         prompt_tokens: int | None = None
@@ -198,6 +198,15 @@ class ChatPlanner:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
+
+    def _schema_for(self, memory: ShortTermMemory) -> dict[str, Any]:
+        """The call schema of this step: after a repeated call (fed back, not run), the
+        repeated tool is left out for one step, so constrained decoding moves on (to its
+        result's use, another tool, or finish) instead of repeating it into the loop guard."""
+        last = memory.last
+        if last is not None and last.error_type == REPEATED and last.call is not None:
+            return self._registry.call_schema_without(last.call.tool)
+        return self._registry.call_schema()
 
     def _complete(
         self, messages: list[ChatMessage], schema: dict[str, Any], retries: int

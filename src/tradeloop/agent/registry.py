@@ -132,6 +132,20 @@ class ToolRegistry:
             self._call_schema = self._build_call_schema()
         return copy.deepcopy(self._call_schema)
 
+    def call_schema_without(self, tool: str) -> dict[str, Any]:
+        """`call_schema` without `tool`'s variant: what a planner sends after the model repeated
+        a call of `tool`, so that decoding cannot repeat it a second time. A registry whose
+        only tool is `tool` keeps it (a schema must admit some call)."""
+        schema = self.call_schema()
+        kept = [
+            variant
+            for variant in schema.get("anyOf", [])
+            if variant.get("properties", {}).get("tool", {}).get("const") != tool
+        ]
+        if kept:
+            schema["anyOf"] = kept
+        return schema
+
     def _build_call_schema(self) -> dict[str, Any]:
         if not self._tools:
             # No call can be valid; keep the shape so a caller still gets a schema.

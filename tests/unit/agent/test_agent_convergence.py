@@ -37,6 +37,7 @@ class ScriptedChatModel:
         self.replies = list(replies)
         self.requests: list[list[ChatMessage]] = []
         self.decodings: list[Decoding | None] = []
+        self.schemas: list[dict[str, Any]] = []
 
     def complete(
         self,
@@ -46,6 +47,7 @@ class ScriptedChatModel:
     ) -> ChatCompletion:
         self.requests.append(list(messages))
         self.decodings.append(decoding)
+        self.schemas.append(response_schema)
         return ChatCompletion(text=self.replies.pop(0))
 
 
@@ -195,6 +197,23 @@ def test_a_repeated_call_from_a_chat_model_is_fed_back_once_then_the_run_stops(
         'finish. It was: ok: {"sum":3}. The same call again ends the run.'
     )
     assert model.decodings == [None, None, Decoding(temperature=0.2, seed=1)]
+
+
+def _tools_in(schema: dict[str, Any]) -> set[str]:
+    return {variant["properties"]["tool"]["const"] for variant in schema["anyOf"]}
+
+
+def test_after_a_repeat_the_next_step_cannot_decode_the_repeated_tool(
+    registry: ToolRegistry, calls: Calls
+) -> None:
+    """Valid by construction for convergence too: the step after a repeated call is sent a
+    schema without that tool, so a constrained model moves on; the step after that has every
+    tool again."""
+    model = ScriptedChatModel([ADD, ADD, FINISH])
+    run = runner_for(ChatPlanner(model, registry), registry).run("add 1 and 2")
+    assert run.outcome == "done" and calls["add"] == 1
+    every = _tools_in(registry.call_schema())
+    assert [_tools_in(schema) for schema in model.schemas] == [every, every, every - {"add"}]
 
 
 # ------------------------------------------------------------------ a stable prompt prefix

@@ -216,3 +216,27 @@ def test_tool_call_key_ignores_argument_order() -> None:
     second = ToolCall(tool="add", args={"b": 2, "a": 1})
     assert first.key() == second.key()
     assert first.key() != ToolCall(tool="add", args={"a": 2, "b": 1}).key()
+
+
+def test_a_schema_without_a_tool_keeps_the_others_and_never_ends_empty() -> None:
+    @tool
+    def ping() -> str:
+        """Answer pong."""
+        return "pong"
+
+    @tool(terminal=True)
+    def finish(summary: str) -> str:
+        """Finish.
+
+        Args:
+            summary: What was done.
+        """
+        return summary
+
+    def tools(schema: dict[str, object]) -> list[str]:
+        return [v["properties"]["tool"]["const"] for v in schema["anyOf"]]  # type: ignore[index, union-attr, attr-defined]
+
+    both = ToolRegistry([ping, finish])
+    assert tools(both.call_schema_without("ping")) == ["finish"]
+    assert tools(both.call_schema()) == ["ping", "finish"]  # the cached schema is untouched
+    assert tools(ToolRegistry([ping]).call_schema_without("ping")) == ["ping"]
