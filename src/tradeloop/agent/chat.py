@@ -200,12 +200,18 @@ class ChatPlanner:
         )
 
     def _schema_for(self, memory: ShortTermMemory) -> dict[str, Any]:
-        """The call schema of this step: after a repeated call (fed back, not run), the
-        repeated tool is left out for one step, so constrained decoding moves on (to its
-        result's use, another tool, or finish) instead of repeating it into the loop guard."""
-        last = memory.last
-        if last is not None and last.error_type == REPEATED and last.call is not None:
-            return self._registry.call_schema_without(last.call.tool)
+        """The call schema of this step: once the model has repeated a call (fed back, not
+        run), that tool is left out of the steps that follow, so constrained decoding moves on
+        (to the result's use, another tool, or finish) instead of coming back to it into the
+        loop guard. A model that repeats a call verbatim is stuck on it; another spec for the
+        same tool is not worth the risk on a small model."""
+        repeated = {
+            record.call.tool
+            for record in memory.records
+            if record.error_type == REPEATED and record.call is not None
+        }
+        if repeated:
+            return self._registry.call_schema_without(*sorted(repeated))
         return self._registry.call_schema()
 
     def _complete(

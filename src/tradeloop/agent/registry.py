@@ -132,15 +132,15 @@ class ToolRegistry:
             self._call_schema = self._build_call_schema()
         return copy.deepcopy(self._call_schema)
 
-    def call_schema_without(self, tool: str) -> dict[str, Any]:
-        """`call_schema` without `tool`'s variant: what a planner sends after the model repeated
-        a call of `tool`, so that decoding cannot repeat it a second time. A registry whose
-        only tool is `tool` keeps it (a schema must admit some call)."""
+    def call_schema_without(self, *tools: str) -> dict[str, Any]:
+        """`call_schema` without the variants of `tools`: what a planner sends once the model
+        has repeated a call of them, so that decoding cannot repeat it again. If that would
+        leave no tool, every tool stays (a schema must admit some call)."""
         schema = self.call_schema()
         kept = [
             variant
             for variant in schema.get("anyOf", [])
-            if variant.get("properties", {}).get("tool", {}).get("const") != tool
+            if variant.get("properties", {}).get("tool", {}).get("const") not in tools
         ]
         if kept:
             schema["anyOf"] = kept

@@ -206,14 +206,15 @@ def _tools_in(schema: dict[str, Any]) -> set[str]:
 def test_after_a_repeat_the_next_step_cannot_decode_the_repeated_tool(
     registry: ToolRegistry, calls: Calls
 ) -> None:
-    """Valid by construction for convergence too: the step after a repeated call is sent a
-    schema without that tool, so a constrained model moves on; the step after that has every
-    tool again."""
-    model = ScriptedChatModel([ADD, ADD, FINISH])
+    """Valid by construction for convergence too: once a call was repeated, the steps after it
+    are sent a schema without that tool, so a constrained model moves on (other tools stay)."""
+    other = '{"tool": "check_spec", "args": {"period": 1}}'
+    model = ScriptedChatModel([ADD, ADD, other, FINISH])
     run = runner_for(ChatPlanner(model, registry), registry).run("add 1 and 2")
     assert run.outcome == "done" and calls["add"] == 1
     every = _tools_in(registry.call_schema())
-    assert [_tools_in(schema) for schema in model.schemas] == [every, every, every - {"add"}]
+    sent = [_tools_in(schema) for schema in model.schemas]
+    assert sent == [every, every, every - {"add"}, every - {"add"}]
 
 
 # ------------------------------------------------------------------ a stable prompt prefix
