@@ -61,23 +61,26 @@ class ResearchContext:
 
     def minute_candles(self, symbol: str, first: date | None, last: date | None) -> pl.DataFrame:
         """1m candles of `symbol` over the IST sessions `first` to `last`, both inclusive."""
-        start = ist_datetime(first, time(0, 0)) if first else None
-        end = ist_datetime(last + timedelta(days=1), time(0, 0)) if last else None
-        return self.candles.load(symbol, "1m", start, end)
+        return self.candles.load(symbol, "1m", *_bounds(first, last))
 
     def research_candles(self, symbol: str, first: date | None, last: date | None) -> pl.DataFrame:
         """`minute_candles`, without the lockbox: the last `lockbox_fraction` of the sessions
         stored for `symbol` are held out for the significance gate, whatever window is asked
         for. What generation and ranking outside a research run (the agent's tools) may see."""
+        import polars as pl
+
         from tradeloop.domain.research import split_lockbox
 
         lockbox = split_lockbox(
             self.minute_candles(symbol, None, None), self.scoring.lockbox_fraction
         )
-        window = self.minute_candles(symbol, first, last)
-        if lockbox.start is None:
-            return window
-        return window.filter(window["ts"] < lockbox.start)
+        start, end = _bounds(first, last)  # the window, cut from what was read once
+        research = lockbox.research
+        if start is not None:
+            research = research.filter(pl.col("ts") >= start)
+        if end is not None:
+            research = research.filter(pl.col("ts") < end)
+        return research
 
     def gate(
         self,
@@ -134,6 +137,13 @@ class ResearchContext:
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
         )
+
+
+def _bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants that bound the IST sessions `first` to `last` (end exclusive)."""
+    start = ist_datetime(first, time(0, 0)) if first else None
+    end = ist_datetime(last + timedelta(days=1), time(0, 0)) if last else None
+    return start, end
 
 
 def research_context(settings: Settings) -> ResearchContext:
