@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ instruments_app = typer.Typer(
 )
 KINDS = ("INDEX", "FUT", "CE", "PE")
 SHOWN = 60
-_IST = timezone(timedelta(hours=5, minutes=30))
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +46,7 @@ def load(
     published = parse_day(as_of, "--as-of")
     store = stores.instrument_store(settings())
     if published is None:
-        published = _modifiedparse_day(file)
+        published = _modified_day(file)
     master = store.import_csv(file, as_of=published)
     console.print(f"Loaded {len(master)} instruments from {file} (as of {master.as_of})")
     console.print(f"into {store.path}", highlight=False)
@@ -66,12 +65,14 @@ def load(
     console.print(table)
 
 
-def _modifiedparse_day(file: Path) -> date:
+def _modified_day(file: Path) -> date:
+    from tradeloop.domain.market.calendar import IST
+
     try:
         stamp = file.stat().st_mtime
     except OSError:
-        return datetime.now(UTC).astimezone(_IST).date()  # the read below names the problem
-    return datetime.fromtimestamp(stamp, tz=_IST).date()
+        return datetime.now(UTC).astimezone(IST).date()  # the read below names the problem
+    return datetime.fromtimestamp(stamp, tz=IST).date()
 
 
 @instruments_app.command("find")
