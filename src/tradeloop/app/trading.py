@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from tradeloop.app import stores
 from tradeloop.clock import Clock, SystemClock
 from tradeloop.domain.execution.gateway import OrderGateway
@@ -18,6 +20,7 @@ from tradeloop.domain.execution.orders import Broker
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import PaperBookStore
 from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.contracts import ContractTable
 from tradeloop.domain.positions.manager import PositionManager
 from tradeloop.domain.positions.model import ExitPlan
 from tradeloop.domain.risk.manager import RiskManager
@@ -81,9 +84,14 @@ def paper_config(settings: Settings) -> PaperConfig:
 
 
 def broker_for(
-    settings: Settings, book: PaperBookStore | None = None, clock: Clock | None = None
+    settings: Settings,
+    book: PaperBookStore | None = None,
+    clock: Clock | None = None,
+    contracts: ContractTable | None = None,
 ) -> Broker:
     """Paper broker (default) or, when every live switch is on, the Dhan broker.
+
+    The paper broker reads its ticks from `contracts`, by default the settings' contract table.
 
     `TRADELOOP_TRADING_MODE=live` with a switch missing raises `TradingRefusedError` naming it:
     asking for live and silently getting paper would be worse than stopping.
@@ -95,6 +103,7 @@ def broker_for(
             stores.cost_table(settings),
             paper_config(settings),
             clock or SystemClock(),
+            contracts if contracts is not None else stores.contract_table(settings),
         )
     guard.require_live()
     return dhan_broker(settings)
@@ -106,12 +115,23 @@ def dhan_broker(settings: Settings, *, rate_limiter: RateLimiter | None = None) 
     This does not check the live-trading switches (`broker_for` and the gateway do); it only
     refuses to build a broker without credentials. Its fills are charged from the cost table.
     Every broker of one account, in every process, counts its calls in one rate-limit file under
-    the data directory (`SqliteRateLimiter`); `rate_limiter` replaces it (tests).
+    the data directory (`dhan_rate_limiter`); `rate_limiter` replaces it (tests).
     """
     # Imported here: paper trading never loads the Dhan SDK.
     from tradeloop.adapters.dhan.broker import DhanBroker
-    from tradeloop.adapters.ratelimit import SqliteRateLimiter
 
+    client_id, token = dhan_credentials(settings, "the Dhan broker")
+    return DhanBroker(
+        client_id,
+        token,
+        cost_table=stores.cost_table(settings),
+        base_url=settings.dhan_base_url,
+        rate_limiter=rate_limiter or dhan_rate_limiter(settings, client_id),
+    )
+
+
+def dhan_credentials(settings: Settings, needed_by: str) -> tuple[str, SecretStr]:
+    """The Dhan client id and access token, or a `ConfigError` naming each missing variable."""
     missing = []
     client_id = (settings.dhan_client_id or "").strip()
     if not client_id:
@@ -121,21 +141,19 @@ def dhan_broker(settings: Settings, *, rate_limiter: RateLimiter | None = None) 
         missing.append(f"{ENV_PREFIX}DHAN_ACCESS_TOKEN (an access token from web.dhan.co)")
     if missing or token is None:
         raise ConfigError(
-            "the Dhan broker needs credentials; set "
+            f"{needed_by} needs credentials; set "
             + " and ".join(missing)
             + " in the environment or .env"
         )
-    if rate_limiter is None:
-        rate_limiter = SqliteRateLimiter(
-            settings.data_dir / "dhan-rate-limits.sqlite", account=client_id
-        )
-    return DhanBroker(
-        client_id,
-        token,
-        cost_table=stores.cost_table(settings),
-        base_url=settings.dhan_base_url,
-        rate_limiter=rate_limiter,
-    )
+    return client_id, token
+
+
+def dhan_rate_limiter(settings: Settings, client_id: str) -> RateLimiter:
+    """The account's one limiter: a SQLite file under the data directory that every process
+    calling Dhan for `client_id` (orders, reads, history) counts in."""
+    from tradeloop.adapters.ratelimit import SqliteRateLimiter
+
+    return SqliteRateLimiter(settings.data_dir / "dhan-rate-limits.sqlite", account=client_id)
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,9 @@ def trading_stack(
     """The ledger, broker, risk manager and gateway for `settings` (guard checked first)."""
     clock = clock or SystemClock()
     ledger = ledger or stores.ledger(settings)
-    return _assemble(settings, ledger, broker_for(settings, book=ledger, clock=clock), clock)
+    contracts = stores.contract_table(settings)
+    broker = broker_for(settings, book=ledger, clock=clock, contracts=contracts)
+    return _assemble(settings, ledger, broker, clock, contracts)
 
 
 def paper_stack(
@@ -178,16 +198,19 @@ def paper_stack(
 
     `broker_class` may name a `PaperBroker` subclass (a variant matching engine).
     """
+    contracts = stores.contract_table(settings)
     broker = broker_class(
-        ledger, stores.cost_table(settings), paper or paper_config(settings), clock
+        ledger, stores.cost_table(settings), paper or paper_config(settings), clock, contracts
     )
-    return _assemble(settings, ledger, broker, clock)
+    return _assemble(settings, ledger, broker, clock, contracts)
 
 
-def _assemble(settings: Settings, ledger: Ledger, broker: Broker, clock: Clock) -> TradingStack:
+def _assemble(
+    settings: Settings, ledger: Ledger, broker: Broker, clock: Clock, contracts: ContractTable
+) -> TradingStack:
     guard = mode_guard(settings)
     calendar = stores.calendar(settings)
-    risk = RiskManager(settings.risk, calendar, ledger)
+    risk = RiskManager(settings.risk, calendar, ledger, contracts)
     gateway = OrderGateway(broker, ledger, risk, guard, clock)
     positions = PositionManager(
         gateway,
