@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli import agent, backtest, config, data, instruments, research, strategy, trading
+from tradeloop.cli import (
+    agent,
+    backtest,
+    config,
+    data,
+    feed,
+    instruments,
+    research,
+    strategy,
+    trading,
+)
 
 app = typer.Typer(
     name="tradeloop",
@@ -30,7 +40,7 @@ def _root(
     """tradeloop: an LLM plans, deterministic code validates, sizes, executes and manages."""
 
 
-for module in (config, data, instruments, strategy, backtest, research, agent, trading):
+for module in (config, data, instruments, feed, strategy, backtest, research, agent, trading):
     module.register(app)
 
 

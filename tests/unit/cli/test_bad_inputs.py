@@ -43,6 +43,8 @@ AGENT_RUN = ("agent", "run")
 CANDLE_CSV = "ts,open,high,low,close,volume\n2025-01-02 09:15:00,100,101,99,100.5,10\n"
 LOAD = ("instruments", "load")
 FIND = ("instruments", "find")
+FEED_REPLAY = ("feed", "replay")
+FEED_WATCH = ("feed", "watch")
 MASTER_HEADER = (
     "EXCH_ID,SEGMENT,SECURITY_ID,INSTRUMENT,UNDERLYING_SYMBOL,SYMBOL_NAME,LOT_SIZE,"
     "SM_EXPIRY_DATE,STRIKE_PRICE,OPTION_TYPE,TICK_SIZE\n"
@@ -644,6 +646,65 @@ CASES = [
         1,
         ("live trading refused", "TRADELOOP_DHAN_CLIENT_ID"),
         env={"TRADELOOP_TRADING_MODE": "live"},
+    ),
+    # -- the market feed: replay and watch -----------------------------------------------------
+    Case(
+        "feed-replay-no-candles",
+        (*FEED_REPLAY, "--date", "2025-03-03"),
+        2,
+        ("no stored 1m candles of NIFTY on 2025-03-03", "tradeloop data synth", "data import"),
+    ),
+    Case(
+        "feed-replay-not-a-trading-day",
+        (*FEED_REPLAY, "--date", "2025-03-01"),
+        2,
+        ("2025-03-01 (Saturday) is not an NSE trading day", "2025-03-03"),
+    ),
+    Case(
+        "feed-replay-bad-date", (*FEED_REPLAY, "--date", "03/03/2025"), 2, ("--date", "YYYY-MM-DD")
+    ),
+    Case("feed-replay-date-missing", FEED_REPLAY, 2, ("Missing option", "--date")),
+    Case(
+        "feed-replay-unknown-symbol",
+        (*FEED_REPLAY, "--date", "2025-03-03", "--symbol", "NIFTI"),
+        2,
+        ("NIFTI", "Did you mean NIFTY?"),
+    ),
+    Case(
+        "feed-replay-negative-speed",
+        (*FEED_REPLAY, "--date", "2025-03-03", "--speed", "-1"),
+        2,
+        ("--speed",),
+    ),
+    Case("feed-watch-no-source", FEED_WATCH, 2, ("--replay", "--live")),
+    Case(
+        "feed-watch-both-sources",
+        (*FEED_WATCH, "--live", "--replay", "ws://127.0.0.1:1"),
+        2,
+        ("exactly one of --replay",),
+    ),
+    Case(
+        "feed-watch-live-without-credentials",
+        (*FEED_WATCH, "--live"),
+        2,
+        (
+            "live Dhan market feed needs credentials",
+            "TRADELOOP_DHAN_CLIENT_ID",
+            "TRADELOOP_DHAN_ACCESS_TOKEN",
+        ),
+        env={"TRADELOOP_DHAN_CLIENT_ID": None, "TRADELOOP_DHAN_ACCESS_TOKEN": None},
+    ),
+    Case(
+        "feed-watch-not-a-websocket-url",
+        (*FEED_WATCH, "--replay", "http://127.0.0.1:8765"),
+        2,
+        ("http://127.0.0.1:8765", "not a WebSocket URL", "tradeloop feed replay"),
+    ),
+    Case(
+        "feed-watch-unknown-symbol",
+        (*FEED_WATCH, "--replay", "ws://127.0.0.1:1", "--symbol", "BANKNIFT"),
+        2,
+        ("BANKNIFT", "Did you mean BANKNIFTY?"),
     ),
 ]
 

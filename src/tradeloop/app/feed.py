@@ -1,0 +1,137 @@
+"""The market feed of a `Settings`: Dhan's live feed, or the local replay of stored candles.
+
+- `feed_instrument`: an index's (exchange segment, security id) on the feed;
+- `replay_tape`: the stored 1m candles of some indices on one IST day, as a replay tape (with
+  each index's previous close when the previous session is stored);
+- `live_feed_client` / `replay_feed_client`: the same `DhanFeedClient`, pointed at Dhan (with
+  the credentials from settings, refused clearly without them) or at a replay server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from tradeloop.app import stores
+from tradeloop.clock import Clock
+from tradeloop.domain.market.calendar import ist_datetime
+from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.market.quotes import LtpCache
+from tradeloop.errors import ConfigError, NotFoundError
+from tradeloop.settings import ENV_PREFIX, Settings
+
+if TYPE_CHECKING:
+    from tradeloop.adapters.dhan.feed import DhanFeedClient
+    from tradeloop.adapters.dhan.feed_codec import Instrument, Packet
+    from tradeloop.adapters.dhan.replay_tape import ReplayTape
+
+PacketHook = Callable[["Packet", datetime], None]
+
+
+def feed_instrument(symbol: str) -> Instrument:
+    """(IDX_I, security id) of an index: what the feed subscribes and sends."""
+    from tradeloop.adapters.dhan.feed_codec import ExchangeSegment
+
+    return (int(ExchangeSegment.IDX_I), int(index_instrument(symbol).dhan_security_id))
+
+
+def replay_tape(settings: Settings, symbols: Sequence[str], day: date) -> ReplayTape:
+    """The stored 1m candles of `symbols` on the IST session `day`, as a replay tape.
+
+    Refuses a day that is not a trading day, and a symbol without candles that day, naming
+    the commands that store them.
+    """
+    from tradeloop.adapters.dhan.replay_tape import ReplayTape
+
+    calendar = stores.calendar(settings)
+    if not calendar.is_trading_day(day):
+        following = calendar.next_trading_day(day)
+        raise NotFoundError(
+            f"{day} ({day:%A}) is not an NSE trading day, so it has no session to replay; "
+            f"pick a trading day, e.g. {following}"
+        )
+    store = stores.candle_store(settings)
+    start = ist_datetime(day, time(0, 0))
+    candles = {}
+    previous_close = {}
+    previous_day = calendar.previous_trading_day(day)
+    for symbol in symbols:
+        name = index_instrument(symbol).symbol
+        try:
+            frame = store.load(name, "1m", start, start + timedelta(days=1))
+        except NotFoundError:  # nothing of this symbol stored at all
+            raise _no_candles(name, day) from None
+        if frame.is_empty():
+            raise _no_candles(name, day)
+        instrument = feed_instrument(name)
+        candles[instrument] = frame
+        before = store.load(name, "1m", ist_datetime(previous_day, time(0, 0)), start)
+        if not before.is_empty():
+            previous_close[instrument] = float(before.get_column("close")[-1])
+    return ReplayTape.from_candles(candles, previous_close)
+
+
+def _no_candles(symbol: str, day: date) -> NotFoundError:
+    return NotFoundError(
+        f"no stored 1m candles of {symbol} on {day} to replay; store them first with "
+        f"`tradeloop data synth --symbol {symbol} --start {day} --days 1` (synthetic) or "
+        f"`tradeloop data import FILE --symbol {symbol} --interval 1m` (your own), then "
+        "check with `tradeloop data ls`"
+    )
+
+
+def live_feed_client(
+    settings: Settings, *, cache: LtpCache, clock: Clock, on_packet: PacketHook | None = None
+) -> DhanFeedClient:
+    """The feed client of Dhan's live market feed, with the credentials from settings."""
+    from tradeloop.adapters.dhan.feed import DhanFeedClient, ReconnectPolicy
+
+    missing = []
+    client_id = (settings.dhan_client_id or "").strip()
+    if not client_id:
+        missing.append(f"{ENV_PREFIX}DHAN_CLIENT_ID (your Dhan client id)")
+    token = settings.dhan_access_token
+    if token is None or not token.get_secret_value().strip():
+        missing.append(f"{ENV_PREFIX}DHAN_ACCESS_TOKEN (an access token from web.dhan.co)")
+    if missing or token is None:
+        raise ConfigError(
+            "the live Dhan market feed needs credentials; set "
+            + " and ".join(missing)
+            + " in the environment or .env (or watch a local replay with --replay URL)"
+        )
+    return DhanFeedClient(
+        client_id=client_id,
+        access_token=token,
+        cache=cache,
+        clock=clock,
+        policy=ReconnectPolicy(),
+        on_packet=on_packet,
+    )
+
+
+def replay_feed_client(
+    url: str, *, cache: LtpCache, clock: Clock, on_packet: PacketHook | None = None
+) -> DhanFeedClient:
+    """The same feed client, pointed at a replay server (`tradeloop feed replay`).
+
+    The replay accepts any token; a random one is sent so no real token goes to it."""
+    from tradeloop.adapters.dhan.feed import DhanFeedClient, ReconnectPolicy
+
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(
+            f"{url!r} is not a WebSocket URL: pass the ws://127.0.0.1:PORT that "
+            "`tradeloop feed replay` prints"
+        )
+    return DhanFeedClient(
+        client_id="replay",
+        access_token=SecretStr(f"replay-{secrets.token_hex(8)}"),
+        cache=cache,
+        clock=clock,
+        policy=ReconnectPolicy(max_delay=5.0),
+        base_url=url.rstrip("/"),
+        on_packet=on_packet,
+    )
