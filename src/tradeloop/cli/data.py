@@ -12,6 +12,7 @@ import typer
 from rich import box
 from rich.table import Column, Table
 
+from tradeloop.cli import data_fetch
 from tradeloop.cli._common import console, parse_day, settings
 from tradeloop.errors import ConfigError, DataValidationError, UserError
 
@@ -33,6 +34,7 @@ GAPS_SHOWN = 50
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(data_app, name="data")
+    data_fetch.register(data_app)
 
 
 def _ist(moment: datetime) -> str:

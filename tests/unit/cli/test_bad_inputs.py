@@ -706,6 +706,53 @@ CASES = [
         2,
         ("BANKNIFT", "Did you mean BANKNIFTY?"),
     ),
+    # -- data fetch (history from Dhan): refused before any credentials or connection ---------
+    Case(
+        "fetch-interval-without-dhan-candles",
+        (
+            "data",
+            "fetch",
+            "--symbol",
+            "NIFTY",
+            "--interval",
+            "30m",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-03-31",
+        ),
+        2,
+        ("--interval", "'30m'", "1m, 5m, 15m, 1h, 1d"),
+    ),
+    Case(
+        "fetch-from-after-to",
+        ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-03-31", "--to", "2025-01-01"),
+        2,
+        ("--from 2025-03-31 is after --to 2025-01-01", "swap"),
+    ),
+    Case(
+        "fetch-unknown-symbol",
+        ("data", "fetch", "--symbol", "NIFTI", "--from", "2025-01-01", "--to", "2025-01-31"),
+        2,
+        ("NIFTI", "Did you mean NIFTY?"),
+    ),
+    Case(
+        "fetch-not-a-date",
+        ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-13-01", "--to", "2025-01-31"),
+        2,
+        ("--from", "2025-13-01", "YYYY-MM-DD"),
+    ),
+    Case(  # paper mode needs no token; Dhan's data API does
+        "fetch-without-credentials",
+        ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-01-01", "--to", "2025-01-31"),
+        2,
+        (
+            "fetching history from Dhan needs credentials",
+            "TRADELOOP_DHAN_CLIENT_ID",
+            "TRADELOOP_DHAN_ACCESS_TOKEN",
+        ),
+        env={"TRADELOOP_DHAN_CLIENT_ID": None, "TRADELOOP_DHAN_ACCESS_TOKEN": None},
+    ),
 ]
 
 
