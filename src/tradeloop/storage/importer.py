@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import polars as pl
 
 from tradeloop.domain.market.candles import CANDLE_COLUMNS, INTERVALS, PRICE_COLUMNS
-from tradeloop.domain.market.validation import clip, clip_list
+from tradeloop.domain.market.refusals import clip, clip_list
 from tradeloop.errors import DataValidationError, NotFoundError
 from tradeloop.storage._files import did_you_mean
 from tradeloop.storage._timestamps import parse_timestamps

@@ -13,24 +13,22 @@ interest >= 0, whole numbers and within int64; timestamps present, strictly incr
 (duplicates and out-of-order rows named), inside an NSE session and on the interval's grid (bars
 open at 09:15 IST + k x interval; a daily bar opens at 09:15 IST of a trading day).
 
-The message stays short whatever the frame holds: each rule shows at most `EXAMPLES_SHOWN`
-rows and says how many more break it, lists of names stop after `NAMES_SHOWN`, and any text
-taken from the input is clipped (`clip`).
+The message stays short whatever the frame holds (`refusals`): each rule shows at most
+`EXAMPLES_SHOWN` rows and says how many more break it, lists of names stop after `NAMES_SHOWN`,
+and any text taken from the input is clipped (`clip`).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from tradeloop.domain.market.calendar import IST, NSECalendar
+from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.domain.market.candles import (
     CANDLE_COLUMNS,
     CANDLE_SCHEMA,
@@ -38,15 +36,16 @@ from tradeloop.domain.market.candles import (
     INTERVALS,
     PRICE_COLUMNS,
 )
+from tradeloop.domain.market.refusals import (
+    EXAMPLES_SHOWN,
+    NAMES_SHOWN,
+    RuleFailure,
+    clip,
+    clip_list,
+    format_ist,
+    raise_if_any,
+)
 from tradeloop.domain.market.session import OPEN_MINUTE
-from tradeloop.errors import DataValidationError
-
-EXAMPLES_SHOWN = 5
-"""How many offending rows each failed rule shows."""
-NAMES_SHOWN = 10
-"""How many names (columns, symbols) a list in a message shows."""
-VALUE_CHARS = 80
-"""The longest piece of input text a message quotes."""
 
 MAX_PRICE = 1e9
 """No index or share trades above a hundred crore rupees: a larger price is a corrupt row, and
@@ -63,28 +62,6 @@ _IN_SESSION = "__in_session"
 _ON_GRID = "__on_grid"
 
 
-@dataclass(frozen=True, slots=True)
-class RuleFailure:
-    """One broken rule: what it is, how many rows break it, examples and the remedy."""
-
-    rule: str
-    count: int | None
-    """Rows breaking the rule; None for a rule about the whole frame (columns, dtypes)."""
-    examples: tuple[str, ...]
-    fix: str
-
-    def describe(self) -> str:
-        if self.count is None:
-            lines = [f"- {self.rule}"]
-        else:
-            lines = [f"- {self.rule}: {self.count} row{'' if self.count == 1 else 's'}"]
-        lines.extend(f"    {example}" for example in self.examples)
-        if self.count is not None and self.count > len(self.examples) and self.examples:
-            lines.append(f"    ... and {self.count - len(self.examples)} more")
-        lines.append(f"  fix: {self.fix}")
-        return "\n".join(lines)
-
-
 def validate_candles(df: pl.DataFrame, calendar: NSECalendar) -> pl.DataFrame:
     """The frame cast to `CANDLE_SCHEMA`, or `DataValidationError` naming every broken rule."""
     raise_if_any(_column_failures(df))
@@ -97,37 +74,6 @@ def validate_candles(df: pl.DataFrame, calendar: NSECalendar) -> pl.DataFrame:
         for column in ("volume", "oi")
         if frame.schema[column] == pl.Float64()
     )
-
-
-def clip(text: str, limit: int = VALUE_CHARS) -> str:
-    """`text` if it fits in `limit` characters, else its start and end around what was cut."""
-    if len(text) <= limit:
-        return text
-    cut = f" ... [{len(text) - limit:,} characters cut] ... "
-    keep = max(limit - len(cut), 2)
-    return text[: keep - keep // 3] + cut + text[len(text) - keep // 3 :]
-
-
-def clip_list(names: Sequence[object], shown: int = NAMES_SHOWN) -> str:
-    """The first `shown` names, each clipped, and how many more there are."""
-    listed = ", ".join(clip(str(name)) for name in names[:shown])
-    more = len(names) - shown
-    return f"{listed} and {more:,} more" if more > 0 else listed
-
-
-def format_ist(ts: datetime) -> str:
-    """A UTC timestamp as IST wall-clock text; seconds only when they are not zero."""
-    local = ts.astimezone(IST)
-    pattern = "%Y-%m-%d %H:%M:%S" if local.second or local.microsecond else "%Y-%m-%d %H:%M"
-    return f"{local.strftime(pattern)} IST"
-
-
-def raise_if_any(failures: Sequence[RuleFailure], what: str = "candles") -> None:
-    """Refuse the whole input with one `DataValidationError` describing every failure."""
-    if failures:
-        count = len(failures)
-        heading = f"{what} refused ({count} rule{'s' if count > 1 else ''} failed):"
-        raise DataValidationError("\n".join([heading, *(f.describe() for f in failures)]))
 
 
 def _column_failures(df: pl.DataFrame) -> list[RuleFailure]:
