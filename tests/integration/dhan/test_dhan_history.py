@@ -15,12 +15,8 @@ import pytest
 from pydantic import SecretStr
 
 from support.dhan_charts import DhanChartsServer
-from tradeloop.adapters.dhan.history import (
-    INTRADAY_MAX_DAYS,
-    DhanHistory,
-    DhanPayloadError,
-    RetryPolicy,
-)
+from tradeloop.adapters.dhan.charts import DhanPayloadError
+from tradeloop.adapters.dhan.history import INTRADAY_MAX_DAYS, DhanHistory, RetryPolicy
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.history import FetchSummary, fetch_history
 from tradeloop.domain.market.calendar import NSECalendar

@@ -1,8 +1,8 @@
 """Index candles from Dhan's v2 chart APIs, through the dhanhq SDK's `HistoricalData`.
 
-`DhanHistory.candles(symbol, interval, window)` asks for one `FetchWindow` of an index (segment
-IDX_I, instrument INDEX) and returns the candle frame, not yet validated (the candle store
-validates on write):
+`DhanHistory.candles(symbol, security_id, interval, window)` asks for one `FetchWindow` of an index
+(segment IDX_I, instrument INDEX) and returns the candle frame (`charts.candle_frame`), not yet
+validated (the candle store validates on write):
 
 - daily (`1d`): `POST /charts/historical` with `fromDate` = the first day and `toDate` = the day
   after the last (Dhan's `toDate` is exclusive). Dhan stamps a daily candle at midnight IST; it
@@ -30,7 +30,7 @@ error body's text):
   `RateLimitedError` / `TransientError`. Reads change nothing at Dhan, so resending is safe
   (unlike an order, see `sdk`);
 - a 200 answer whose arrays are missing, of unequal lengths or not numbers raises
-  `DhanPayloadError` naming the field; any other refusal raises `DhanRequestError`.
+  `charts.DhanPayloadError` naming the field; any other refusal raises `DhanRequestError`.
 
 Every call takes a slot of the account's `RateLimiter` (category DATA, 5 per second) first. The
 access token is registered with the process redactor before anything is sent; every message
@@ -41,12 +41,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -54,6 +53,7 @@ import requests
 from dhanhq import DhanContext, HistoricalData
 from pydantic import SecretStr
 
+from tradeloop.adapters.dhan.charts import candle_frame
 from tradeloop.adapters.dhan.envelope import (
     AUTH_CODES,
     RATE_LIMIT_CODES,
@@ -70,10 +70,8 @@ from tradeloop.adapters.dhan.sdk import (
 )
 from tradeloop.adapters.ratelimit import RateCategory, RateLimiter
 from tradeloop.adapters.redaction import redact, register_secret
-from tradeloop.domain.market.calendar import IST, ist_datetime
-from tradeloop.domain.market.candles import CANDLE_SCHEMA
+from tradeloop.domain.market.candles import empty_candles
 from tradeloop.domain.market.fetch_plan import FetchWindow
-from tradeloop.domain.market.session import OPEN as SESSION_OPEN
 from tradeloop.errors import ConfigError, OperationalError, RateLimitedError, TransientError
 
 log = logging.getLogger(__name__)
@@ -84,17 +82,12 @@ DHAN_INTERVALS: Mapping[str, int | None] = {"1m": 1, "5m": 5, "15m": 15, "1h": 6
 """tradeloop interval → Dhan's intraday `interval` (None: the daily API)."""
 INTRADAY_MAX_DAYS = 90
 """Calendar days one intraday request may span (Dhan's historical-data docs)."""
-FIELDS = ("open", "high", "low", "close", "volume", "timestamp")
 HISTORY_TIMEOUT_SECONDS = 30.0
 """Seconds to wait for one answer: 90 days of minute candles is a large body."""
 NO_DATA_CODE = "DH-905"
 DATA_API_AUTH_CODES = frozenset({"807", "808", "809", "810"})
 NO_SUBSCRIPTION_CODES = frozenset({"DH-902", "806"})
 _BODY_LIMIT = 300
-
-
-class DhanPayloadError(OperationalError):
-    """Dhan answered 200 with a body that is not candles; the message names the field."""
 
 
 class DhanRequestError(OperationalError):
@@ -201,8 +194,8 @@ class DhanHistory:
             call = self._intraday_call(security_id, window, minutes)
         data, attempts = self._send(call, what)
         if data is None:
-            return WindowCandles(_empty(), True, attempts)
-        frame = candle_frame(data, symbol, interval, window, what)
+            return WindowCandles(empty_candles(), True, attempts)
+        frame = candle_frame(data, symbol, interval, window, daily=minutes is None, what=what)
         return WindowCandles(frame, frame.is_empty(), attempts)
 
     def _daily_call(self, security_id: str, window: FetchWindow) -> Callable[[], Any]:
@@ -276,82 +269,6 @@ class DhanHistory:
             else:
                 self._sleep(pause)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def candle_frame(
-    data: object, symbol: str, interval: str, window: FetchWindow, what: str
-) -> pl.DataFrame:
-    """Dhan's arrays as a candle frame (rows of the window's days only); DhanPayloadError names
-    the field that is missing, of the wrong length or not numbers."""
-    if isinstance(data, Mapping) and not data:
-        return _empty()
-    if not isinstance(data, Mapping):
-        raise DhanPayloadError(
-            f"Dhan's answer for {what} is not an object of arrays: got {_shown(data)}"
-        )
-    columns: dict[str, list[float]] = {}
-    for field in FIELDS:
-        if field not in data:
-            raise DhanPayloadError(
-                f"Dhan's answer for {what} has no {field!r} array (fields: "
-                f"{', '.join(sorted(map(str, data))) or 'none'}); nothing of it was stored"
-            )
-        columns[field] = _numbers(data[field], field, what)
-    lengths = {field: len(values) for field, values in columns.items()}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{field} {count}" for field, count in lengths.items())
-        raise DhanPayloadError(
-            f"Dhan's answer for {what} has arrays of different lengths ({shown}); "
-            "nothing of it was stored"
-        )
-    if not columns["timestamp"]:
-        return _empty()
-    stamps = [datetime.fromtimestamp(value, UTC) for value in columns["timestamp"]]
-    if DHAN_INTERVALS[interval] is None:
-        # A daily candle is stamped at midnight IST; tradeloop keeps it at the session open.
-        stamps = [ist_datetime(stamp.astimezone(IST).date(), SESSION_OPEN) for stamp in stamps]
-    keep = [window.first_day <= _ist_day(stamp) <= window.last_day for stamp in stamps]
-    frame = pl.DataFrame(
-        {
-            "symbol": symbol,
-            "interval": interval,
-            "ts": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")),
-            **{field: columns[field] for field in ("open", "high", "low", "close", "volume")},
-            "oi": pl.Series([None] * len(stamps), dtype=pl.Int64()),
-        },
-    )
-    return frame.filter(pl.Series(keep, dtype=pl.Boolean()))
-
-
-def _numbers(values: object, field: str, what: str) -> list[float]:
-    if not isinstance(values, list):
-        raise DhanPayloadError(
-            f"Dhan's answer for {what}: field {field!r} is not an array (got {_shown(values)})"
-        )
-    for index, value in enumerate(values):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise DhanPayloadError(
-                f"Dhan's answer for {what}: field {field!r} holds {_shown(value)} at index "
-                f"{index}, not a finite number; nothing of it was stored"
-            )
-    return [float(value) for value in values]
-
-
-def _ist_day(stamp: datetime) -> date:
-    return stamp.astimezone(IST).date()
-
-
-def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=CANDLE_SCHEMA)
-
-
-def _shown(value: object) -> str:
-    text = redact(repr(value))
-    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def _is_no_data(failure: DhanFailure) -> bool:
