@@ -33,7 +33,7 @@ from tradeloop.domain.market.fetch_plan import (
     plan_windows,
 )
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.errors import NotFoundError, UserError
+from tradeloop.errors import ConfigError, NotFoundError, UserError
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,7 +86,12 @@ def dhan_history(
     """
     from tradeloop.adapters.dhan.history import HISTORY_TIMEOUT_SECONDS, DhanHistory
 
-    client_id, token = dhan_credentials(settings, "fetching history from Dhan")
+    try:
+        client_id, token = dhan_credentials(settings, "fetching history from Dhan")
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc} (paper trading needs no Dhan account, but Dhan's data API does)"
+        ) from None
     return DhanHistory(
         client_id,
         token,

@@ -86,8 +86,13 @@ def fetch(
     empty = f", {summary.empty_windows} without data" if summary.empty_windows else ""
     console.print(
         f"fetched {symbol} {interval} from {summary.start} to {summary.end}: "
-        f"{summary.missing_days:,} missing sessions in {summary.requests} requests{empty}; "
+        f"{summary.missing_days:,} missing sessions in {_count(summary.requests, 'request')}"
+        f"{empty}; "
         f"wrote {summary.rows_inserted + summary.rows_replaced:,} rows "
         f"({summary.rows_inserted:,} new, {summary.rows_replaced:,} replaced)",
         highlight=False,
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")

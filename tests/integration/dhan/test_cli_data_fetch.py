@@ -70,7 +70,7 @@ def test_fetch_stores_the_candles_and_a_second_run_asks_for_nothing(
     assert len(charts.arrivals) == 1
 
     more = invoke(*FETCH, "--from", "2025-03-03", "--to", "2025-03-11")
-    assert "2 missing sessions in 1 requests" in more and "150 new" in more
+    assert "2 missing sessions in 1 request;" in more and "150 new" in more
     for text in (output, again, more, caplog.text):
         assert TOKEN not in text
 
