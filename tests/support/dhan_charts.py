@@ -16,7 +16,8 @@ It counts every request server-side when it arrives (`arrivals`, monotonic secon
 n-th on (counted from 0) fail with HTTP 500, HTTP 429 (Dhan's DH-904 body) or a dropped
 connection (`drop`: closed without an answer), `times` times or until `heal()`. A wrong
 `access-token` gets Dhan's 401 DH-901; `data_subscribed=False` gets HTTP 403 with a Data API
-error body (code 806). `mangle_next(fn)` passes the next answer's arrays through `fn`.
+error body (code 806) or, with `subscription_refusal="DH-902"`, Dhan's DH-902 error body.
+`mangle_next(fn)` passes the next answer's arrays through `fn`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ NO_DATA = error_body(
 BAD_INPUT = error_body(
     "Input_Exception", "DH-905", "Missing required fields, bad values for parameters etc."
 )
+NOT_SUBSCRIBED = {
+    "806": json_bytes({"status": "failed", "data": {"806": "Data APIs not subscribed"}}),
+    "DH-902": error_body(
+        "Invalid_Access",
+        "DH-902",
+        "User has not subscribed to Data APIs or does not have access to Trading APIs.",
+    ),
+}
+"""The refusal's two shapes: a Data API error body, or the trading APIs' error body."""
 FailureMode = Literal["500", "429", "drop"]
 
 
@@ -91,6 +101,7 @@ class DhanChartsServer:
         data_subscribed: bool = True,
         no_data_days: Iterable[date] = (),
         no_data_style: Literal["empty", "dh905"] = "empty",
+        subscription_refusal: Literal["806", "DH-902"] = "806",
     ) -> None:
         self.access_token = access_token
         self.client_id = client_id
@@ -98,6 +109,7 @@ class DhanChartsServer:
         self.data_subscribed = data_subscribed
         self.no_data_days = set(no_data_days)
         self.no_data_style = no_data_style
+        self.subscription_refusal = subscription_refusal
         self._arrivals: list[float] = []
         self._requests: list[RecordedRequest] = []
         self._answered: list[ChartRequest] = []
@@ -202,9 +214,7 @@ class DhanChartsServer:
         if method != "POST" or path not in ("/charts/historical", "/charts/intraday"):
             return 404, json_bytes({"status": 404, "error": "Not Found", "path": path})
         if not self.data_subscribed:
-            return 403, json_bytes(
-                {"status": "failed", "data": {"806": "Data APIs not subscribed"}}
-            )
+            return 403, NOT_SUBSCRIBED[self.subscription_refusal]
         try:
             request, bars = self._bars(path, body)
         except (KeyError, TypeError, ValueError):

@@ -64,6 +64,8 @@ def test_fetch_stores_the_candles_and_a_second_run_asks_for_nothing(
     stored = stores.candle_store(load_settings()).load("NIFTY", "5m")
     assert stored.height == 375
     assert len(charts.arrivals) == 1
+    # counted in the account's one limiter file, shared with the broker
+    assert (load_settings().data_dir / "dhan-rate-limits.sqlite").exists()
 
     again = invoke(*FETCH, "--from", "2025-03-03", "--to", "2025-03-09")
     assert "nothing to fetch" in again and "complete from 2025-03-03 to 2025-03-09" in again

@@ -225,13 +225,17 @@ def test_a_wrong_token_is_a_config_error_naming_the_fix(
     assert "WRONG-TOKEN-456" not in message
 
 
+@pytest.mark.parametrize("code", ["806", "DH-902"])
 def test_no_data_subscription_is_a_config_error_naming_the_fix(
-    charts: DhanChartsServer, make_history: Callable[..., DhanHistory]
+    charts: DhanChartsServer, make_history: Callable[..., DhanHistory], code: Any
 ) -> None:
     charts.data_subscribed = False
+    charts.subscription_refusal = code
     with pytest.raises(ConfigError) as refused:
         run(make_history(), fresh_store(), date(2025, 3, 3), date(2025, 3, 7))
-    assert "Data APIs" in str(refused.value) and "806" in str(refused.value)
+    message = str(refused.value)
+    assert "Subscribe to Data APIs" in message and code in message
+    assert "TRADELOOP_DHAN_ACCESS_TOKEN" in message
     assert len(charts.arrivals) == 1  # never retried
 
 
