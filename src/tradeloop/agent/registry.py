@@ -37,11 +37,19 @@ class ResolvedCall:
 
 
 class ToolRegistry:
-    """The tools a run may use. Names are unique; the model sees them through `describe()`."""
+    """The tools a run may use. Names are unique; the model sees them through `describe()`.
 
-    def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
+    `unavailable` maps words or phrases a goal may use for something none of these tools does
+    to the reason (`{"delete": "no tool deletes remembered strategies"}`): the planner's step
+    message points the model at `refuse` when a goal uses one (`prompting.goal_hints`).
+    """
+
+    def __init__(
+        self, tools: Iterable[Tool[Any]] = (), *, unavailable: Mapping[str, str] | None = None
+    ) -> None:
         self._tools: dict[str, Tool[Any]] = {}
         self._call_schema: dict[str, Any] | None = None
+        self.unavailable: Mapping[str, str] = dict(unavailable or {})
         for each in tools:
             self.register(each)
 
@@ -159,7 +167,8 @@ class ToolRegistry:
             (each.Args, "validation") for each in self._tools.values()
         ]
         keys, shared = models_json_schema(models, ref_template="#/$defs/{model}")
-        definitions: dict[str, Any] = dict(shared.get("$defs", {}))
+        definitions: dict[str, Any] = {}
+        _hoist_definitions(shared, definitions)
         variants = []
         for each in self._tools.values():
             reference = keys[(each.Args, "validation")]["$ref"]
@@ -222,8 +231,10 @@ def _described_args(args_model: type[BaseModel]) -> dict[str, Any]:
     """The args schema shown in the prompt: with its definitions when they are short, else with
     each reference shown as a described object (a strategy spec's format is long; a reference
     tool shows it in readable sections)."""
-    schema = _without_titles(args_model.model_json_schema())
-    definitions = schema.get("$defs")
+    definitions: dict[str, Any] = {}
+    schema = _hoist_definitions(_without_titles(args_model.model_json_schema()), definitions)
+    if definitions:
+        schema["$defs"] = definitions
     if definitions and len(json.dumps(definitions)) > DESCRIBED_DEFINITIONS_CHARS:
         schema.pop("$defs")
         collapsed: dict[str, Any] = _references_as_objects(schema)
@@ -297,3 +308,28 @@ def _referenced_definitions(roots: list[Any], definitions: dict[str, Any]) -> se
         elif isinstance(node, list):
             pending.extend(node)
     return found
+
+
+def _hoist_definitions(node: Any, into: dict[str, Any]) -> Any:
+    """`node` without any `$defs` of its own, at any depth, each moved into `into`.
+
+    A parameter may declare a whole schema of its own (`WithJsonSchema`: the strategy spec's
+    decoding grammar) with its definitions beside it; its references point at `#/$defs/...`,
+    which is where they must live in the schema that holds it. Two different definitions under
+    one name are a bug in the tools, refused here rather than sent as a wrong grammar.
+    """
+    if isinstance(node, list):
+        return [_hoist_definitions(item, into) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {}
+    for key, value in node.items():
+        if key == "$defs" and isinstance(value, dict):
+            for name, definition in value.items():
+                definition = _hoist_definitions(definition, into)
+                if name in into and into[name] != definition:
+                    raise ValueError(f"two different JSON schema definitions named {name!r}")
+                into[name] = definition
+        else:
+            result[key] = _hoist_definitions(value, into)
+    return result
