@@ -157,7 +157,9 @@ class ChatPlanner:
 
     def messages_for(self, context: AgentContext, memory: ShortTermMemory) -> list[ChatMessage]:
         """The step's messages: a stable prefix, then the step counter (`prompting`)."""
-        return step_messages(self._system_prompt, context, memory, self._registry.names)
+        return step_messages(
+            self._system_prompt, context, memory, self._registry.names, self._registry.unavailable
+        )
 
     def next_step(self, context: AgentContext, memory: ShortTermMemory) -> PlannerReply:
         started = self._clock()

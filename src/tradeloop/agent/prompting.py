@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from string import Template
@@ -79,15 +80,21 @@ def history_messages(memory: ShortTermMemory) -> list[ChatMessage]:
 
 
 def render_step_counter(
-    context: AgentContext, memory: ShortTermMemory, tool_names: Iterable[str] = ()
+    context: AgentContext,
+    memory: ShortTermMemory,
+    tool_names: Iterable[str] = (),
+    unavailable: Mapping[str, str] | None = None,
 ) -> str:
-    """The last message of a step: progress, a hint to finish when due, the reply format."""
+    """The last message of a step: progress, hints from the goal's words (`goal_hints`), a
+    nudge to finish when due, the reply format, and the last error when a call was refused."""
     remaining = context.max_steps - context.step_index
+    names = tuple(tool_names)
     parts = [
         f"This is step {context.step_index + 1} of at most {context.max_steps} "
         f"({remaining} left, this one included)."
     ]
-    hint = finish_hint(context, memory, tool_names)
+    parts.extend(goal_hints(context.goal, memory, names, unavailable or {}))
+    hint = finish_hint(context, memory, names)
     if hint:
         parts.append(hint)
     parts.append(REPLY_FORMAT)
@@ -104,13 +111,15 @@ def step_messages(
     context: AgentContext,
     memory: ShortTermMemory,
     tool_names: Iterable[str] = (),
+    unavailable: Mapping[str, str] | None = None,
 ) -> list[ChatMessage]:
     """The messages of one step, in the cache-friendly order of the module docstring."""
+    counter = render_step_counter(context, memory, tool_names, unavailable)
     return [
         {"role": "system", "content": system_prompt},
         {"role": "user", "content": render_goal(context)},
         *history_messages(memory),
-        {"role": "user", "content": render_step_counter(context, memory, tool_names)},
+        {"role": "user", "content": counter},
     ]
 
 
@@ -127,10 +136,10 @@ def finish_hint(
 ) -> str | None:
     """A nudge to call `finish`: on the last step, or when the history already answers the goal.
 
-    "Answers the goal" is decided by words, deterministically: each word of the goal that is the
-    first word of a tool's name ("backtest" -> `backtest_strategy`, "best" -> `best_strategies`)
-    asks for one of those tools; when every such tool has succeeded in the remembered steps and
-    the last step succeeded, the goal's calls are made.
+    "Answers the goal" is decided by words, deterministically: each word of the goal that names
+    tools (`goal_tools`: "backtest" -> `backtest_strategy`, "best" -> `best_strategies`) asks for
+    one of them; when each such word has a tool that succeeded in the remembered steps and the
+    last step succeeded, the goal's calls are made.
     """
     if context.max_steps - context.step_index <= 1:
         return "This is the last step: call finish now with what was done and found."
@@ -152,20 +161,75 @@ def finish_hint(
     )
 
 
+def goal_hints(
+    goal: str, memory: ShortTermMemory, tool_names: Iterable[str], unavailable: Mapping[str, str]
+) -> list[str]:
+    """What the goal's own words point to, for a model too small to find it in the tool list.
+
+    * each phrase of `unavailable` (the registry's: what no tool does) that the goal uses:
+      "no tool does this: if the goal asks for it, call refuse";
+    * the tools the goal names by a word of their name (`goal_tools`) that have not yet
+      succeeded in the remembered steps.
+
+    Word matching only, deterministic and shown to the model as a hint: the model still decides.
+    """
+    words = " ".join(_normal(word) for word in _WORD.findall(goal.lower()))
+    said: dict[str, list[str]] = {}
+    for phrase, reason in unavailable.items():
+        wanted = " ".join(_normal(word) for word in _WORD.findall(phrase.lower()))
+        if wanted and re.search(rf"\b{re.escape(wanted)}\b", words):
+            said.setdefault(reason, []).append(f'"{phrase}"')
+    hints = [
+        f"The goal says {', '.join(phrases)}: {reason}. If the goal asks for that, call refuse "
+        "(or, having done the rest, say in finish what was not done)."
+        for reason, phrases in said.items()
+    ]
+    succeeded = {
+        record.call.tool for record in memory.records if record.call and _succeeded(record)
+    }
+    pending = [
+        name
+        for group in goal_tools(goal, tool_names)
+        for name in sorted(group)
+        if not group & succeeded
+    ]
+    if pending:
+        hints.append("Tools the goal names: " + ", ".join(dict.fromkeys(pending)) + ".")
+    return hints
+
+
 def goal_tools(goal: str, tool_names: Iterable[str]) -> list[frozenset[str]]:
-    """For each goal word naming tools by their first word, the tools it names."""
-    by_verb: dict[str, set[str]] = {}
-    for name in tool_names:
-        if name not in _NOT_ASKED:
-            by_verb.setdefault(name.split("_", 1)[0], set()).add(name)
+    """For each goal word that is a word of some tools' names, those tools.
+
+    A word counts when at most two tools share it (`strategy` names most of them, so it names
+    none) and it has three letters or more; plurals match their singular ("indicators" ->
+    `list_indicators`) and a goal word may extend a tool's ("backtesting" -> `backtest_strategy`).
+    """
+    names = [name for name in tool_names if name not in _NOT_ASKED]
+    words_of = {name: {_normal(word) for word in name.split("_")} for name in names}
+    shared = Counter(word for words in words_of.values() for word in words)
+    by_word: dict[str, set[str]] = {}
+    for name, words in words_of.items():
+        for word in words:
+            if len(word) >= 3 and shared[word] <= 2:
+                by_word.setdefault(word, set()).add(name)
     groups: list[frozenset[str]] = []
-    for word in dict.fromkeys(_WORD.findall(goal.lower())):
-        for verb, names in by_verb.items():
-            if word == verb or (len(verb) >= 4 and word.startswith(verb)):
-                group = frozenset(names)
+    for word in dict.fromkeys(_normal(each) for each in _WORD.findall(goal.lower())):
+        for tool_word, tools in by_word.items():
+            if word == tool_word or word.startswith(tool_word):
+                group = frozenset(tools)
                 if group not in groups:
                     groups.append(group)
     return groups
+
+
+def _normal(word: str) -> str:
+    """A word without its plural ending: strategies -> strategy, indicators -> indicator."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 def _succeeded(record: StepRecord) -> bool:

@@ -22,7 +22,12 @@ from tradeloop.agent import (
 )
 from tradeloop.agent.chat import Decoding, accepts_decoding, retry_decoding
 from tradeloop.agent.feedback import explain_invalid_call
-from tradeloop.agent.prompting import MAX_ECHOED_REPLY_CHARS, render_step_counter
+from tradeloop.agent.prompting import (
+    MAX_ECHOED_REPLY_CHARS,
+    goal_hints,
+    goal_tools,
+    render_step_counter,
+)
 
 ADD = '{"tool": "add", "args": {"a": 1, "b": 2}}'
 FINISH = '{"tool": "finish", "args": {"summary": "added"}}'
@@ -305,3 +310,53 @@ def test_an_error_quoting_a_huge_reply_is_cut_in_the_history() -> None:
     memory.add(StepRecord(index=0, planner_raw="x" * 100_000, error="bad: " + "x" * 100_000))
     rendered = memory.render()
     assert len(rendered) < 1_200 and "[truncated" in rendered
+
+
+# ------------------------------------------------------------------ hints from the goal's words
+
+
+def test_a_goal_asking_what_no_tool_does_is_pointed_at_refuse_once_per_reason() -> None:
+    unavailable = {
+        "delete": "no tool deletes remembered strategies",
+        "broker": "no tool talks to the broker",
+        "paper trading": "no tool talks to the broker",
+    }
+    hints = goal_hints(
+        "Send my strategies to the Broker for paper trading", ShortTermMemory(), (), unavailable
+    )
+    assert hints == [
+        'The goal says "broker", "paper trading": no tool talks to the broker. If the goal asks '
+        "for that, call refuse (or, having done the rest, say in finish what was not done)."
+    ]
+    assert goal_hints("Delete all orders", ShortTermMemory(), (), unavailable)[0].startswith(
+        'The goal says "delete"'
+    )
+
+
+def test_unavailable_phrases_match_whole_words_and_plurals_only() -> None:
+    unavailable = {"order": "no tool places orders"}
+    assert goal_hints("cancel my orders", ShortTermMemory(), (), unavailable)
+    for goal in ("sort the bordered table", "list them as ordered"):
+        assert not goal_hints(goal, ShortTermMemory(), (), unavailable), goal
+
+
+def test_the_tools_a_goal_names_are_hinted_until_they_succeed() -> None:
+    names = (
+        "finish",
+        "best_strategies",
+        "strategy_details",
+        "backtest_strategy",
+        "list_indicators",
+    )
+    memory = ShortTermMemory()
+    goal = "Show the details of the best strategies, then list indicators"
+    assert goal_hints(goal, memory, names, {}) == [
+        "Tools the goal names: strategy_details, best_strategies, list_indicators."
+    ]
+    memory.add(done_step(0, "best_strategies"))
+    assert goal_hints(goal, memory, names, {}) == [
+        "Tools the goal names: strategy_details, list_indicators."
+    ]
+    # "strategy" is a word of most tools' names: it names none of them.
+    assert goal_hints("a strategy please", ShortTermMemory(), names, {}) == []
+    assert goal_tools("backtesting an idea", names) == [frozenset({"backtest_strategy"})]
