@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.market import session
+from tradeloop.domain.market.plausibility_rules import PlausibilityRules
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.errors import ConfigError
 
@@ -187,6 +188,7 @@ class Settings(BaseSettings):
     strategy: ScoringConfig = ScoringConfig()
     execution: ExecutionSettings = ExecutionSettings()
     market: MarketSettings = MarketSettings()
+    plausibility: PlausibilityRules = PlausibilityRules()
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.plausibility_rules import PlausibilityRules
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,3 +70,16 @@ def ledger(settings: Settings) -> Ledger:
     from tradeloop.storage.ledger import open_ledger
 
     return open_ledger(settings.ledger_url)
+
+
+def plausibility_rules(
+    settings: Settings, max_move_fraction: float | None, allow_future: bool
+) -> PlausibilityRules:
+    """`[plausibility]` of the settings with what one import relaxed: a `max_move_fraction`
+    replaces the setting's, `allow_future` can only switch the future rule off."""
+    update: dict[str, object] = {}
+    if max_move_fraction is not None:
+        update["max_move_fraction"] = max_move_fraction
+    if allow_future:
+        update["allow_future"] = True
+    return PlausibilityRules.model_validate({**settings.plausibility.model_dump(), **update})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
 def _ist(moment: datetime) -> str:
     """A table cell: the IST time without the suffix the column header already states."""
-    from tradeloop.domain.market.validation import format_ist
+    from tradeloop.domain.market.refusals import format_ist
 
     return format_ist(moment).removesuffix(" IST")
 
@@ -173,19 +174,31 @@ def import_file(
     timezone: str = typer.Option(
         "Asia/Kolkata", help="Clock of timestamps that carry no timezone (IANA name)."
     ),
+    max_move: float | None = typer.Option(
+        None,
+        "--max-move",
+        help="Largest move of a bar's prices from the close before it, as a fraction (0.5 = "
+        "50%); default [plausibility] max_move_fraction (0.2). Raise it for a real crash.",
+    ),
+    allow_future: bool = typer.Option(
+        False, "--allow-future", help="Accept bars that open after now (synthetic/test data)."
+    ),
 ) -> None:
     """Import a candle file: validated whole, upserted by timestamp, nothing written if refused."""
     from tradeloop.app import stores
-    from tradeloop.domain.market.validation import format_ist
+    from tradeloop.clock import SystemClock
+    from tradeloop.domain.market.refusals import format_ist
     from tradeloop.storage.importer import read_candle_file
 
-    store = stores.candle_store(settings())
+    current = settings()
+    rules = stores.plausibility_rules(current, _max_move(max_move), allow_future)
+    store = stores.candle_store(current)
     with _progress() as progress:
         task = progress.add_task(f"reading {file.name}", total=2)
         result = read_candle_file(file, symbol, interval, timezone)
         progress.update(task, advance=1, description=f"writing {result.frame.height:,} rows")
         try:
-            report = store.write(result.frame)
+            report = store.write_plausible(result.frame, rules, SystemClock().now())
         except DataValidationError as exc:
             raise DataValidationError(
                 f"{file}: nothing was imported. {exc}\n(rows count the file's data rows from 0; "
@@ -201,6 +214,16 @@ def import_file(
         f"from {format_ist(timestamps[0])} to {format_ist(timestamps[-1])}",
         highlight=False,
     )
+
+
+def _max_move(value: float | None) -> float | None:
+    """`--max-move` as given, or a ConfigError saying what it takes."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ConfigError(
+            f"--max-move {value:g}: use a fraction above 0, e.g. 0.5 to allow a 50% move "
+            "between a bar and the close before it (a large number such as 100 allows any)"
+        )
+    return value
 
 
 @data_app.command("ls")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -49,12 +49,40 @@ _EPOCH_UNITS: Final = (  # (largest plausible magnitude today, unit name, to mic
     (float("inf"), "nanoseconds", 0.001),
 )
 _UTC_US = pl.Datetime("us", "UTC")
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+_EARLIEST_US: Final = 0
+_LATEST_US: Final = (LATEST - EARLIEST) // timedelta(microseconds=1)
 
 
 def parse_timestamps(
     source: pl.Series, zone: ZoneInfo, daily: bool, where: str
 ) -> tuple[pl.Series, list[str]]:
-    """`source` as `Datetime(us, UTC)`, with notes on every assumption made."""
+    """`source` as `Datetime(us, UTC)`, with notes on every assumption made.
+
+    A time outside `EARLIEST`..`LATEST` (no bar is older, and later ones overflow dates and
+    sizes downstream) is refused naming its rows, whatever the file's format.
+    """
+    parsed, notes = _parse(source, zone, daily, where)
+    micros = parsed.to_physical()
+    bad = (
+        (source.is_not_null() & micros.is_null()) | (micros < _EARLIEST_US) | (micros >= _LATEST_US)
+    )
+    if bad.any():
+        rows = pl.DataFrame({"value": source.cast(pl.String), "bad": bad}).with_row_index("row")
+        rows = rows.filter("bad")
+        shown = ", ".join(f"row {row} {text!r}" for row, text, _ in rows.head(5).iter_rows())
+        raise DataValidationError(
+            f"{where}: {rows.height} timestamp(s) not between {EARLIEST.year} and "
+            f"{LATEST.year} ({notes[-1]}): {shown}. Fix or remove those rows; epoch numbers "
+            "count seconds (or ms, us, ns) since 1970-01-01 UTC."
+        )
+    return parsed, notes
+
+
+def _parse(
+    source: pl.Series, zone: ZoneInfo, daily: bool, where: str
+) -> tuple[pl.Series, list[str]]:
     dtype = source.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is not None:
@@ -109,7 +137,7 @@ def _epoch(values: pl.Series) -> tuple[pl.Series, list[str]]:
     magnitude = numbers.abs().max()
     largest = float(magnitude) if isinstance(magnitude, int | float) else 0.0
     _, unit, to_micros = next(entry for entry in _EPOCH_UNITS if largest < entry[0])
-    micros = (numbers * to_micros).round().cast(pl.Int64)
+    micros = (numbers * to_micros).round().cast(pl.Int64, strict=False)  # beyond int64: null
     return micros.cast(_UTC_US).alias("ts"), [f"timestamps are epoch {unit} (UTC by definition)"]
 
 

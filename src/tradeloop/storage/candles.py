@@ -12,6 +12,8 @@ Two implementations share one behaviour (the write, merge, lookup and gap logic 
 
 A write validates the whole frame first (`validate_candles`): a bad frame writes nothing. Writes
 are upserts by `ts`: re-ingesting a range replaces those bars, never duplicates them.
+`write_plausible` (imports) also refuses bars that cannot be real (`check_plausibility`: in the
+future, or far from the close before them, stored or in the frame) before writing anything.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ import abc
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.domain.market.candles import CANDLE_COLUMNS, CANDLE_SCHEMA, INTERVALS
+from tradeloop.domain.market.plausibility import StoredBar, check_plausibility
+from tradeloop.domain.market.plausibility_rules import PlausibilityRules
 from tradeloop.domain.market.validation import SYMBOL_PATTERN, validate_candles
 from tradeloop.errors import DataValidationError
 from tradeloop.storage._files import (
@@ -41,9 +44,8 @@ from tradeloop.storage._files import (
     upsert,
     write_parquet_atomically,
 )
+from tradeloop.storage._partitions import PartitionKey, split_by_year
 from tradeloop.storage._series import Gap, SeriesSummary, WriteReport, find_gaps, summarise
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 __all__ = [
     "CandleStore",
@@ -60,6 +62,13 @@ class CandleStore(Protocol):
 
     def write(self, df: pl.DataFrame) -> WriteReport:
         """Validate `df` (one symbol, one interval) and upsert it by `ts`."""
+        ...
+
+    def write_plausible(
+        self, df: pl.DataFrame, rules: PlausibilityRules, now: datetime
+    ) -> WriteReport:
+        """`write`, after `check_plausibility` against `now` and the stored bars on either side
+        of the frame (read under the same write lock): a refused frame writes nothing."""
         ...
 
     def load(
@@ -79,16 +88,6 @@ class CandleStore(Protocol):
     def gaps(self, symbol: str, interval: str, start: date, end: date) -> list[Gap]:
         """Bars missing inside the sessions from `start` to `end` (IST days, inclusive)."""
         ...
-
-
-class PartitionKey(NamedTuple):
-    symbol: str
-    interval: str
-    year: int
-
-    @property
-    def name(self) -> str:
-        return f"symbol={self.symbol}/interval={self.interval}/year={self.year}"
 
 
 class PartitionedCandleStore(abc.ABC):
@@ -128,6 +127,21 @@ class PartitionedCandleStore(abc.ABC):
 
     def write(self, df: pl.DataFrame) -> WriteReport:
         frame = validate_candles(df, self.calendar)
+        with self._write_session():
+            return self._upsert(frame)
+
+    def write_plausible(
+        self, df: pl.DataFrame, rules: PlausibilityRules, now: datetime
+    ) -> WriteReport:
+        frame = validate_candles(df, self.calendar)
+        with self._write_session():
+            if not frame.is_empty():
+                before, after = self._neighbours(frame)
+                check_plausibility(frame, rules, now, before, after)
+            return self._upsert(frame)
+
+    def _upsert(self, frame: pl.DataFrame) -> WriteReport:
+        """Merge a validated frame into its partitions; the caller holds the write session."""
         if frame.is_empty():
             return WriteReport(rows_inserted=0, rows_replaced=0, partitions=())
         symbol, interval = frame["symbol"][0], frame["interval"][0]
@@ -139,14 +153,33 @@ class PartitionedCandleStore(abc.ABC):
             self._replace_partition(key, merged)
             return key.name, replaced
 
-        with self._write_session(), ThreadPoolExecutor(self.write_workers) as pool:
-            results = list(pool.map(write_partition, _split_by_year(frame)))
+        with ThreadPoolExecutor(self.write_workers) as pool:
+            results = list(pool.map(write_partition, split_by_year(frame)))
         replaced = sum(count for _, count in results)
         return WriteReport(
             rows_inserted=frame.height - replaced,
             rows_replaced=replaced,
             partitions=tuple(name for name, _ in results),
         )
+
+    def _neighbours(self, frame: pl.DataFrame) -> tuple[StoredBar | None, StoredBar | None]:
+        """The stored bars of the frame's series right before its first bar and after its last."""
+        symbol, interval = frame["symbol"][0], frame["interval"][0]
+        first, last = frame["ts"][0], frame["ts"][-1]
+        keys = sorted(k for k in self._partition_keys(symbol) if k.interval == interval)
+        before = after = None
+        for key in reversed([k for k in keys if k.year <= first.year]):
+            rows = self._query([key], ("ts", "close"), None, first)
+            if rows.height:
+                before = StoredBar(*rows.row(rows.height - 1))
+                break
+        after_start = last + timedelta(microseconds=1)
+        for key in (k for k in keys if k.year >= last.year):
+            rows = self._query([key], ("ts", "close"), after_start, None)
+            if rows.height:
+                after = StoredBar(*rows.row(0))
+                break
+        return before, after
 
     def load(
         self,
@@ -208,21 +241,6 @@ class PartitionedCandleStore(abc.ABC):
         return sorted(
             key for key in keys if key.interval == interval and first_year <= key.year <= last_year
         )
-
-
-def _split_by_year(frame: pl.DataFrame) -> Iterator[tuple[int, pl.DataFrame]]:
-    """Zero-copy slices of a ts-sorted frame, one per UTC year."""
-    micros = frame["ts"].to_physical().to_numpy()
-    first: datetime = frame["ts"][0]
-    last: datetime = frame["ts"][-1]
-    for year in range(first.year, last.year + 1):
-        low, high = np.searchsorted(micros, [_year_start_us(year), _year_start_us(year + 1)])
-        if high > low:
-            yield year, frame.slice(int(low), int(high - low))
-
-
-def _year_start_us(year: int) -> int:
-    return (datetime(year, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def _as_utc(moment: datetime | None, name: str) -> datetime | None:

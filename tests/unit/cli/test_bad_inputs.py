@@ -753,6 +753,77 @@ CASES = [
         ),
         env={"TRADELOOP_DHAN_CLIENT_ID": None, "TRADELOOP_DHAN_ACCESS_TOKEN": None},
     ),
+    # -- data import: the plausibility rules and their options (issue 15 item 6) ---------------
+    Case(
+        "import-max-move-negative",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "1m", "--max-move", "-1"),
+        2,
+        ("--max-move -1", "above 0"),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-max-move-zero",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "1m", "--max-move", "0"),
+        2,
+        ("--max-move 0", "above 0"),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-max-move-nan",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "1m", "--max-move", "nan"),
+        2,
+        ("--max-move nan", "above 0"),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-max-move-not-a-number",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "1m", "--max-move", "abc"),
+        2,
+        ("--max-move",),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-allow-future-with-a-value",
+        (*IMPORT, "{tmp}/ok.csv", "--symbol", "NIFTY", "--interval", "1m", "--allow-future", "x"),
+        2,
+        ("x",),
+        files={"ok.csv": CANDLE_CSV},
+    ),
+    Case(
+        "import-bar-in-2099",
+        (*IMPORT, "{tmp}/future.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("future.csv", "nothing was imported", "row 0 (2099-01-02 09:15 IST)", "--allow-future"),
+        files={"future.csv": CANDLE_CSV.replace("2025-01-02", "2099-01-02")},
+    ),
+    Case(
+        "import-price-jump",
+        (*IMPORT, "{tmp}/jump.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("jump.csv", "row 1 (2025-01-02 09:16 IST)", "close=150.0", "--max-move 0.5"),
+        files={"jump.csv": CANDLE_CSV + "2025-01-02 09:16:00,100.5,150,100.5,150,10\n"},
+    ),
+    Case(
+        "import-volume-overflows-int64",
+        (*IMPORT, "{tmp}/big.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("big.csv", "row 0 (2025-01-02 09:15 IST)", "64-bit", "volume=9.223372036854776e+18"),
+        files={"big.csv": CANDLE_CSV.replace(",10\n", f",{2**63}\n")},
+    ),
+    Case(
+        "import-price-1e308",
+        (*IMPORT, "{tmp}/huge.csv", "--symbol", "NIFTY", "--interval", "1m", "--max-move", "1e9"),
+        2,
+        ("huge.csv", "row 0", "prices above 1,000,000,000", "close=1e+308"),
+        files={"huge.csv": CANDLE_CSV.replace("100,101,99,100.5", "1e308,1e308,1e308,1e308")},
+    ),
+    Case(
+        "import-epoch-out-of-range",
+        (*IMPORT, "{tmp}/epoch.csv", "--symbol", "NIFTY", "--interval", "1m"),
+        2,
+        ("epoch.csv", "not between 1970 and 2200", "row 0"),
+        files={"epoch.csv": "ts,open,high,low,close,volume\n1e300,100,101,99,100.5,10\n"},
+    ),
 ]
 
 
