@@ -178,7 +178,7 @@ def import_file(
         None,
         "--max-move",
         help="Largest move of a bar's prices from the close before it, as a fraction (0.5 = "
-        "50%); default [plausibility] max_move_fraction (0.2). Raise it for a real crash.",
+        "50%); default: the setting plausibility.max_move_fraction (0.2).",
     ),
     allow_future: bool = typer.Option(
         False, "--allow-future", help="Accept bars that open after now (synthetic/test data)."

@@ -152,8 +152,9 @@ def test_both_rules_are_reported_together() -> None:
 
 
 @pytest.mark.parametrize("symbol", ["NIFTY", "BANKNIFTY"])
-def test_the_synthetic_market_passes_the_default_rules(symbol: str) -> None:
-    market = generate_market(symbol, days=250, seed=7, start=date(2025, 1, 1))
+@pytest.mark.parametrize("regime", ["null", "planted"])
+def test_the_synthetic_market_passes_the_default_rules(symbol: str, regime: str) -> None:
+    market = generate_market(symbol, days=250, seed=7, start=date(2025, 1, 1), regime=regime)
     check_plausibility(market.candles, DEFAULTS, NOW, None, None)
 
 
