@@ -42,6 +42,8 @@ from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.gate import GateCard, TrialStats
 from tradeloop.domain.backtest.scoring import ScoringConfig, score_walk_forward
 from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.contracts import ContractFacts
+from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.market.planted import DEFAULT_EDGE_STRENGTH, MarketRegime, check_edge
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.research import Evaluation, evaluate_specs, gate_specs, split_lockbox
@@ -60,6 +62,13 @@ SPECS = 1000
 COSTS = CostTable.bundled()
 DEFAULT = ScoringConfig()
 OPENED = ScoringConfig(min_score=0.0)
+# The lots and tick the figures in docs/backtesting.md were measured with (those of January 2026
+# on), kept fixed so a rerun reproduces them; the research path would take the synthetic
+# market's January 2025 lots (25, 15) from the instrument master's revision table instead.
+FUTURES = {
+    name: ContractFacts(name, ContractKind.FUT, lot, 0.05, "bench_validity: the measured lots")
+    for name, lot in (("NIFTY", 65), ("BANKNIFTY", 30))
+}
 
 _started = time.perf_counter()
 
@@ -123,7 +132,7 @@ class Research:
             specs,
             self.candles if candles is None else candles,
             self.lockbox_start,
-            BacktestConfig.for_symbol(specs[0].symbol),
+            BacktestConfig.for_symbol(specs[0].symbol, FUTURES[specs[0].symbol]),
             COSTS,
             scoring,
             {TIMEFRAME: self.trials},
@@ -138,7 +147,7 @@ def research(candles: pl.DataFrame, specs: Sequence[StrategySpec]) -> Research:
     evaluations = evaluate_specs(
         specs,
         lockbox.research,
-        BacktestConfig.for_symbol(specs[0].symbol),
+        BacktestConfig.for_symbol(specs[0].symbol, FUTURES[specs[0].symbol]),
         DEFAULT,
         COSTS,
         folds=DEFAULT.walk_forward_folds,

@@ -25,11 +25,12 @@ from __future__ import annotations
 import pytest
 
 from golden.backtest_frames import GOLDEN_COSTS, candles, minute_bars, signals
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 
 START = "2025-01-06 09:15"
 ONE_LOT = BacktestConfig.for_symbol(
-    "NIFTY", sizing="fixed_quantity", quantity=65, slippage_bps=0.0, apply_costs=True
+    "NIFTY", NIFTY_FUTURE, sizing="fixed_quantity", quantity=65, slippage_bps=0.0, apply_costs=True
 )
 
 

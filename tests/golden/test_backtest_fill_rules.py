@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from golden.backtest_frames import GOLDEN_COSTS, NO_COSTS, candles, minute_bars, signals
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 from tradeloop.domain.backtest.result import BacktestResult
 from tradeloop.domain.market.session import SQUARE_OFF_MINUTE
@@ -190,7 +191,7 @@ def test_max_bars_held_exits_at_next_open() -> None:
 def test_signal_that_sizes_to_zero_lots_is_skipped_and_counted() -> None:
     """Capital 10,000 at 1% risk = 100 rupees; stop 1% of 24,000 = 240 a unit; one NIFTY lot
     (65 units) would risk 15,600: floor(100 / 240 / 65) = 0 lots → skipped."""
-    config = BacktestConfig.for_symbol("NIFTY", capital=10_000.0, apply_costs=False)
+    config = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE, capital=10_000.0, apply_costs=False)
     rows = [(24000, 24010, 23990, 24000)] * 4
     result = _run(rows, config=config)
     assert result.trades.height == 0
@@ -201,7 +202,9 @@ def test_signal_that_sizes_to_zero_lots_is_skipped_and_counted() -> None:
 def test_risk_sizing_rounds_down_to_whole_lots() -> None:
     """Capital 10,00,000 at 1% = 10,000 rupees; stop 1% of 24,000 = 240 a unit:
     floor(10,000 / 240 / 65) = floor(0.641) → 0 lots; at 2% risk: floor(1.282) = 1 lot = 65."""
-    config = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0, apply_costs=False)
+    config = BacktestConfig.for_symbol(
+        "NIFTY", NIFTY_FUTURE, risk_per_trade_pct=2.0, apply_costs=False
+    )
     rows = [(24000, 24010, 23990, 24000)] * 4
     trade = _only_trade(_run(rows, config=config))
     assert trade["quantity"] == 65

@@ -19,6 +19,7 @@ import pytest
 import talib
 
 from golden.backtest_frames import GOLDEN_COSTS, load_sample
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import BacktestConfig, BacktestResult, run_backtest
 from tradeloop.domain.strategy.signals import Signals
 
@@ -45,7 +46,7 @@ def rsi_reversion_long(candles: pl.DataFrame) -> tuple[Signals, BacktestConfig]:
         break_even_r=0.75,
         square_off_minute=SQUARE_OFF,
     )
-    return signals, BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=1.0)
+    return signals, BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE, risk_per_trade_pct=1.0)
 
 
 def ema_breakdown_short(candles: pl.DataFrame) -> tuple[Signals, BacktestConfig]:
@@ -72,7 +73,7 @@ def ema_breakdown_short(candles: pl.DataFrame) -> tuple[Signals, BacktestConfig]
         square_off_minute=SQUARE_OFF,
     )
     config = BacktestConfig.for_symbol(
-        "NIFTY", compounding=False, slippage_bps=1.0, slippage_ticks=1.0
+        "NIFTY", NIFTY_FUTURE, compounding=False, slippage_bps=1.0, slippage_ticks=1.0
     )
     return signals, config
 

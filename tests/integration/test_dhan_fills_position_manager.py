@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from support.contracts import sample_contracts
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
@@ -60,7 +61,9 @@ def live_manager(
         rate_limiter=InMemoryRateLimiter(),
         base_url=server.base_url,
     )
-    risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
+    risk = RiskManager(
+        RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger, sample_contracts()
+    )
     guard = mode_guard(
         load_settings(
             trading_mode="live",

@@ -17,6 +17,7 @@ import pytest
 from prefect import flow, task
 from pydantic import SecretStr
 
+from support.contracts import sample_contracts
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
@@ -79,7 +80,9 @@ def live_gateway(server: DhanLoopbackServer, ledger: Ledger, timeout: float) -> 
         base_url=server.base_url,
         timeout=timeout,
     )
-    risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
+    risk = RiskManager(
+        RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger, sample_contracts()
+    )
     return OrderGateway(broker, ledger, risk, mode_guard(settings), clock)
 
 
@@ -188,7 +191,9 @@ def test_process_killed_right_after_create_restarts_with_one_order_and_tracks_th
             rate_limiter=InMemoryRateLimiter(),
             base_url=dhan_server.base_url,
         )
-        risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
+        risk = RiskManager(
+            RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger, sample_contracts()
+        )
         guard = mode_guard(
             load_settings(
                 trading_mode="live",

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.gate import GateCard, TrialStats
 from tradeloop.domain.backtest.scoring import ScoringConfig
@@ -29,7 +30,7 @@ def _passes(
 ) -> tuple[list[str], list[GateCard]]:
     """A research run's evaluate → score gate → significance gate, as the flow runs it: the
     ids of the specs that pass, and the gate cards of every candidate."""
-    config = BacktestConfig.for_symbol("NIFTY")
+    config = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE)
     costs = CostTable.bundled()
     lockbox = split_lockbox(candles, scoring.lockbox_fraction)
     assert lockbox.start is not None

@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from support.contracts import fixed_contracts
 from tradeloop.app.trading import live_mode_report
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
@@ -199,9 +200,13 @@ class World:
 
     def process(self) -> tuple[FaultyPaper, PositionManager]:
         """A fresh process on the same ledger and book."""
-        broker = FaultyPaper(self.book, COSTS, PaperConfig(slippage_bps=0.0), self.clock)
+        broker = FaultyPaper(
+            self.book, COSTS, PaperConfig(slippage_bps=0.0), self.clock, fixed_contracts()
+        )
         broker.faults = self.faults
-        risk = RiskManager(RiskLimits(capital=5_000_000.0), CALENDAR, self.controls)
+        risk = RiskManager(
+            RiskLimits(capital=5_000_000.0), CALENDAR, self.controls, fixed_contracts()
+        )
         gateway = OrderGateway(broker, self.journal, risk, GUARD, self.clock)
         manager = PositionManager(
             gateway,

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from support.contracts import sample_contracts
 from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, LateAnswer
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
@@ -77,7 +78,9 @@ def live_process(server: DhanLoopbackServer, ledger: Ledger, clock: ManualClock)
         base_url=server.base_url,
         timeout=0.3,
     )
-    risk = RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger)
+    risk = RiskManager(
+        RiskLimits(capital=5_000_000.0), NSECalendar.default(), ledger, sample_contracts()
+    )
     gateway = OrderGateway(broker, ledger, risk, GUARD, clock)
     return PositionManager(
         gateway, ledger, ledger, clock, square_off_time=SQUARE_OFF, default_plan=ExitPlan()

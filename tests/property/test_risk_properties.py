@@ -7,6 +7,7 @@ from datetime import date, time
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from support.contracts import sample_contracts
 from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
 from tradeloop.domain.risk.limits import RiskLimits
@@ -21,7 +22,7 @@ lot_sizes = st.integers(min_value=1, max_value=2_000)
 
 def manager(capital: float = 5_000_000.0, risk_pct: float = 1.0) -> RiskManager:
     limits = RiskLimits(capital=capital, risk_per_trade_pct=risk_pct)
-    return RiskManager(limits, CALENDAR, InMemoryTradingControls())
+    return RiskManager(limits, CALENDAR, InMemoryTradingControls(), sample_contracts())
 
 
 @settings(max_examples=100, deadline=None)

@@ -16,8 +16,11 @@ from tradeloop.app import stores
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
-from tradeloop.domain.market.calendar import NSECalendar, ist_datetime
+from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
+from tradeloop.domain.market.contracts import ContractTable
+from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.risk.limits import RiskLimits
+from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ class ResearchContext:
         costs: the charges of every fill.
         calendar: the NSE sessions.
         candles: the store the 1m candles are read from.
+        contracts: the lot and tick of each index future, by day (the instrument master).
     """
 
     risk: RiskLimits
@@ -48,11 +52,15 @@ class ResearchContext:
     costs: CostTable
     calendar: NSECalendar
     candles: CandleStore
+    contracts: ContractTable
 
-    def backtest_config(self, symbol: str) -> BacktestConfig:
-        """The backtest config of `symbol` (its lot and tick), from the risk and slippage."""
+    def backtest_config(self, symbol: str, first_day: date) -> BacktestConfig:
+        """The backtest config of `symbol` from the risk and slippage settings, with the lot and
+        tick of its future on `first_day`, the backtest's first session: a backtest that spans
+        a lot revision keeps that lot throughout (the config stored with it says which)."""
         return BacktestConfig.for_symbol(
             symbol,
+            self.contracts.facts(symbol, ContractKind.FUT, first_day),
             capital=self.risk.capital,
             risk_per_trade_pct=self.risk.risk_per_trade_pct,
             slippage_bps=self.slippage_bps,
@@ -99,7 +107,7 @@ class ResearchContext:
             specs,
             candles,
             lockbox_start,
-            self.backtest_config(specs[0].symbol),
+            self.backtest_config(specs[0].symbol, to_ist(lockbox_start).date()),
             self.costs,
             self.scoring,
             trials,
@@ -112,7 +120,7 @@ class ResearchContext:
 
         return evaluation_context_key(
             candles,
-            self.backtest_config(symbol),
+            self.backtest_config(symbol, first_session(candles)),
             self.scoring,
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
@@ -132,11 +140,18 @@ class ResearchContext:
         return evaluate_specs(
             specs,
             candles,
-            self.backtest_config(specs[0].symbol),
+            self.backtest_config(specs[0].symbol, first_session(candles)),
             self.scoring,
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
         )
+
+
+def first_session(candles: pl.DataFrame) -> date:
+    """The IST day of the first of `candles` (the day a backtest's lot is taken on)."""
+    if candles.height == 0:
+        raise NotFoundError("no candles to backtest: the window holds no bars")
+    return to_ist(candles["ts"][0]).date()
 
 
 def _bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
@@ -156,4 +171,5 @@ def research_context(settings: Settings) -> ResearchContext:
         costs=stores.cost_table(settings),
         calendar=candles.calendar,
         candles=candles,
+        contracts=stores.contract_table(settings),
     )

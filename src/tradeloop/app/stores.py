@@ -11,6 +11,7 @@ from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
     # Imported where used: `tradeloop --help` must not pay for DuckDB, polars or SQLAlchemy.
+    from tradeloop.domain.market.contracts import ContractTable
     from tradeloop.domain.market.instrument_master import InstrumentMaster
     from tradeloop.storage.candles import ParquetCandleStore
     from tradeloop.storage.instruments import InstrumentStore
@@ -63,6 +64,15 @@ def instrument_master(settings: Settings) -> InstrumentMaster:
 
     stored = instrument_store(settings).load()
     return stored if stored is not None else bundled_master()
+
+
+def contract_table(settings: Settings) -> ContractTable:
+    """Lot and tick of every index future and option, by day: the instrument master (above)
+    from its `as_of` on, the bundled lot revision table for the days before it. The one table
+    the backtests, the risk check, the position manager and the paper broker read."""
+    from tradeloop.domain.market.contracts import ContractTable, bundled_revisions
+
+    return ContractTable(instrument_master(settings), bundled_revisions())
 
 
 def ledger(settings: Settings) -> Ledger:

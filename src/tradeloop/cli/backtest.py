@@ -12,7 +12,7 @@ import json
 import math
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich import box
@@ -97,8 +97,10 @@ def backtest(
         raise UserError(f"--to {last_day} is before --from {first_day}: swap them")
     if mode not in ("rolling", "anchored"):
         raise UserError(f"--mode {mode!r} is unknown: use rolling or anchored")
-    config = _config(context, spec, capital, risk_pct, slippage_bps, no_costs)
+    _refuse_unsupported(spec)
+    options = _options(capital, risk_pct, slippage_bps, no_costs)
     candles = _candles(context, spec, first_day, last_day)
+    config = _config(context, spec, candles, options)
     table, scoring = context.costs, context.scoring
     signals = compile_spec(spec, candles)
     walk: WalkForwardResult | None = None
@@ -112,7 +114,7 @@ def backtest(
         result = run_backtest(signals, candles, config, table)
         card = score_metrics(result.metrics, scoring)
 
-    _report(spec, candles, result, card, walk)
+    _report(spec, candles, config, result, card, walk)
     folder = _save(current, spec, result, card, walk, candles)
     for name in ("trades.csv", "trades.parquet", "equity.parquet", "metrics.json"):
         console.print(f"wrote {folder / name}", highlight=False, soft_wrap=True)
@@ -121,6 +123,7 @@ def backtest(
 def _report(
     spec: StrategySpec,
     candles: pl.DataFrame,
+    config: BacktestConfig,
     result: BacktestResult,
     card: ScoreCard,
     walk: WalkForwardResult | None,
@@ -129,6 +132,12 @@ def _report(
     console.print(
         f"[bold]{spec.name}[/]  id {spec.id}  {spec.symbol} {spec.timeframe} {spec.direction}  "
         f"{_ist(candles['ts'][0])} → {_ist(candles['ts'][-1])} IST  ({candles.height} bars)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  the {spec.symbol} future's lot {config.lot_size} and tick {config.tick_size:g} on the "
+        "first session, kept for the whole run",
         highlight=False,
         soft_wrap=True,
     )
@@ -187,27 +196,42 @@ def _candles(
     return minutes if spec.timeframe == "1m" else resample(minutes, spec.timeframe)
 
 
-def _config(
-    context: ResearchContext,
-    spec: StrategySpec,
-    capital: float | None,
-    risk_pct: float | None,
-    slippage_bps: float | None,
-    no_costs: bool,
-) -> BacktestConfig:
-    from tradeloop.domain.backtest import BacktestConfig
+def _refuse_unsupported(spec: StrategySpec) -> None:
     from tradeloop.domain.research import unsupported_reason
 
     reason = unsupported_reason(spec)
     if reason is not None:
         raise UserError(reason)
-    # The one mapping from settings (the research context), then this run's options on top.
-    values = context.backtest_config(spec.symbol).model_dump()
-    overrides = {"capital": capital, "risk_per_trade_pct": risk_pct, "slippage_bps": slippage_bps}
-    values.update({name: value for name, value in overrides.items() if value is not None})
-    values["apply_costs"] = not no_costs
+
+
+def _options(
+    capital: float | None, risk_pct: float | None, slippage_bps: float | None, no_costs: bool
+) -> dict[str, Any]:
+    """This run's options, checked before any candle is read (a bad value is refused first)."""
+    from tradeloop.domain.backtest import BacktestConfig
+
+    given = {"capital": capital, "risk_per_trade_pct": risk_pct, "slippage_bps": slippage_bps}
+    options: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    options["apply_costs"] = not no_costs
+    _validated(BacktestConfig, options)
+    return options
+
+
+def _config(
+    context: ResearchContext, spec: StrategySpec, candles: pl.DataFrame, options: dict[str, Any]
+) -> BacktestConfig:
+    from tradeloop.app.research import first_session
+    from tradeloop.domain.backtest import BacktestConfig
+
+    # The one mapping from settings (the research context, with the future's lot and tick on
+    # the first session), then this run's options on top.
+    values = context.backtest_config(spec.symbol, first_session(candles)).model_dump()
+    return _validated(BacktestConfig, {**values, **options})
+
+
+def _validated(model: type[BacktestConfig], values: dict[str, Any]) -> BacktestConfig:
     try:
-        return BacktestConfig.model_validate(values)
+        return model.model_validate(values)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"invalid backtest option: {exc}") from None
 

@@ -11,6 +11,7 @@ import talib
 from pydantic import ValidationError
 
 from golden.backtest_frames import NO_COSTS, candles, load_sample, minute_bars, signals
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -22,6 +23,8 @@ from tradeloop.domain.backtest import (
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.exits import BACKTEST_EXIT_REASONS, ExitReason
 from tradeloop.domain.indicators.base import PriceArrays
+from tradeloop.domain.market.contracts import ContractFacts
+from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
 
@@ -79,7 +82,9 @@ def _variety(candles_frame: pl.DataFrame) -> list[Signals]:
 
 @pytest.mark.parametrize("compounding", [True, False])
 def test_batch_equals_single_spec_by_spec(sample: pl.DataFrame, compounding: bool) -> None:
-    config = BacktestConfig.for_symbol("NIFTY", compounding=compounding, risk_per_trade_pct=2.0)
+    config = BacktestConfig.for_symbol(
+        "NIFTY", NIFTY_FUTURE, compounding=compounding, risk_per_trade_pct=2.0
+    )
     variety = _variety(sample)
     batch = run_batch(variety, sample, config, COSTS, keep_equity=True)
     assert len(batch) == len(variety)
@@ -95,7 +100,7 @@ def test_batch_equals_single_spec_by_spec(sample: pl.DataFrame, compounding: boo
 
 def test_batch_equals_single_on_a_bar_range(sample: pl.DataFrame) -> None:
     variety = _variety(sample)[:4]
-    config = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
+    config = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE, risk_per_trade_pct=2.0)
     for together, spec_signals in zip(
         run_batch(variety, sample, config, COSTS, start=700, end=2100), variety, strict=True
     ):
@@ -107,7 +112,7 @@ def test_batch_equals_single_on_a_bar_range(sample: pl.DataFrame) -> None:
 
 def test_same_inputs_give_identical_results(sample: pl.DataFrame) -> None:
     signals_ = _variety(sample)[1]
-    config = BacktestConfig.for_symbol("NIFTY")
+    config = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE)
     first = run_backtest(signals_, sample, config, COSTS)
     second = run_backtest(signals_, market_arrays(sample), config, COSTS)
     assert first.metrics == second.metrics
@@ -115,7 +120,9 @@ def test_same_inputs_give_identical_results(sample: pl.DataFrame) -> None:
 
 
 def test_trade_frame_columns_and_types(sample: pl.DataFrame) -> None:
-    result = run_backtest(_variety(sample)[0], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
+    result = run_backtest(
+        _variety(sample)[0], sample, BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE), COSTS
+    )
     trades = result.trades
     assert trades.height == result.metrics.trades > 0
     assert trades.schema["entry_time"] == pl.Datetime("us", "UTC")
@@ -142,7 +149,9 @@ def test_trade_frame_columns_and_types(sample: pl.DataFrame) -> None:
 
 
 def test_batch_without_equity_gives_daily_curve(sample: pl.DataFrame) -> None:
-    (result,) = run_batch(_variety(sample)[:1], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
+    (result,) = run_batch(
+        _variety(sample)[:1], sample, BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE), COSTS
+    )
     assert result.bar_equity is None
     assert result.equity.equals(result.daily_equity)
 
@@ -180,9 +189,15 @@ def test_unknown_config_field_is_refused() -> None:
 
 
 def test_for_symbol_uses_the_future_lot_and_tick() -> None:
-    config = BacktestConfig.for_symbol("banknifty", capital=5e5)
-    assert (config.lot_size, config.tick_size, config.capital) == (30, 0.05, 5e5)
+    facts = ContractFacts("BANKNIFTY", ContractKind.FUT, 35, 0.2, "tests")
+    config = BacktestConfig.for_symbol("banknifty", facts, capital=5e5)
+    assert (config.lot_size, config.tick_size, config.capital) == (35, 0.2, 5e5)
     assert config.instrument_kind == "futures"
+
+
+def test_for_symbol_refuses_the_facts_of_another_contract() -> None:
+    with pytest.raises(ValueError, match="facts of NIFTY FUT"):
+        BacktestConfig.for_symbol("BANKNIFTY", NIFTY_FUTURE)
 
 
 def test_non_positive_risk_is_skipped_as_invalid_stop() -> None:
@@ -195,7 +210,9 @@ def test_non_positive_risk_is_skipped_as_invalid_stop() -> None:
 
 def test_results_accept_price_arrays(sample: pl.DataFrame) -> None:
     arrays = PriceArrays.from_candles(sample)
-    result = run_backtest(_variety(sample)[2], arrays, BacktestConfig.for_symbol("NIFTY"), COSTS)
+    result = run_backtest(
+        _variety(sample)[2], arrays, BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE), COSTS
+    )
     assert isinstance(result, BacktestResult)
     assert math.isfinite(result.metrics.sharpe)
     summary = result.summary()
@@ -209,7 +226,9 @@ def test_exit_reason_codes_match_the_kernel_layout() -> None:
 
 
 def test_trade_list_names_each_reason_by_its_ledger_label(sample: pl.DataFrame) -> None:
-    result = run_backtest(_variety(sample)[2], sample, BacktestConfig.for_symbol("NIFTY"), COSTS)
+    result = run_backtest(
+        _variety(sample)[2], sample, BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE), COSTS
+    )
     labels = ["stop", "target", "trailing_stop", "break_even_stop", "max_bars", "square_off"]
     assert result.trades.schema["exit_reason"] == pl.Enum([*labels, "end_of_data"])
     codes = result.records[:, layout.T_REASON].astype(int)

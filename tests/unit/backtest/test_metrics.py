@@ -10,6 +10,7 @@ import pytest
 import talib
 
 from golden.backtest_frames import NO_COSTS, candles, load_sample, minute_bars, signals
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import BacktestConfig, run_backtest
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.strategy.signals import Signals
@@ -100,7 +101,7 @@ def test_metrics_match_the_documented_formulas_on_the_sample() -> None:
     entry = np.zeros(n, dtype=bool)
     entry[1:] = (rsi[1:] > 60) & (rsi[:-1] <= 60)
     signals_ = Signals("trend", 1, entry, np.zeros(n), 0.003, np.zeros(n), target_r=2.0)
-    config = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
+    config = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE, risk_per_trade_pct=2.0)
     result = run_backtest(signals_, sample, config, COSTS)
     assert result.metrics.trades > 20
     expected = _independent_metrics(

@@ -10,6 +10,7 @@ import pytest
 import talib
 
 from golden.backtest_frames import load_sample
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest import (
     BacktestConfig,
     Metrics,
@@ -28,7 +29,7 @@ from tradeloop.errors import UserError
 
 COSTS = CostTable.bundled()
 
-CONFIG = BacktestConfig.for_symbol("NIFTY", risk_per_trade_pct=2.0)
+CONFIG = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE, risk_per_trade_pct=2.0)
 
 
 @pytest.fixture(scope="module")

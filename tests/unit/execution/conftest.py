@@ -7,6 +7,7 @@ from datetime import time
 
 import pytest
 
+from support.contracts import fixed_contracts
 from support.intents import TRADING_DAY, future_entry
 from tradeloop.app.trading import live_mode_report
 from tradeloop.clock import ManualClock
@@ -39,7 +40,9 @@ def controls() -> InMemoryTradingControls:
 
 @pytest.fixture
 def risk(controls: InMemoryTradingControls) -> RiskManager:
-    return RiskManager(RiskLimits(capital=5_000_000.0), NSECalendar.default(), controls)
+    return RiskManager(
+        RiskLimits(capital=5_000_000.0), NSECalendar.default(), controls, fixed_contracts()
+    )
 
 
 @pytest.fixture
@@ -54,7 +57,9 @@ def book() -> InMemoryPaperBook:
 
 @pytest.fixture
 def paper(book: InMemoryPaperBook, clock: ManualClock) -> PaperBroker:
-    return PaperBroker(book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock)
+    return PaperBroker(
+        book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock, fixed_contracts()
+    )
 
 
 @pytest.fixture

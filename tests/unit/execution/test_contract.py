@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from support.contracts import fixed_contracts
 from support.intents import future_entry
 from tradeloop.domain.execution.contract import (
     contract_failures,
@@ -15,6 +16,8 @@ from tradeloop.domain.execution.contract import (
     round_to_tick,
 )
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
+
+CONTRACTS = fixed_contracts(tick=0.05)  # NIFTY 65 on a 0.05 grid, whatever the day
 
 
 def test_long_entry_rounds_every_price_toward_less_risk() -> None:
@@ -26,12 +29,13 @@ def test_long_entry_rounds_every_price_toward_less_risk() -> None:
             target=24_200.04,
             reference_price=24_000.01,
             trailing_jump=10.02,
-        )
+        ),
+        CONTRACTS,
     )
 
     assert (rounded.price, rounded.stop_loss, rounded.target) == (24_000.0, 23_900.05, 24_200.0)
     assert (rounded.reference_price, rounded.trailing_jump) == (24_000.05, 10.0)
-    assert contract_failures(rounded) == []
+    assert contract_failures(rounded, CONTRACTS) == []
 
 
 def test_short_entry_rounds_the_mirror_way() -> None:
@@ -43,7 +47,8 @@ def test_short_entry_rounds_the_mirror_way() -> None:
             stop_loss=24_100.02,
             target=23_800.04,
             reference_price=24_000.01,
-        )
+        ),
+        CONTRACTS,
     )
 
     assert (rounded.price, rounded.stop_loss, rounded.target) == (24_000.05, 24_100.0, 23_800.05)
@@ -52,7 +57,7 @@ def test_short_entry_rounds_the_mirror_way() -> None:
 
 def test_an_intent_already_on_the_tick_keeps_its_id() -> None:
     intent = future_entry(stop_loss=23_900.050000000003)  # float noise is on the grid
-    assert on_tick(intent) is intent
+    assert on_tick(intent, CONTRACTS) is intent
 
 
 @pytest.mark.parametrize(("direction", "expected"), [(1, 101.0), (-1, 100.95)])
@@ -67,7 +72,7 @@ def test_round_to_tick_handles_coarse_and_fine_ticks() -> None:
 
 
 def test_a_tick_finer_than_the_instruments_is_refused() -> None:
-    failures = contract_failures(future_entry(tick_size=0.01))
+    failures = contract_failures(future_entry(tick_size=0.01), CONTRACTS)
     assert failures == [
         "NIFTY-FUT (lot 65, tick 0.01): tick_size 0.01 is not a multiple of the instrument's "
         "tick 0.05"
@@ -84,16 +89,19 @@ def test_exits_skip_the_lot_check_and_need_no_tick_without_prices() -> None:
         target=None,
         reference_price=None,
     )
-    assert contract_failures(odd_exit) == []
+    assert contract_failures(odd_exit, CONTRACTS) == []
 
 
 def test_an_intent_journalled_before_tick_size_existed_keeps_its_id() -> None:
     intent = future_entry()
     old_content = intent.model_dump(mode="json")
     del old_content["tick_size"]  # what the previous version hashed and stored
-    old_id = "tl" + hashlib.sha256(
-        json.dumps(old_content, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()[:20]
+    old_id = (
+        "tl"
+        + hashlib.sha256(
+            json.dumps(old_content, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()[:20]
+    )
 
     assert OrderIntent.model_validate(old_content).id == intent.id == old_id
     assert future_entry(tick_size=0.05).id != intent.id  # a stated tick is part of the intent

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from support.contracts import fixed_contracts
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.gateway import SETTLE_ABSENT_AFTER, OrderGateway, SubmitOutcome
@@ -73,7 +74,9 @@ def make_gateway(
     clock: ManualClock,
 ) -> GatewayFactory:
     def build(broker_class: type[CountingPaper]) -> tuple[OrderGateway, CountingPaper]:
-        broker = broker_class(book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock)
+        broker = broker_class(
+            book, CostTable.bundled(), PaperConfig(slippage_bps=0.0), clock, fixed_contracts()
+        )
         return OrderGateway(broker, journal, risk, paper_guard, clock), broker
 
     return build

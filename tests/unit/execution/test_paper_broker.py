@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from support.contracts import fixed_contracts
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.execution.fills import FillLeg
@@ -25,7 +26,9 @@ def plain(make_intent: IntentFactory, **overrides: object) -> OrderIntent:
 def test_market_order_fills_on_the_next_tick_with_slippage_against_the_taker(
     book: InMemoryPaperBook, clock: ManualClock, make_intent: IntentFactory
 ) -> None:
-    broker = PaperBroker(book, CostTable.bundled(), PaperConfig(slippage_bps=10.0), clock)
+    broker = PaperBroker(
+        book, CostTable.bundled(), PaperConfig(slippage_bps=10.0), clock, fixed_contracts()
+    )
     broker.on_price("13", 24_000.0, clock.now())
     placed = broker.place(plain(make_intent))
     assert placed.status is OrderStatus.OPEN  # it needs a tick to reach the market
@@ -44,7 +47,7 @@ def test_last_price_mode_fills_a_market_order_at_once(
     book: InMemoryPaperBook, clock: ManualClock, make_intent: IntentFactory
 ) -> None:
     config = PaperConfig(slippage_bps=0.0, slippage_ticks=2, market_fill="last_price")
-    broker = PaperBroker(book, CostTable.bundled(), config, clock)
+    broker = PaperBroker(book, CostTable.bundled(), config, clock, fixed_contracts())
     broker.on_price("13", 24_000.0, clock.now())
 
     placed = broker.place(plain(make_intent))
@@ -173,7 +176,7 @@ def test_a_new_broker_on_the_same_book_resumes_orders_and_positions(
     placed = paper.place(make_intent())
     paper.on_price("13", 24_000.0, clock.now())
 
-    restarted = PaperBroker(book, CostTable.bundled(), paper.config, clock)
+    restarted = PaperBroker(book, CostTable.bundled(), paper.config, clock, paper.contracts)
 
     assert restarted.order_by_correlation_id(
         placed.correlation_id

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from support.contracts import fixed_contracts
 from tradeloop.app.trading import live_mode_report
 from tradeloop.clock import ManualClock
 from tradeloop.domain.costs import CostTable
@@ -54,8 +55,16 @@ def build_session(
     controls = InMemoryTradingControls()
     journal = InMemoryOrderJournal()
     book = InMemoryPaperBook()
-    broker = broker_class(book, CostTable.bundled(), PaperConfig(slippage_bps=slippage_bps), clock)
-    risk = RiskManager(RiskLimits(capital=capital, **limits), NSECalendar.default(), controls)
+    broker = broker_class(
+        book,
+        CostTable.bundled(),
+        PaperConfig(slippage_bps=slippage_bps),
+        clock,
+        fixed_contracts(),
+    )
+    risk = RiskManager(
+        RiskLimits(capital=capital, **limits), NSECalendar.default(), controls, fixed_contracts()
+    )
     gateway = OrderGateway(
         broker, journal, risk, ModeGuard(live_mode_report(load_settings())), clock
     )

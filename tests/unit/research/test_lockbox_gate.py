@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from support.contracts import NIFTY_FUTURE, sample_contracts
 from tradeloop.app.research import ResearchContext
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.gate import TrialStats
@@ -29,7 +30,7 @@ from tradeloop.storage.memory import StrategyRecord
 
 SCORING = ScoringConfig(walk_forward_folds=2)
 COSTS = CostTable.bundled()
-CONFIG = BacktestConfig.for_symbol("NIFTY")
+CONFIG = BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,7 @@ def test_the_research_context_gates_with_its_own_costs_and_scoring(
         costs=COSTS,
         calendar=calendar,
         candles=InMemoryCandleStore(calendar),
+        contracts=sample_contracts(),
     )
     lockbox = split_lockbox(candles, SCORING.lockbox_fraction)
     assert lockbox.start is not None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support.contracts import NIFTY_FUTURE
 from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
@@ -28,7 +29,7 @@ def test_option_spec_is_refused_by_name_and_index_spec_is_not() -> None:
         evaluate_specs(
             [cross, puts],
             candles,
-            BacktestConfig.for_symbol("NIFTY"),
+            BacktestConfig.for_symbol("NIFTY", NIFTY_FUTURE),
             ScoringConfig(),
             CostTable.bundled(),
             folds=4,

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from support.contracts import sample_contracts
 from support.intents import TRADING_DAY, future_entry
 from tradeloop.domain.execution.orders import OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
@@ -35,7 +36,10 @@ def risk(controls: InMemoryTradingControls) -> RiskManager:
     # ₹50 lakh: one NIFTY lot (65 × 24,000 = ₹15.6 lakh notional) fits; budget ₹50,000 a trade.
     # Futures are margined: allow notional up to 5x capital so these tests isolate the risk budget.
     return RiskManager(
-        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=500.0), CALENDAR, controls
+        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=500.0),
+        CALENDAR,
+        controls,
+        sample_contracts(),
     )
 
 
@@ -83,7 +87,7 @@ def test_sizing_stays_within_the_notional_cap(controls: InMemoryTradingControls)
     # By risk 7 lots of 65, but 7 × 65 × 24,000 is above the ₹5,000,000 cap (100% of capital):
     # 5,000,000 / (24,000 × 65) = 3.2 → 3 lots; the intent (1 lot) is approved as it stands.
     limits = RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=100.0)
-    capped = RiskManager(limits, CALENDAR, controls)
+    capped = RiskManager(limits, CALENDAR, controls, sample_contracts())
     assert capped.size(5_000_000.0, 24_000.0, 23_900.0, 65).quantity == 195
     decision = capped.check(entry(), Portfolio(), AT_0930)
     assert decision.approved, decision.reasons
@@ -148,7 +152,10 @@ def test_limit_entry_is_checked_at_its_limit_price(risk: RiskManager) -> None:
 
 def test_notional_above_capital_share_is_refused(controls: InMemoryTradingControls) -> None:
     tight = RiskManager(
-        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=20.0), CALENDAR, controls
+        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=20.0),
+        CALENDAR,
+        controls,
+        sample_contracts(),
     )
     decision = tight.check(entry(), Portfolio(), AT_0930)
     assert decision.checks == (RiskCheck.NOTIONAL,)

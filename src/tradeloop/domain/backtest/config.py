@@ -1,8 +1,12 @@
 """How a backtest sizes, fills and charges trades: `BacktestConfig`.
 
 The fill rules themselves are documented in docs/backtesting.md; this module only holds the
-knobs. Build a config for an index with `BacktestConfig.for_symbol("NIFTY", ...)`: the index is
-traded as its future proxy (spot prices, the future's lot size and tick, futures costs).
+knobs. Build a config for an index with `BacktestConfig.for_symbol("NIFTY", facts, ...)`: the
+index is traded as its future proxy (spot prices, the future's lot size and tick, futures
+costs). `facts` come from the `ContractTable` the composition root builds from the instrument
+master: the future's lot and tick on the backtest's first day. A backtest spanning a lot
+revision keeps that first day's lot throughout (its config, stored with the result, says which);
+split the window at the revision to trade each side with its own lot.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradeloop.domain.costs import InstrumentKind
 from tradeloop.domain.exits import ExitReason as ExitReason  # public as backtest.ExitReason
-from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.market.contracts import ContractFacts
+from tradeloop.domain.market.instrument_master import ContractKind
 
 SizingMode = Literal["risk", "fixed_quantity"]
 
@@ -42,7 +47,11 @@ class BacktestConfig(BaseModel):
     quantity: int = Field(
         0, ge=0, description="Units per trade when sizing='fixed_quantity' (units, not lots)."
     )
-    lot_size: int = Field(1, gt=0, description="Units per lot: risk sizing rounds down to lots.")
+    lot_size: int = Field(
+        1,
+        gt=0,
+        description="Units per lot: risk sizing rounds down to lots (for_symbol: the contract's).",
+    )
     compounding: bool = Field(
         True,
         description="Size from the realised equity (True) or always from `capital` (False).",
@@ -53,7 +62,9 @@ class BacktestConfig(BaseModel):
     slippage_ticks: float = Field(
         0.0, ge=0, description="Slippage against the taker, in ticks (added to the bps part)."
     )
-    tick_size: float = Field(0.05, gt=0, description="Price tick in rupees.")
+    tick_size: float = Field(
+        0.05, gt=0, description="Price tick in rupees (for_symbol: the contract's)."
+    )
     instrument_kind: InstrumentKind = Field(
         InstrumentKind.FUTURES, description="Which rows of the cost table apply."
     )
@@ -84,12 +95,17 @@ class BacktestConfig(BaseModel):
         return self
 
     @classmethod
-    def for_symbol(cls, symbol: str, **overrides: Any) -> BacktestConfig:
-        """A config for an index traded as its future: its lot size and tick, futures costs."""
-        instrument = index_instrument(symbol)
+    def for_symbol(cls, symbol: str, facts: ContractFacts, **overrides: Any) -> BacktestConfig:
+        """A config for the index `symbol` traded as its future: the future's lot size and tick
+        (`facts`, from the contract table), futures costs."""
+        if facts.underlying != symbol.strip().upper() or facts.kind is not ContractKind.FUT:
+            raise ValueError(
+                f"for_symbol({symbol!r}) was given the facts of {facts.underlying} "
+                f"{facts.kind.value}: pass the contract table's facts of the {symbol} future"
+            )
         values: dict[str, Any] = {
-            "lot_size": instrument.lot_size,
-            "tick_size": instrument.tick_size,
+            "lot_size": facts.lot_size,
+            "tick_size": facts.tick_size,
             "instrument_kind": InstrumentKind.FUTURES,
         }
         values.update(overrides)

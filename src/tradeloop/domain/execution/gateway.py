@@ -44,6 +44,7 @@ from tradeloop.domain.execution.journal import (
 )
 from tradeloop.domain.execution.mode import ModeGuard, TradingMode
 from tradeloop.domain.execution.orders import Broker, BrokerOrder, OrderIntent, OrderStatus
+from tradeloop.domain.market.contracts import ContractTable
 from tradeloop.domain.risk.manager import RiskDecision, RiskManager
 from tradeloop.domain.risk.state import Portfolio
 from tradeloop.errors import (
@@ -117,6 +118,11 @@ class OrderGateway:
         self.risk = risk
         self.mode_guard = mode_guard
         self.clock = clock
+
+    @property
+    def contracts(self) -> ContractTable:
+        """The lot and tick table of the risk manager: one table on the whole order path."""
+        return self.risk.contracts
 
     @property
     def mode(self) -> TradingMode:
@@ -242,7 +248,7 @@ class OrderGateway:
         off the instrument's tick is refused before anything is sent."""
         self.mode_guard.require_can_send(self.broker)
         intent = self._record(intent_id).intent
-        tick = tick_of(intent)
+        tick = tick_of(intent, self.contracts)
         if tick is not None and not is_on_tick(trigger_price, tick):
             raise UserError(
                 f"stop {trigger_price:g} for order {intent_id} is not on the tick {tick:g} of "

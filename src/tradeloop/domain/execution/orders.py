@@ -105,8 +105,9 @@ class OrderIntent(BaseModel):
         None,
         gt=0,
         description=(
-            "The instrument's price tick. None: the risk check takes it from the index table "
-            "(NIFTY, BANKNIFTY derivatives) and refuses an entry whose tick it cannot know."
+            "The instrument's price tick. None: the risk check takes it from the contract table "
+            "(the instrument master: NIFTY, BANKNIFTY derivatives) and refuses an entry whose "
+            "tick it cannot know."
         ),
     )
     order_type: OrderType = OrderType.MARKET

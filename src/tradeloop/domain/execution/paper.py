@@ -16,7 +16,8 @@ Fill rules (the backtester's, expressed on ticks):
   as the best price since entry moves away from the entry fill (Dhan's trailing jump).
 * `on_bar` replays a bar as open (gap) → low, high (high, low when short: whichever is worse
   for the open position, so a bar touching stop and target takes the stop) → close.
-* Charges come from the shared cost table; every fill carries its breakdown.
+* Charges come from the shared cost table; every fill carries its breakdown. Slippage in ticks
+  (`slippage_ticks`) uses the order's tick from the contract table (the instrument master).
 
 Every change is committed to the `PaperBookStore` before the call returns, so a restart resumes
 from exactly the book as it was. Like Dhan, the paper broker does not deduplicate correlation
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.clock import Clock
 from tradeloop.domain.costs import CostTable, InstrumentKind
+from tradeloop.domain.execution.contract import symbol_contract
 from tradeloop.domain.execution.fills import BrokerFill, FillLeg
 from tradeloop.domain.execution.mode import PAPER_BROKER_NAME
 from tradeloop.domain.execution.orders import (
@@ -47,6 +49,7 @@ from tradeloop.domain.execution.orders import (
 )
 from tradeloop.domain.execution.paper_book import PaperBookStore, PaperOrder
 from tradeloop.domain.market.calendar import to_ist
+from tradeloop.domain.market.contracts import ContractTable, underlying_of_symbol
 from tradeloop.domain.positions.accounting import holdings
 from tradeloop.errors import NotFoundError, OperationalError
 
@@ -56,8 +59,9 @@ class PaperConfig(BaseModel):
 
     capital: float = Field(1_000_000.0, gt=0)
     slippage_bps: float = Field(2.0, ge=0)
-    slippage_ticks: int = Field(0, ge=0)
-    tick_size: float = Field(0.05, gt=0)
+    slippage_ticks: int = Field(
+        0, ge=0, description="Slippage in ticks of the order's contract (the contract table's)."
+    )
     instrument_kind: InstrumentKind = InstrumentKind.FUTURES
     market_fill: Literal["next_tick", "last_price"] = "next_tick"
 
@@ -71,12 +75,18 @@ class PaperBroker:
     name = PAPER_BROKER_NAME
 
     def __init__(
-        self, book: PaperBookStore, costs: CostTable, config: PaperConfig, clock: Clock
+        self,
+        book: PaperBookStore,
+        costs: CostTable,
+        config: PaperConfig,
+        clock: Clock,
+        contracts: ContractTable,
     ) -> None:
         self._book = book
         self._costs = costs
         self.config = config
         self._clock = clock
+        self.contracts = contracts
         self._orders: dict[str, PaperOrder] = {o.order_id: o for o in book.paper_orders()}
         self._fills: list[BrokerFill] = book.paper_fills()
         self._last: dict[str, tuple[float, datetime]] = {}
@@ -284,7 +294,7 @@ class PaperBroker:
         # The first tick an order sees is a gap for it: it cannot have been resting before.
         at_level = order.armed and not gap
         if order.order_type is OrderType.MARKET:
-            return self._fill(order, self._slipped(order.side, ltp), ts)
+            return self._fill(order, self._slipped(order, ltp, ts), ts)
         limit_now = order.order_type is OrderType.LIMIT or order.triggered
         if not limit_now:
             assert order.trigger_price is not None
@@ -292,7 +302,7 @@ class PaperBroker:
                 return self._armed(order, ltp, ts), None
             if order.order_type is OrderType.STOP_LOSS_MARKET:
                 price = order.trigger_price if at_level else ltp
-                return self._fill(order, self._slipped(order.side, price), ts)
+                return self._fill(order, self._slipped(order, price, ts), ts)
             triggered = order.model_copy(update={"triggered": True, "updated_at": ts})
             assert triggered.price is not None
             if sign * (triggered.price - ltp) >= 0:
@@ -382,11 +392,21 @@ class PaperBroker:
         )
         return [filled], fill
 
-    def _slipped(self, side: Side, price: float) -> float:
-        adverse = price * self.config.slippage_bps / 10_000 + (
-            self.config.slippage_ticks * self.config.tick_size
-        )
-        return price + side.sign * adverse
+    def _slipped(self, order: PaperOrder, price: float, ts: datetime) -> float:
+        adverse = price * self.config.slippage_bps / 10_000
+        if self.config.slippage_ticks:
+            adverse += self.config.slippage_ticks * self._tick(order, ts)
+        return price + order.side.sign * adverse
+
+    def _tick(self, order: PaperOrder, ts: datetime) -> float:
+        """The order's tick from the contract table (the listed contract, else its underlying
+        and kind on the fill's day); 0 when the table does not know it (never an entry: the
+        risk check refuses those), so such a fill pays the bps part only."""
+        listed = self.contracts.of_security(order.security_id)
+        if listed is not None and listed.underlying == underlying_of_symbol(order.symbol):
+            return listed.tick_size
+        facts = symbol_contract(order.symbol, to_ist(ts).date(), self.contracts)
+        return 0.0 if facts is None else facts.tick_size
 
     def _commit(self, orders: Iterable[PaperOrder], fills: list[BrokerFill]) -> None:
         orders = list(orders)

@@ -1,8 +1,9 @@
-"""The indices tradeloop trades and their contract facts (lot size, tick, strike step).
+"""The indices tradeloop trades: their names, strike step, Dhan index id and typical level.
 
-Lot sizes follow the NSE revision effective January 2026 (NIFTY 65, BANKNIFTY 30); override them
-per run where you backtest an older period. Dhan security ids are those of the index in segment
-IDX_I (the futures and options have their own ids, looked up from Dhan's instrument list).
+Lot sizes and tick sizes are not here: they change with NSE's revisions and differ between a
+future and an option, so they come from the instrument master by day
+(`domain/market/contracts.py`, built in the composition root). Dhan security ids here are those
+of the index in segment IDX_I (the futures and options have their own ids, in the master).
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from tradeloop.errors import NotFoundError
 @dataclass(frozen=True, slots=True)
 class IndexInstrument:
     symbol: str
-    lot_size: int
-    tick_size: float
     strike_step: float
     dhan_security_id: str
     typical_level: float
 
 
 INDICES: dict[str, IndexInstrument] = {
-    "NIFTY": IndexInstrument("NIFTY", 65, 0.05, 50.0, "13", 24_000.0),
-    "BANKNIFTY": IndexInstrument("BANKNIFTY", 30, 0.05, 100.0, "25", 51_000.0),
+    "NIFTY": IndexInstrument("NIFTY", 50.0, "13", 24_000.0),
+    "BANKNIFTY": IndexInstrument("BANKNIFTY", 100.0, "25", 51_000.0),
 }
 
 

@@ -102,7 +102,7 @@ class PositionManager:
             raise UserError(
                 f"intent {intent.id} is an exit: open() takes entries; exits are the manager's"
             )
-        intent = on_tick(intent)
+        intent = on_tick(intent, self.gateway.contracts)
         now = self.clock.now()
         position = self.store.position(intent.id)
         if position is None:

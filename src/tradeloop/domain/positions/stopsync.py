@@ -98,7 +98,8 @@ class StopSync:
         )
         if move is None:
             return position
-        stop = protective_stop(position.direction, move.stop, tick_of(position.entry_intent))
+        tick = tick_of(position.entry_intent, self.gateway.contracts)
+        stop = protective_stop(position.direction, move.stop, tick)
         if math.isclose(stop, position.stop, rel_tol=0.0, abs_tol=1e-9):
             return position  # the move was float noise on a stop already on the tick
         return self.recorder.write(

@@ -13,7 +13,8 @@ Entries (intents with `is_exit=False`) must pass all of these; every failing che
 * the *other* open (and pending) positions are fewer than `max_open_positions` (the entry's own
   PENDING position, written before the check, does not count against itself);
 * the day's loss has not reached `max_daily_loss_pct` (reaching it HALTs the day);
-* the contract (contract.py): the instrument's lot, a known tick, every price on it.
+* the contract (contract.py): the instrument's lot, a known tick, every price on it, as the
+  `ContractTable` given at construction (the instrument master) says.
 
 Exits (`is_exit=True`) are always allowed, except:
 
@@ -42,6 +43,7 @@ from pydantic import BaseModel, ConfigDict
 from tradeloop.domain.execution.contract import contract_failures
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, to_ist
+from tradeloop.domain.market.contracts import ContractTable
 from tradeloop.domain.money import rupees
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.domain.risk.sizing import risk_quantity
@@ -111,14 +113,23 @@ class Sizing(BaseModel):
 
 
 class RiskManager:
-    """Sizes trades and approves or refuses intents. Reads and escalates the persisted controls."""
+    """Sizes trades and approves or refuses intents. Reads and escalates the persisted controls.
+
+    `contracts` (lot and tick of every index derivative, from the instrument master) is the one
+    the order path's gateway, position manager and paper broker read too.
+    """
 
     def __init__(
-        self, limits: RiskLimits, calendar: NSECalendar, controls: TradingControlStore
+        self,
+        limits: RiskLimits,
+        calendar: NSECalendar,
+        controls: TradingControlStore,
+        contracts: ContractTable,
     ) -> None:
         self.limits = limits
         self._calendar = calendar
         self._controls = controls
+        self.contracts = contracts
 
     def size(
         self, capital: float, entry: float, stop: float, lot_size: int, *, cap_notional: bool = True
@@ -194,7 +205,9 @@ class RiskManager:
             failures.append(
                 (RiskCheck.FLATTEN_NOT_EXIT, "the flatten path only accepts exits (is_exit=True)")
             )
-        failures += [(RiskCheck.CONTRACT, reason) for reason in contract_failures(intent)]
+        failures += [
+            (RiskCheck.CONTRACT, reason) for reason in contract_failures(intent, self.contracts)
+        ]
         if intent.is_exit:
             failures += self._exit_failures(intent, portfolio, now, day_state, flatten)
             return _decision(failures)
