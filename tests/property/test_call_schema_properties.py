@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from tradeloop.agent import ToolCall, ToolRegistry, parse_reply, tool
 from tradeloop.agent.builtin_tools import builtin_tools
+from tradeloop.agent.registry import _without_titles, bounded
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.tools.reference import EXAMPLE_SPEC
 from tradeloop.tools.research import validate_strategy
-from tradeloop.tools.spec_grammar import decoding_spec_schema
+from tradeloop.tools.spec_grammar import decoding_spec_schema, narrow_spec_definitions
 
 LIMIT = 4  # generated strings and arrays stay short: the bounds are checked in unit tests
 
@@ -137,10 +138,13 @@ def test_finish_without_its_summary_and_a_spec_for_finish_are_refused() -> None:
 
 
 def test_the_spec_argument_carries_the_strategy_spec_schema() -> None:
-    schema = ToolRegistry([validate_strategy]).call_schema()
+    schema = ToolRegistry([validate_strategy], narrow=narrow_spec_definitions).call_schema()
     spec = schema["anyOf"][0]["properties"]["args"]["properties"]["spec"]
-    assert set(spec["required"]) >= {"name", "symbol", "timeframe", "direction", "entry", "exit"}
-    assert "Condition" in schema["$defs"] and "$defs" not in spec
+    assert spec["$ref"] == "#/$defs/StrategySpec"
+    assert "StrategySpec" in schema["$defs"] and "Condition" in schema["$defs"]
+    grammar = decoding_spec_schema()["$defs"]
+    for name in ("Condition", "IndicatorOperand"):
+        assert schema["$defs"][name] == bounded(_without_titles(grammar[name])), name
     validator = jsonschema.Draft202012Validator(schema)
     assert validator.is_valid({"tool": "validate_strategy", "args": {"spec": EXAMPLE_SPEC}})
     broken = {**EXAMPLE_SPEC, "entry": {"all": [{"left": "rsi", "op": "above"}]}}

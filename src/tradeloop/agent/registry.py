@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,13 +42,22 @@ class ToolRegistry:
     `unavailable` maps words or phrases a goal may use for something none of these tools does
     to the reason (`{"delete": "no tool deletes remembered strategies"}`): the planner's step
     message points the model at `refuse` when a goal uses one (`prompting.goal_hints`).
+
+    `narrow` rewrites the call schema's definitions (`$defs`) for decoding, e.g. a strategy
+    spec's into a tighter grammar (`tradeloop.tools.spec_grammar`). It may only narrow: every
+    call it lets through must still be one the tools' own schemas accept.
     """
 
     def __init__(
-        self, tools: Iterable[Tool[Any]] = (), *, unavailable: Mapping[str, str] | None = None
+        self,
+        tools: Iterable[Tool[Any]] = (),
+        *,
+        unavailable: Mapping[str, str] | None = None,
+        narrow: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._tools: dict[str, Tool[Any]] = {}
         self._call_schema: dict[str, Any] | None = None
+        self._narrow = narrow
         self.unavailable: Mapping[str, str] = dict(unavailable or {})
         for each in tools:
             self.register(each)
@@ -167,8 +176,7 @@ class ToolRegistry:
             (each.Args, "validation") for each in self._tools.values()
         ]
         keys, shared = models_json_schema(models, ref_template="#/$defs/{model}")
-        definitions: dict[str, Any] = {}
-        _hoist_definitions(shared, definitions)
+        definitions: dict[str, Any] = dict(shared.get("$defs", {}))
         variants = []
         for each in self._tools.values():
             reference = keys[(each.Args, "validation")]["$ref"]
@@ -187,6 +195,8 @@ class ToolRegistry:
         schema: dict[str, Any] = {"anyOf": variants}
         if referenced:
             schema["$defs"] = {name: definitions[name] for name in sorted(referenced)}
+            if self._narrow is not None:
+                self._narrow(schema["$defs"])
         bounded_schema: dict[str, Any] = _without_titles(bounded(schema))
         return bounded_schema
 
@@ -231,10 +241,8 @@ def _described_args(args_model: type[BaseModel]) -> dict[str, Any]:
     """The args schema shown in the prompt: with its definitions when they are short, else with
     each reference shown as a described object (a strategy spec's format is long; a reference
     tool shows it in readable sections)."""
-    definitions: dict[str, Any] = {}
-    schema = _hoist_definitions(_without_titles(args_model.model_json_schema()), definitions)
-    if definitions:
-        schema["$defs"] = definitions
+    schema = _without_titles(args_model.model_json_schema())
+    definitions = schema.get("$defs")
     if definitions and len(json.dumps(definitions)) > DESCRIBED_DEFINITIONS_CHARS:
         schema.pop("$defs")
         collapsed: dict[str, Any] = _references_as_objects(schema)
@@ -308,28 +316,3 @@ def _referenced_definitions(roots: list[Any], definitions: dict[str, Any]) -> se
         elif isinstance(node, list):
             pending.extend(node)
     return found
-
-
-def _hoist_definitions(node: Any, into: dict[str, Any]) -> Any:
-    """`node` without any `$defs` of its own, at any depth, each moved into `into`.
-
-    A parameter may declare a whole schema of its own (`WithJsonSchema`: the strategy spec's
-    decoding grammar) with its definitions beside it; its references point at `#/$defs/...`,
-    which is where they must live in the schema that holds it. Two different definitions under
-    one name are a bug in the tools, refused here rather than sent as a wrong grammar.
-    """
-    if isinstance(node, list):
-        return [_hoist_definitions(item, into) for item in node]
-    if not isinstance(node, dict):
-        return node
-    result = {}
-    for key, value in node.items():
-        if key == "$defs" and isinstance(value, dict):
-            for name, definition in value.items():
-                definition = _hoist_definitions(definition, into)
-                if name in into and into[name] != definition:
-                    raise ValueError(f"two different JSON schema definitions named {name!r}")
-                into[name] = definition
-        else:
-            result[key] = _hoist_definitions(value, into)
-    return result

@@ -13,7 +13,7 @@ from tradeloop.agent.builtin_tools import builtin_tools
 from tradeloop.domain.market.calendar import IST
 from tradeloop.tools.research import research_tools
 from tradeloop.tools.session import ResearchSession
-
+from tradeloop.tools.spec_grammar import narrow_spec_definitions
 
 _NO_ORDERS = "no research tool places, changes or cancels an order (the trading commands do)"
 _NO_DEPLOY = "no research tool deploys a strategy or talks to the broker"
@@ -46,6 +46,7 @@ def default_registry(session: ResearchSession) -> ToolRegistry:
     return ToolRegistry(
         [*builtin_tools(default_timezone=IST.key), *research_tools(session)],
         unavailable=UNAVAILABLE,
+        narrow=narrow_spec_definitions,
     )
 
 

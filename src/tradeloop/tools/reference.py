@@ -11,13 +11,12 @@ import difflib
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import JsonValue, PlainValidator, WithJsonSchema
+from pydantic import JsonValue, PlainValidator
 
 from tradeloop.agent import ToolResult, tool
 from tradeloop.agent.schema_text import referenced, render_schema
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.strategy.spec import StrategySpec
-from tradeloop.tools.spec_grammar import decoding_spec_schema
 
 
 def _spec_document(value: Any) -> dict[str, Any]:
@@ -30,13 +29,12 @@ def _spec_document(value: Any) -> dict[str, Any]:
 
 
 SpecDocument = Annotated[
-    dict[str, Any], PlainValidator(_spec_document), WithJsonSchema(decoding_spec_schema())
+    dict[str, Any], PlainValidator(_spec_document, json_schema_input_type=StrategySpec)
 ]
-"""A tool parameter that takes a strategy spec document. Its JSON schema is `StrategySpec`'s,
-narrowed for decoding (`spec_grammar`): the agent's call schema then constrains decoding to a
-structurally valid spec (the registry moves its definitions to the top-level `$defs`). It is
-validated by the tool itself (`StrategySpec.from_document`), whose errors name each field and
-its fix, so only a non-object is refused before the tool runs."""
+"""A tool parameter that takes a strategy spec document. Its JSON schema is `StrategySpec`'s
+(the agent's call schema then constrains decoding to a structurally valid spec, definitions in
+the top-level `$defs`); it is validated by the tool itself (`StrategySpec.from_document`), whose
+errors name each field and its fix, so only a non-object is refused before the tool runs."""
 
 MAX_INDICATORS_DETAILED = 8
 SECTION_BUDGET_CHARS = 1300  # leaves room for the JSON wrapping and escaping

@@ -12,10 +12,11 @@ conditions of the form `{"left": 1, "op": "<", "right": 100}`, and `{"indicator"
 * a condition's left side may be a number. Here it is a price field or an indicator (a number
   goes on the right: `rsi > 30`, not `30 < rsi`; the spec itself still accepts both).
 
-Everything else is `StrategySpec`'s schema as it is, so a reply valid under this grammar is
-valid under the spec's schema; the tools still validate every spec in full
-(`StrategySpec.from_document`), which also checks what no schema can (periods in order, ranges
-that make sense together).
+The registry applies it to its call schema (`ToolRegistry(narrow=narrow_spec_definitions)`, in
+`tradeloop.tools.default_registry`). Everything else is `StrategySpec`'s schema as it is, so a
+reply valid under this grammar is valid under the spec's schema; the tools still validate
+every spec in full (`StrategySpec.from_document`), which also checks what no schema can
+(periods in order, ranges that make sense together).
 """
 
 from __future__ import annotations
@@ -34,25 +35,34 @@ LEFT_DESCRIPTION = (
 )
 
 
+def narrow_spec_definitions(definitions: dict[str, Any]) -> None:
+    """Narrow, in place, the `Condition` and `IndicatorOperand` definitions of a JSON schema's
+    `$defs` (a call schema's, or `StrategySpec`'s own) as the module docstring says. Other
+    definitions are left alone; a schema without them is left as it is."""
+    if "IndicatorOperand" in definitions:
+        definitions["IndicatorOperand"] = {
+            "description": definitions["IndicatorOperand"].get("description", ""),
+            "anyOf": [_indicator_variant(each) for each in REGISTRY.values()],
+        }
+    condition = definitions.get("Condition")
+    if condition is not None:
+        left = condition["properties"]["left"]
+        for key in ("oneOf", "anyOf"):
+            if key in left:
+                left[key] = [option for option in left[key] if option != NUMBER_LEFT]
+        left["description"] = LEFT_DESCRIPTION
+
+
 @cache
 def _decoding_spec_schema() -> dict[str, Any]:
     schema = StrategySpec.model_json_schema()
-    definitions: dict[str, Any] = schema["$defs"]
-    definitions["IndicatorOperand"] = {
-        "description": definitions["IndicatorOperand"].get("description", ""),
-        "anyOf": [_indicator_variant(each) for each in REGISTRY.values()],
-    }
-    left = definitions["Condition"]["properties"]["left"]
-    for key in ("oneOf", "anyOf"):
-        if key in left:
-            left[key] = [option for option in left[key] if option != NUMBER_LEFT]
-    left["description"] = LEFT_DESCRIPTION
+    narrow_spec_definitions(schema["$defs"])
     return schema
 
 
 def decoding_spec_schema() -> dict[str, Any]:
-    """`StrategySpec`'s JSON schema narrowed for decoding (see the module docstring), with its
-    definitions in its own `$defs`. A fresh copy each call."""
+    """`StrategySpec`'s JSON schema as the call schema carries it for decoding, standing alone
+    (its definitions in its own `$defs`). A fresh copy each call."""
     return copy.deepcopy(_decoding_spec_schema())
 
 
