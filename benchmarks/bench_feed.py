@@ -10,20 +10,57 @@ Reported: packets decoded per second for each, overall and per packet type, and 
 (target: ours >= 5x the SDK). Timings are medians of runs taken in turns (ours, SDK, ours, ...).
 No assertions: this prints, it does not judge.
 
-Tick-to-bar-close latency at replay speed is measured with the bar builder and replay server.
+Tick-to-bar-close latency at replay speed (`--latency`, or after the decoding table): the replay
+server (`adapters/dhan/replay.py`, on loopback, in its own thread and event loop, as a separate
+feed would be) plays synthetic NIFTY and BANKNIFTY minutes in quote mode; the real
+`DhanFeedClient` decodes them and `FeedBars` builds the bars. Two ways a bar closes, each timed
+per closed bar, reported as p50 / p99 / max in milliseconds of real time:
+
+* on ticks only: the bar of minute M closes when its instrument's first tick at or after
+  M + 60 s + grace arrives (the replay ticks at +0/+15/+30/+45 s, so the tick at M + 75 s);
+  measured from the moment the server sent that tick until `BarBuilder` returned the bar;
+* on the clock: the client also calls `on_time` with the replay's exchange clock every
+  `CLOCK_STEP` s of real time, so the bar closes when M + 60 s + grace passes; measured from
+  that instant (on the server's timeline) until the bar was returned. This is what a live
+  session does with the wall clock; the figure is dominated by the clock step.
+
+Both include loopback, the client's decode and the bar builder, and share two cores with the
+server thread.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import random
 import statistics
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 from dhanhq.marketfeed import MarketFeed
+from pydantic import SecretStr
 
 from tradeloop.adapters.dhan import feed_codec
-from tradeloop.adapters.dhan.feed_codec import DepthLevel, Full, Quote
+from tradeloop.adapters.dhan.feed import DhanFeedClient, ReconnectPolicy
+from tradeloop.adapters.dhan.feed_bars import FeedBars
+from tradeloop.adapters.dhan.feed_codec import (
+    DepthLevel,
+    FeedMode,
+    Full,
+    Instrument,
+    MarketStatus,
+    Packet,
+    Quote,
+)
+from tradeloop.adapters.dhan.replay import ReplayFeedServer
+from tradeloop.adapters.dhan.replay_tape import ReplayTape, TapeEvent
+from tradeloop.clock import SystemClock
+from tradeloop.domain.market.bars import DEFAULT_GRACE, INDEX_PRICE_DECIMALS, Bar
+from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.quotes import LtpCache
+from tradeloop.domain.market.synthetic import generate_market
 
 MESSAGES = 200_000
 ROUNDS = 5
@@ -80,7 +117,120 @@ def compare(messages: list[bytes], sdk: MarketFeed) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(theirs)
 
 
+# -- tick-to-bar-close latency ---------------------------------------------------------------
+
+SYMBOLS: dict[Instrument, str] = {(0, 13): "NIFTY", (0, 25): "BANKNIFTY"}
+LATENCY_RUNS = ((60.0, 20), (600.0, 120))  # (speed, market minutes)
+CLOCK_STEP = 0.005
+CALENDAR = NSECalendar.default()
+
+
+class ServerThread:
+    """A replay server running in its own thread and event loop."""
+
+    def __init__(self, tape: ReplayTape, speed: float) -> None:
+        self.sent: dict[tuple[Instrument, int], float] = {}
+        self._loop = asyncio.new_event_loop()
+        self.server = ReplayFeedServer(tape, speed=speed, on_send=self._record)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def _record(self, event: TapeEvent, sent_at: float) -> None:
+        self.sent[(event.instrument, event.time)] = sent_at  # loop.time() is time.monotonic()
+
+    def __enter__(self) -> ReplayFeedServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+        return self.server
+
+    def __exit__(self, *exc_info: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+
+
+def _minute_end(bar: Bar) -> float:
+    return (bar.ts + timedelta(minutes=1) + DEFAULT_GRACE).timestamp()
+
+
+async def _session(
+    server: ReplayFeedServer, sent: dict[tuple[Instrument, int], float], on_clock: bool
+) -> list[float]:
+    latencies: list[float] = []
+    closing: list[tuple[Instrument, int]] = []
+    ended = asyncio.Event()
+
+    def on_bar(instrument: Instrument, bar: Bar) -> None:
+        now = time.monotonic()
+        if on_clock:  # from the instant the minute + grace passed on the replay's clock
+            anchor = server.market_time(now)
+            if anchor is not None:
+                latencies.append((anchor - _minute_end(bar)) / server.speed)
+        elif closing:  # from the send of the tick being processed
+            latencies.append(now - sent[closing[-1]])
+
+    bars = FeedBars(SYMBOLS, calendar=CALENDAR, price_decimals=INDEX_PRICE_DECIMALS,
+                    on_bar=on_bar)  # fmt: skip
+
+    def on_packet(packet: Packet, received_at: datetime) -> None:
+        if isinstance(packet, MarketStatus):
+            ended.set()
+        elif isinstance(packet, Quote):
+            closing.append(((packet.segment, packet.security_id), packet.last_trade_time))
+        bars.on_packet(packet, received_at)
+
+    cache = LtpCache(stale_after=timedelta(seconds=5), is_market_open=lambda _now: True)
+    client = DhanFeedClient(client_id="bench", access_token=SecretStr("bench-token"),
+                            cache=cache, clock=SystemClock(), policy=ReconnectPolicy(),
+                            base_url=server.url, on_packet=on_packet)  # fmt: skip
+    await client.subscribe(list(SYMBOLS), FeedMode.QUOTE)
+    run = asyncio.create_task(client.run())
+    while not ended.is_set() and not run.done():
+        if on_clock:
+            market = server.market_time(time.monotonic())
+            if market is not None:
+                bars.on_time(datetime.fromtimestamp(market, UTC))
+        await asyncio.wait({run}, timeout=CLOCK_STEP)
+    await client.close()
+    await run
+    return latencies
+
+
+def latency(speed: float, minutes: int, on_clock: bool) -> list[float]:
+    tape = ReplayTape.from_candles(
+        {
+            instrument: generate_market(symbol, days=1, start=date(2025, 3, 3)).candles.head(
+                minutes
+            )
+            for instrument, symbol in SYMBOLS.items()
+        }
+    )
+    runner = ServerThread(tape, speed)
+    with runner as server:
+        return asyncio.run(_session(server, runner.sent, on_clock))
+
+
+def report_latency() -> None:
+    print("\ntick-to-bar-close latency, replay over loopback, quote mode, NIFTY + BANKNIFTY")
+    print(f"{'speed':>6}{'minutes':>9}{'closes on':>11}{'bars':>6}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'max ms':>9}")  # fmt: skip
+    for speed, minutes in LATENCY_RUNS:
+        for on_clock in (False, True):
+            found = sorted(latency(speed, minutes, on_clock))
+            p50 = statistics.median(found)
+            p99 = found[min(len(found) - 1, round(0.99 * (len(found) - 1)))]
+            print(f"{speed:>6g}{minutes:>9}{'clock' if on_clock else 'tick':>11}{len(found):>6}"
+                  f"{p50 * 1000:>9.2f}{p99 * 1000:>9.2f}{found[-1] * 1000:>9.2f}")  # fmt: skip
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", action="store_true", help="only the latency measurement")
+    if not parser.parse_args().latency:
+        report_decoding()
+    report_latency()
+
+
+def report_decoding() -> None:
     rng = random.Random(15)
     by_kind = build_messages(MESSAGES, rng)
     mixed = [message for messages in by_kind.values() for message in messages]

@@ -59,7 +59,7 @@ _UNSUBSCRIBE_CODES: Final = {mode.unsubscribe_code: mode for mode in FeedMode}
 log = logging.getLogger(__name__)
 
 SendHook = Callable[[TapeEvent, float], None]
-"""Called after each tick is sent, with the event and `loop.time()` of the send (benchmarks)."""
+"""Called as each tick is about to be sent, with the event and the `loop.time()` (benchmarks)."""
 
 
 class _TokenMaskingLogger(logging.LoggerAdapter[logging.Logger]):
@@ -112,6 +112,7 @@ class ReplayFeedServer:
         self.position = 0
         """How many tape events have been played."""
         self.finished = asyncio.Event()
+        self._anchor: tuple[float, int] | None = None  # (loop time, exchange time) of the start
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -155,6 +156,16 @@ class ReplayFeedServer:
     @property
     def url(self) -> str:
         return f"ws://{self._host}:{self.port}"
+
+    def market_time(self, at: float) -> float | None:
+        """The tape's exchange time (epoch seconds) at loop time `at` (`loop.time()`, which is
+        `time.monotonic()`): the replay's clock, for a client that closes bars on time. None
+        before playback starts and at speed 0; during a silence it runs on, and steps back
+        when the tape resumes."""
+        if self._anchor is None or self.speed == 0:
+            return None
+        started, first_time = self._anchor
+        return first_time + (at - started) * self.speed
 
     @property
     def connections(self) -> int:
@@ -278,6 +289,7 @@ class ReplayFeedServer:
         events = self.tape.events
         first_time = events[0].time if events else 0
         started = loop.time()
+        self._anchor = (started, first_time)
         for event in events:
             if self.speed > 0:
                 due = started + (event.time - first_time) / self.speed
@@ -287,11 +299,12 @@ class ReplayFeedServer:
             while paused > 0:  # silence: hold the tape, then shift the schedule by the pause
                 await asyncio.sleep(paused)
                 started += paused
+                self._anchor = (started, first_time)
                 paused = self._silent_until - loop.time()
-            await self._broadcast(event)
-            self.position += 1
             if self._on_send is not None:
                 self._on_send(event, loop.time())
+            await self._broadcast(event)
+            self.position += 1
         for connection in list(self._live):
             for instrument in connection.subscriptions:
                 with contextlib.suppress(WebSocketException):
