@@ -148,7 +148,7 @@ def test_silence_past_n_seconds_marks_the_price_stale_until_ticks_resume() -> No
             await eventually(lambda: received.on(1, NIFTY) >= 2)
             assert cache.entry_price(NIFTY, clock.now()) > 0
 
-            await server.silence(1.0)
+            await server.silence(60.0)
             # Every packet sent before the silence has arrived: from here on, nothing comes.
             await eventually(lambda: client.packets == server.packets_sent)
             silent_from = client.packets
@@ -157,7 +157,8 @@ def test_silence_past_n_seconds_marks_the_price_stale_until_ticks_resume() -> No
             with pytest.raises(StalePriceError, match="no tick for 6 s"):
                 cache.entry_price(NIFTY, clock.now())
 
-            await eventually(lambda: client.packets > silent_from)  # the tape resumes
+            await server.resume()
+            await eventually(lambda: client.packets > silent_from)  # the tape goes on
             last = cache.get(NIFTY)
             assert last is not None and last.received_at == clock.now()
             assert not cache.stale(NIFTY, clock.now(), market_open=True)
@@ -222,7 +223,7 @@ async def _replay_day(tape: ReplayTape, mode: FeedMode) -> FeedBars:
     return bars
 
 
-@pytest.mark.parametrize("mode", [FeedMode.QUOTE, FeedMode.FULL])
+@pytest.mark.parametrize("mode", [FeedMode.QUOTE, FeedMode.FULL], ids=["quote", "full"])
 def test_a_replayed_day_decodes_back_into_exactly_the_stored_bars(
     mode: FeedMode, tmp_path: Path
 ) -> None:

@@ -31,8 +31,8 @@ feed_app = typer.Typer(
 )
 DEFAULT_SYMBOLS = ["NIFTY", "BANKNIFTY"]
 CONTROLS_HELP = (
-    "controls (type and press Enter): drop | silence SECONDS | disconnect CODE (807: token "
-    "expired) | help"
+    "controls (type and press Enter): drop | silence SECONDS | resume | disconnect CODE "
+    "(807: token expired) | help"
 )
 
 
@@ -114,6 +114,8 @@ def control(server: ReplayFeedServer, line: str) -> Coroutine[Any, Any, None] | 
             return server.drop()
         if command == "silence" and len(arguments) == 1 and float(arguments[0]) >= 0:
             return server.silence(float(arguments[0]))
+        if command == "resume" and not arguments:
+            return server.resume()
         if command == "disconnect" and len(arguments) == 1:
             return server.disconnect(int(arguments[0]))
     except ValueError:

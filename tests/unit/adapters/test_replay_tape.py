@@ -149,7 +149,7 @@ def test_a_synthetic_day_through_the_packets_gives_back_its_bars() -> None:
 def test_the_typed_controls_of_the_replay_command() -> None:
     async def scenario() -> None:
         server = ReplayFeedServer(ReplayTape.from_candles({}), speed=60)
-        for line in ("drop", "silence 2.5", "DISCONNECT 807"):
+        for line in ("drop", "silence 2.5", "resume", "silence 1", "DISCONNECT 807"):
             action = control(server, line)
             assert not isinstance(action, str), line
             await action

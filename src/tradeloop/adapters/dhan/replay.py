@@ -21,8 +21,9 @@ connection gets one market-status packet per instrument it subscribed, and stays
 
 * `drop()`: every connection is cut without a close handshake or a disconnect packet (the
   transport is aborted), as a network failure does;
-* `silence(seconds)`: nothing is sent for that many real seconds; connections stay open and the
-  tape then resumes where it stopped (the ticks are delayed, not lost);
+* `silence(seconds)`: nothing is sent for that many real seconds (or until `resume()`);
+  connections stay open and the tape then resumes where it stopped (the ticks are delayed, not
+  lost);
 * `disconnect(reason)`: every connection gets Dhan's disconnect packet with `reason` (807: the
   token expired, ...) and is closed.
 
@@ -104,6 +105,7 @@ class ReplayFeedServer:
         self._player: asyncio.Task[None] | None = None
         self._live: set[_Connection] = set()
         self._silent_until = 0.0
+        self._resumed = asyncio.Event()
         self._changed = asyncio.Condition()
         self.port = 0
         self.connection_subscriptions: list[dict[Instrument, FeedMode]] = []
@@ -192,7 +194,14 @@ class ReplayFeedServer:
             raise ValueError(f"silence of {seconds} s: pass a duration of 0 or more")
         loop = asyncio.get_running_loop()
         self._silent_until = max(self._silent_until, loop.time() + seconds)
+        self._resumed.clear()
         log.info("replay: silent for %.1f s", seconds)
+
+    async def resume(self) -> None:
+        """End a silence now."""
+        self._silent_until = 0.0
+        self._resumed.set()
+        log.info("replay: resumed")
 
     async def disconnect(self, reason: int) -> None:
         """Send Dhan's disconnect packet with `reason` to every connection and close it."""
@@ -295,12 +304,11 @@ class ReplayFeedServer:
                 due = started + (event.time - first_time) / self.speed
                 if due > loop.time():
                     await asyncio.sleep(due - loop.time())
-            paused = self._silent_until - loop.time()
-            while paused > 0:  # silence: hold the tape, then shift the schedule by the pause
-                await asyncio.sleep(paused)
-                started += paused
+            if self._silent_until > loop.time():  # silence: hold, then shift the schedule
+                held_from = loop.time()
+                await self._hold()
+                started += loop.time() - held_from
                 self._anchor = (started, first_time)
-                paused = self._silent_until - loop.time()
             if self._on_send is not None:
                 self._on_send(event, loop.time())
             await self._broadcast(event)
@@ -312,6 +320,12 @@ class ReplayFeedServer:
         self.finished.set()
         await self._notify()
         log.info("replay: the tape ended after %d ticks", len(events))
+
+    async def _hold(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (left := self._silent_until - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._resumed.wait(), left)
 
     async def _broadcast(self, event: TapeEvent) -> None:
         for connection in list(self._live):
