@@ -8,7 +8,7 @@ on every research path or on none.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from tradeloop.domain.backtest.config import BacktestConfig
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
-from tradeloop.domain.market.contracts import ContractTable
+from tradeloop.domain.market.contracts import ContractFacts, ContractTable
 from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.errors import NotFoundError
@@ -54,17 +54,54 @@ class ResearchContext:
     candles: CandleStore
     contracts: ContractTable
 
-    def backtest_config(self, symbol: str, first_day: date) -> BacktestConfig:
+    def backtest_config(
+        self,
+        symbol: str,
+        first_day: date,
+        lot_size: int | None = None,
+        tick_size: float | None = None,
+    ) -> BacktestConfig:
         """The backtest config of `symbol` from the risk and slippage settings, with the lot and
         tick of its future on `first_day`, the backtest's first session: a backtest that spans
-        a lot revision keeps that lot throughout (the config stored with it says which)."""
+        a lot revision keeps that lot throughout (the config stored with it says which).
+        `lot_size` and `tick_size`, when given, win over the contract table (see
+        `future_facts`)."""
         return BacktestConfig.for_symbol(
             symbol,
-            self.contracts.facts(symbol, ContractKind.FUT, first_day),
+            self.future_facts(symbol, first_day, lot_size, tick_size),
             capital=self.risk.capital,
             risk_per_trade_pct=self.risk.risk_per_trade_pct,
             slippage_bps=self.slippage_bps,
             max_notional_pct=self.risk.max_capital_per_trade_pct,
+        )
+
+    def future_facts(
+        self,
+        symbol: str,
+        day: date,
+        lot_size: int | None = None,
+        tick_size: float | None = None,
+    ) -> ContractFacts:
+        """The lot and tick of `symbol`'s future on `day` from the contract table, with the
+        user's `lot_size` (units) and `tick_size` (rupees) winning over it. With both given the
+        table is not asked, so a day it does not cover (before its first row) can be tested."""
+        given = "given with " + " and ".join(
+            option
+            for option, value in (("--lot-size", lot_size), ("--tick-size", tick_size))
+            if value is not None
+        )
+        if lot_size is not None and tick_size is not None:
+            return ContractFacts(
+                symbol.strip().upper(), ContractKind.FUT, lot_size, tick_size, given
+            )
+        facts = self.contracts.facts(symbol, ContractKind.FUT, day)
+        if lot_size is None and tick_size is None:
+            return facts
+        return replace(
+            facts,
+            lot_size=facts.lot_size if lot_size is None else lot_size,
+            tick_size=facts.tick_size if tick_size is None else tick_size,
+            source=f"{given}; the rest from the {facts.source}",
         )
 
     def minute_candles(self, symbol: str, first: date | None, last: date | None) -> pl.DataFrame:

@@ -77,6 +77,17 @@ def backtest(
         None, help="Slippage in basis points; default \\[execution] slippage_bps."
     ),
     no_costs: bool = typer.Option(False, "--no-costs", help="Charge no brokerage or taxes."),
+    lot_size: int | None = typer.Option(
+        None,
+        "--lot-size",
+        help="Units per lot of the future for the whole run, over the contract table's.",
+    ),
+    tick_size: float | None = typer.Option(
+        None,
+        "--tick-size",
+        help="Price tick in rupees for the whole run, over the contract table's (both options "
+        "let a day before the table be tested).",
+    ),
 ) -> None:
     """Backtest SPEC.json on stored 1m candles, print metrics and score, save the trades."""
     from tradeloop.app.research import research_context
@@ -98,7 +109,7 @@ def backtest(
     if mode not in ("rolling", "anchored"):
         raise UserError(f"--mode {mode!r} is unknown: use rolling or anchored")
     _refuse_unsupported(spec)
-    options = _options(capital, risk_pct, slippage_bps, no_costs)
+    options = _options(capital, risk_pct, slippage_bps, no_costs, lot_size, tick_size)
     candles = _candles(context, spec, first_day, last_day)
     config = _config(context, spec, candles, options)
     table, scoring = context.costs, context.scoring
@@ -114,7 +125,7 @@ def backtest(
         result = run_backtest(signals, candles, config, table)
         card = score_metrics(result.metrics, scoring)
 
-    _report(spec, candles, config, result, card, walk)
+    _report(spec, candles, config, result, card, walk, _contract_note(lot_size, tick_size))
     folder = _save(current, spec, result, card, walk, candles)
     for name in ("trades.csv", "trades.parquet", "equity.parquet", "metrics.json"):
         console.print(f"wrote {folder / name}", highlight=False, soft_wrap=True)
@@ -127,6 +138,7 @@ def _report(
     result: BacktestResult,
     card: ScoreCard,
     walk: WalkForwardResult | None,
+    contract_note: str,
 ) -> None:
     """Print the run: the window, the folds, the metrics, the last trades and the score."""
     console.print(
@@ -136,8 +148,8 @@ def _report(
         soft_wrap=True,
     )
     console.print(
-        f"  the {spec.symbol} future's lot {config.lot_size} and tick {config.tick_size:g} on the "
-        "first session, kept for the whole run",
+        f"  the {spec.symbol} future's lot {config.lot_size} and tick {config.tick_size:g} "
+        f"{contract_note}, kept for the whole run",
         highlight=False,
         soft_wrap=True,
     )
@@ -205,12 +217,23 @@ def _refuse_unsupported(spec: StrategySpec) -> None:
 
 
 def _options(
-    capital: float | None, risk_pct: float | None, slippage_bps: float | None, no_costs: bool
+    capital: float | None,
+    risk_pct: float | None,
+    slippage_bps: float | None,
+    no_costs: bool,
+    lot_size: int | None = None,
+    tick_size: float | None = None,
 ) -> dict[str, Any]:
     """This run's options, checked before any candle is read (a bad value is refused first)."""
     from tradeloop.domain.backtest import BacktestConfig
 
-    given = {"capital": capital, "risk_per_trade_pct": risk_pct, "slippage_bps": slippage_bps}
+    given = {
+        "capital": capital,
+        "risk_per_trade_pct": risk_pct,
+        "slippage_bps": slippage_bps,
+        "lot_size": lot_size,
+        "tick_size": tick_size,
+    }
     options: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     options["apply_costs"] = not no_costs
     _validated(BacktestConfig, options)
@@ -224,9 +247,22 @@ def _config(
     from tradeloop.domain.backtest import BacktestConfig
 
     # The one mapping from settings (the research context, with the future's lot and tick on
-    # the first session), then this run's options on top.
-    values = context.backtest_config(spec.symbol, first_session(candles)).model_dump()
-    return _validated(BacktestConfig, {**values, **options})
+    # the first session, or --lot-size / --tick-size over them), then this run's options on top.
+    contract = {name: options.get(name) for name in ("lot_size", "tick_size")}
+    config = context.backtest_config(spec.symbol, first_session(candles), **contract)
+    return _validated(BacktestConfig, {**config.model_dump(), **options})
+
+
+def _contract_note(lot_size: int | None, tick_size: float | None) -> str:
+    """Where the printed lot and tick came from: the contract table or the user's options."""
+    given = [
+        option
+        for option, value in (("--lot-size", lot_size), ("--tick-size", tick_size))
+        if value is not None
+    ]
+    if not given:
+        return "on the first session (contract table)"
+    return f"given with {' and '.join(given)} (over the contract table)"
 
 
 def _validated(model: type[BacktestConfig], values: dict[str, Any]) -> BacktestConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -106,6 +107,8 @@ def test_backtest_window_without_candles_is_refused(workspace: Path) -> None:
         (["--walk-forward", "2", "--mode", "sliding"], "--mode 'sliding' is unknown"),
         (["--capital", "-5"], "capital"),
         (["--risk-pct", "0"], "risk_per_trade_pct"),
+        (["--lot-size", "0"], "lot_size"),
+        (["--tick-size", "-0.05"], "tick_size"),
     ],
 )
 def test_bad_options_are_refused_with_the_fix(
@@ -114,3 +117,50 @@ def test_bad_options_are_refused_with_the_fix(
     result = CliRunner().invoke(app, ["backtest", "spec.json", *arguments])
     assert isinstance(result.exception, UserError)
     assert message in str(result.exception)
+
+
+def _store_banknifty_2016() -> None:
+    market = generate_market("BANKNIFTY", days=5, start=date(2016, 8, 1), seed=5)
+    stores.candle_store(load_settings()).write(market.candles)
+
+
+def test_a_day_before_the_lot_table_is_refused_naming_the_options_that_proceed(
+    workspace: Path,
+) -> None:
+    _store_banknifty_2016()  # BANKNIFTY's verified lots start on 2018-10-26
+    result = CliRunner().invoke(app, ["backtest", "spec.json", "--symbol", "BANKNIFTY"])
+    assert isinstance(result.exception, NotFoundError)
+    message = str(result.exception)
+    assert "no lot size of BANKNIFTY is known for 2016-08-01" in message
+    assert "--lot-size N --tick-size T" in message
+
+
+def test_lot_and_tick_options_win_over_the_table_and_are_printed(workspace: Path) -> None:
+    _store_banknifty_2016()
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "spec.json",
+            "--symbol",
+            "BANKNIFTY",
+            "--lot-size",
+            "40",
+            "--tick-size",
+            "0.05",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "the BANKNIFTY future's lot 40 and tick 0.05 given with --lot-size and --tick-size "
+        "(over the contract table), kept for the whole run"
+    ) in " ".join(result.output.split())
+
+
+def test_a_lot_size_alone_wins_over_the_table_and_keeps_its_tick(workspace: Path) -> None:
+    _store_candles(days=3)  # January 2025: the table says NIFTY 25 on 0.05
+    result = CliRunner().invoke(app, ["backtest", "spec.json", "--lot-size", "75"])
+    assert result.exit_code == 0, result.output
+    assert "the NIFTY future's lot 75 and tick 0.05 given with --lot-size" in " ".join(
+        result.output.split()
+    )

@@ -17,10 +17,20 @@ Two sources, one answer:
   ==========  =========  ===  ========  =====================================================
   from        index      lot  fut tick  source
   ==========  =========  ===  ========  =====================================================
-  2023-04-28  NIFTY       50  0.05      NSE circular effective 2023-04-28 (NIFTY unchanged);
-                                        the table starts here: earlier days are refused
-  2023-04-28  BANKNIFTY   25  0.05      same circular: 25 kept by the April-June 2023 months
-  2023-06-30  BANKNIFTY   15  0.05      same circular: 15 from the July 2023 monthly
+  2014-10-31  NIFTY       25  0.05      NSE revision effective 2014-10-31 (50 to 25): the
+                                        NIFTY rows start here, earlier days are refused
+  2015-10-30  NIFTY       75  0.05      NSE list of 2015-08-07 (SEBI Rs 5 lakh minimum): from
+                                        the November 2015 expiries; day derived (after the
+                                        October 2015 monthly expiry)
+  2018-10-26  BANKNIFTY   20  0.05      NSE revision of every contract (40 to 20): the
+                                        BANKNIFTY rows start here (the day 30 became 40 was
+                                        not found), earlier days are refused
+  2020-06-26  BANKNIFTY   25  0.05      NSE: 25 for contracts expiring from 2020-07-30; day
+                                        derived (after the June 2020 monthly expiry)
+  2021-06-25  NIFTY       50  0.05      NSE circular 28/2021 of 2021-03-31: from the July 2021
+                                        monthly, long-term options from June 25, 2021
+  2023-06-30  BANKNIFTY   15  0.05      NSE circular effective 2023-04-28: from the July 2023
+                                        monthly
   2024-04-26  NIFTY       25  0.05      NSE circular of 2024-04-02: every contract from 04-26
   2025-01-30  BANKNIFTY   30  0.05      NSE circular of 2024-10-18 (SEBI Rs 15 lakh minimum
   2025-01-31  NIFTY       75  0.05      contract value): the old monthlies ran to January 2025
@@ -30,6 +40,10 @@ Two sources, one answer:
   2025-12-31  NIFTY       65  0.10      NSE circular effective 2025-10-28: from the January
   2025-12-31  BANKNIFTY   30  0.20      2026 expiry (the December 2025 monthly kept 75 / 35)
   ==========  =========  ===  ========  =====================================================
+
+  Options trade on the future's lot and on 0.05 throughout. A day before an underlying's first
+  row is a NotFoundError that says how to backtest it anyway (`tradeloop backtest --lot-size N
+  --tick-size T`).
 
   The tick bands of index futures are reviewed monthly by index level; the table assumes NIFTY
   stayed between 15,000 and 30,000 and BANKNIFTY above 30,000 since April 2025.
@@ -194,7 +208,10 @@ class ContractTable:
             raise NotFoundError(
                 f"no lot size of {name} is known for {on}: the {self.master.source} (as of "
                 f"{self.master.as_of}) covers that day on, and the lot revision table {since} "
-                f"for {name}; set the lot size and tick size yourself for earlier days"
+                f"for {name} (no verified source was found for earlier lots). To backtest "
+                "these days, give the future's lot and tick yourself: `tradeloop backtest "
+                "SPEC.json --lot-size N --tick-size T` (NSE index futures and options traded "
+                "on 0.05 before 2025-04-15)"
             )
         row = in_force[-1]
         return ContractFacts(
