@@ -29,7 +29,7 @@ COMPACT = (
     "SEM_TRADING_SYMBOL,SEM_LOT_UNITS,SEM_CUSTOM_SYMBOL,SEM_EXPIRY_DATE,SEM_STRIKE_PRICE,"
     "SEM_OPTION_TYPE,SEM_TICK_SIZE,SEM_EXPIRY_FLAG,SEM_EXCH_INSTRUMENT_TYPE,SEM_SERIES,"
     "SM_SYMBOL_NAME\n"
-    "NSE,I,13,INDEX,0,NIFTY,1.0,Nifty 50,0001-01-01,,XX,0.0500,,INDEX,X,NIFTY\n"
+    "NSE,I,13,INDEX,0,NIFTY,1.0,Nifty 50,0001-01-01,,XX,5.0000,,INDEX,X,NIFTY\n"
     "NSE,D,35001,OPTIDX,0,NIFTY-Dec2026-24000-CE,65.0,NIFTY 29 DEC 24000 CALL,"
     "2026-12-29 14:30:00,24000.00000,CE,5.0000,M,OP,,\n"
     "NSE,D,35002,FUTIDX,0,NIFTY-Dec2026-FUT,65.0,NIFTY DEC FUT,2026-12-29 14:30:00,"
@@ -79,9 +79,11 @@ def test_values_are_read_as_dhan_writes_them() -> None:
     assert option.lot_size == 65  # "65.0"
     assert option.tick_size == pytest.approx(0.05)  # "5.0000" paise
     future = master.resolve("BANKNIFTY", "FUT", expiry=date(2027, 1, 25))
-    assert (future.strike, future.lot_size, future.tick_size) == (None, 30, pytest.approx(0.10))
+    # NSE's rule since 2025-04-15: futures of an index above 30,000 trade on 0.20
+    assert (future.strike, future.lot_size, future.tick_size) == (None, 30, pytest.approx(0.20))
     index = master.resolve("NIFTY", "INDEX")
     assert (index.security_id, index.exchange_segment, index.expiry) == ("13", "IDX_I", None)
+    assert index.tick_size == pytest.approx(0.05)  # "5.0000" paise, like every other row
 
 
 def test_the_compact_format_is_read_too(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_the_compact_format_is_read_too(tmp_path: Path) -> None:
     assert table["underlying"].to_list() == ["NIFTY"] * 3  # from SEM_TRADING_SYMBOL
     assert table["kind"].to_list() == ["INDEX", "CE", "FUT"]
     assert table["expiry"].to_list() == [None, date(2026, 12, 29), date(2026, 12, 29)]
-    assert table["tick_size"].to_list() == pytest.approx([0.0005, 0.05, 0.1])
+    assert table["tick_size"].to_list() == pytest.approx([0.05, 0.05, 0.1])
 
 
 def test_store_and_load_keep_the_as_of_date(tmp_path: Path) -> None:
