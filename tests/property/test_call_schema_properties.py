@@ -189,6 +189,15 @@ def test_the_decoding_grammar_closes_what_a_small_model_walked_through() -> None
     for what, condition in cases.items():
         spec = {**EXAMPLE_SPEC, "entry": {"all": [condition]}}
         assert not grammar.is_valid(spec), what
+    for start, end, inside in (
+        ("09:15", "15:30", True),
+        ("20:00", "21:00", False),
+        ("09:14", "14:30", False),
+        ("09:30", "15:31", False),
+    ):
+        spec = {**EXAMPLE_SPEC, "filters": {"time_window": {"start": start, "end": end}}}
+        assert grammar.is_valid(spec) is inside, (start, end)
+        assert spec_schema.is_valid(spec)
     assert spec_schema.is_valid({**EXAMPLE_SPEC, "entry": {"all": [cases["a number on the left"]]}})
     crossing = {"left": ema, "op": "crosses_above", "right": {"indicator": "ema", "period": 21}}
     assert grammar.is_valid({**EXAMPLE_SPEC, "entry": {"all": [crossing]}})

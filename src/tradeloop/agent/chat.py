@@ -32,7 +32,7 @@ from tradeloop.agent.prompting import (
     retry_messages,
     step_messages,
 )
-from tradeloop.agent.records import AgentContext, ToolCall
+from tradeloop.agent.records import AgentContext, StepRecord, ToolCall
 from tradeloop.agent.registry import ToolRegistry
 from tradeloop.errors import ModelError
 
@@ -169,8 +169,9 @@ class ChatPlanner:
         feedback: list[str] = []
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
-        # A step after one that ran nothing is a retry of it: vary decoding from the start.
-        retries = 0 if memory.last is None or memory.last.executed else 1
+        # A step after one that ran nothing, or whose tool refused it for good, is a retry of
+        # it: vary decoding from the start (the same prompt at temperature 0 repeats the call).
+        retries = 1 if _failed(memory.last) else 0
         for _ in range(self._max_parse_retries + 1):
             completion = self._complete(messages, schema, retries)
             raw_texts.append(completion.text)
@@ -246,3 +247,17 @@ def _add(total: int | None, count: int | None) -> int | None:
     if count is None:
         return total
     return count if total is None else total + count
+
+
+def _failed(record: StepRecord | None) -> bool:
+    """Whether `record` ran nothing, or ran and got an error that asking again cannot cure."""
+    if record is None:
+        return False
+    if not record.executed:
+        return True
+    result = record.result
+    return (
+        result is not None
+        and result.status == "error"
+        and not (result.error is not None and result.error.retryable)
+    )

@@ -41,6 +41,12 @@ def validate_strategy(spec: SpecDocument) -> ToolResult:
     """Check a strategy spec without running it. Returns its id and a plain-words summary
     (read it: does it say what you meant?), or every problem with the field and the fix.
 
+    A spec looks like this (write the goal's own indicators and numbers, not these):
+    {"name": "nifty_supertrend_adx_15m", "symbol": "NIFTY", "timeframe": "15m", "direction":
+    "long", "entry": {"all": [{"left": {"price": "close"}, "op": "crosses_above", "right":
+    {"indicator": "supertrend"}}, {"left": {"indicator": "adx", "period": 14}, "op": ">",
+    "right": 25}]}, "exit": {"stop_loss": {"kind": "atr", "multiple": 2}}}
+
     Args:
         spec: The strategy spec, a JSON object as `strategy_schema` describes.
     """

@@ -10,7 +10,9 @@ conditions of the form `{"left": 1, "op": "<", "right": 100}`, and `{"indicator"
   indicator: its name as a constant, its outputs as an enum, its parameters with their types
   and inclusive ranges, and no other key;
 * a condition's left side may be a number. Here it is a price field or an indicator (a number
-  goes on the right: `rsi > 30`, not `30 < rsi`; the spec itself still accepts both).
+  goes on the right: `rsi > 30`, not `30 < rsi`; the spec itself still accepts both);
+* a time of day (an entry window's start and end, the square-off) is any HH:MM, and the model
+  wrote 20:00-21:00. Here it is a time inside the NSE session, 09:15 to 15:30 (`SESSION_TIME`).
 
 The registry applies it to its call schema (`ToolRegistry(narrow=narrow_spec_definitions)`, in
 `tradeloop.tools.default_registry`). Everything else is `StrategySpec`'s schema as it is, so a
@@ -30,6 +32,9 @@ from tradeloop.domain.indicators.registry import REGISTRY
 from tradeloop.domain.strategy.spec import StrategySpec
 
 NUMBER_LEFT = {"type": "number"}
+ANY_TIME = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+SESSION_TIME = "^(09:(1[5-9]|[2-5][0-9])|1[0-4]:[0-5][0-9]|15:([0-2][0-9]|30))$"
+"""HH:MM from 09:15 to 15:30: the NSE session (`domain.market.session`)."""
 LEFT_DESCRIPTION = (
     "Left operand: a price field or an indicator (a number goes on the right: rsi > 30)."
 )
@@ -51,6 +56,19 @@ def narrow_spec_definitions(definitions: dict[str, Any]) -> None:
             if key in left:
                 left[key] = [option for option in left[key] if option != NUMBER_LEFT]
         left["description"] = LEFT_DESCRIPTION
+    for definition in definitions.values():
+        _session_times(definition)
+
+
+def _session_times(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("pattern") == ANY_TIME:
+            node["pattern"] = SESSION_TIME
+        for value in node.values():
+            _session_times(value)
+    elif isinstance(node, list):
+        for item in node:
+            _session_times(item)
 
 
 @cache

@@ -204,6 +204,33 @@ def test_a_repeated_call_from_a_chat_model_is_fed_back_once_then_the_run_stops(
     assert model.decodings == [None, None, Decoding(temperature=0.2, seed=1)]
 
 
+def test_a_step_after_a_tool_refused_the_call_for_good_varies_decoding(
+    registry: ToolRegistry,
+) -> None:
+    def step_after(result: ToolResult) -> Decoding | None:
+        memory = ShortTermMemory()
+        memory.add(
+            StepRecord(
+                index=0,
+                call=ToolCall(tool="add", args={"a": 1, "b": 2}),
+                validated_args={"a": 1, "b": 2},
+                executed_args={"a": 1, "b": 2},
+                result=result,
+                attempts=1,
+            )
+        )
+        model = ScriptedChatModel([FINISH])
+        ChatPlanner(model, registry).next_step(context(1), memory)
+        return model.decodings[0]
+
+    # At temperature 0 the same prompt repeats the refused call: the next ask is varied.
+    refused = ToolResult.failure("SpecError", "the window leaves the session")
+    assert step_after(refused) == Decoding(temperature=0.2, seed=1)
+    # A result worth asking for again, or a success, keeps the first ask plain.
+    assert step_after(ToolResult.failure("Busy", "try again", retryable=True)) is None
+    assert step_after(ToolResult.ok({"sum": 3})) is None
+
+
 def _tools_in(schema: dict[str, Any]) -> set[str]:
     return {variant["properties"]["tool"]["const"] for variant in schema["anyOf"]}
 
