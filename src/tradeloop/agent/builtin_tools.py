@@ -14,11 +14,14 @@ from pydantic import Field
 from tradeloop.agent.tool import FunctionTool, ToolResult, tool
 
 DEFAULT_TIMEZONE = "UTC"
+ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+"""An id is one token (a small model once wrote a list of indicators as `best_spec_id`)."""
 
 
 @tool(terminal=True, timeout_seconds=None)
 def finish(
-    summary: Annotated[str, Field(min_length=1)], best_spec_id: str | None = None
+    summary: Annotated[str, Field(min_length=1)],
+    best_spec_id: Annotated[str | None, Field(max_length=64, pattern=ID_PATTERN)] = None,
 ) -> ToolResult:
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 

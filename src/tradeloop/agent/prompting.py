@@ -187,14 +187,12 @@ def goal_hints(
     succeeded = {
         record.call.tool for record in memory.records if record.call and _succeeded(record)
     }
-    pending = [
-        name
-        for group in goal_tools(goal, tool_names)
-        for name in sorted(group)
-        if not group & succeeded
-    ]
+    order = list(tool_names)
+    pending = {name for group in goal_tools(goal, order) if not group & succeeded for name in group}
     if pending:
-        hints.append("Tools the goal names: " + ", ".join(dict.fromkeys(pending)) + ".")
+        # In the registry's order, not the order of the goal's words: "the details of the best
+        # strategy" needs best_strategies first, and the registry lists it first.
+        hints.append("Tools the goal names: " + ", ".join(n for n in order if n in pending) + ".")
     return hints
 
 

@@ -18,7 +18,7 @@ from pydantic import Field, JsonValue
 
 from tradeloop.agent import FunctionTool, ToolResult, tool
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.strategy.spec import StrategySpec
+from tradeloop.domain.strategy.spec import SPEC_ID_PATTERN, StrategySpec
 from tradeloop.domain.strategy.summary import describe_spec
 from tradeloop.errors import NotFoundError, SpecError
 from tradeloop.tools.reference import (
@@ -205,7 +205,7 @@ def make_strategy_details(session: ResearchSession) -> FunctionTool:
     """The `strategy_details` tool on the session's strategy memory."""
 
     @tool(deterministic=False)
-    def strategy_details(spec_id: str) -> ToolResult:
+    def strategy_details(spec_id: Annotated[str, Field(pattern=SPEC_ID_PATTERN)]) -> ToolResult:
         """A remembered strategy in full: its spec (a valid JSON document you can change and
         backtest again), a plain-words summary and its latest evaluations.
 

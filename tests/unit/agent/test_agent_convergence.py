@@ -378,11 +378,15 @@ def test_the_tools_a_goal_names_are_hinted_until_they_succeed() -> None:
     memory = ShortTermMemory()
     goal = "Show the details of the best strategies, then list indicators"
     assert goal_hints(goal, memory, names, {}) == [
-        "Tools the goal names: strategy_details, best_strategies, list_indicators."
+        "Tools the goal names: best_strategies, strategy_details, list_indicators."
     ]
     memory.add(done_step(0, "best_strategies"))
     assert goal_hints(goal, memory, names, {}) == [
         "Tools the goal names: strategy_details, list_indicators."
+    ]
+    # In the registry's order, whatever the goal's order.
+    assert goal_hints("list indicators, then backtest", memory, names, {}) == [
+        "Tools the goal names: backtest_strategy, list_indicators."
     ]
     # "strategy" is a word of most tools' names: it names none of them.
     assert goal_hints("a strategy please", ShortTermMemory(), names, {}) == []

@@ -46,6 +46,8 @@ from tradeloop.domain.strategy.validation import spec_problems
 from tradeloop.errors import NotFoundError, SpecError
 
 SPEC_VERSION: Literal[1] = 1
+SPEC_ID_PATTERN = r"^[0-9a-f]{16}$"
+"""A spec id: the first 16 hex digits of the SHA-256 of its canonical JSON (`StrategySpec.id`)."""
 
 
 class CompactJsonSchema(GenerateJsonSchema):
