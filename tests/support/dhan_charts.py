@@ -17,7 +17,10 @@ n-th on (counted from 0) fail with HTTP 500, HTTP 429 (Dhan's DH-904 body) or a 
 connection (`drop`: closed without an answer), `times` times or until `heal()`. A wrong
 `access-token` gets Dhan's 401 DH-901; `data_subscribed=False` gets HTTP 403 with a Data API
 error body (code 806) or, with `subscription_refusal="DH-902"`, Dhan's DH-902 error body.
-`mangle_next(fn)` passes the next answer's arrays through `fn`.
+`mangle_next(fn)` passes the next answer's arrays through `fn`. `jump_from(moment, factor)`
+multiplies the prices of every bar opening at or after `moment` by `factor`, in every answer
+from then on: the series jumps there (by 50% with a factor of 1.5) and stays jumped, as a
+vendor's bad stretch would on every request.
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ class DhanChartsServer:
         self._answered: list[ChartRequest] = []
         self._failure: _Failure | None = None
         self._mangle: Callable[[dict[str, list[float]]], Any] | None = None
+        self._jump: tuple[int, float] | None = None
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -166,6 +170,11 @@ class DhanChartsServer:
     def mangle_next(self, change: Callable[[dict[str, list[float]]], Any]) -> None:
         with self._lock:
             self._mangle = change
+
+    def jump_from(self, moment: datetime, factor: float) -> None:
+        """Every bar opening at or after `moment` has its prices multiplied by `factor`."""
+        with self._lock:
+            self._jump = (int(moment.timestamp()), factor)
 
     @property
     def arrivals(self) -> list[float]:
@@ -222,8 +231,11 @@ class DhanChartsServer:
         with self._lock:
             self._answered.append(request)
             mangle, self._mangle = self._mangle, None
+            jump = self._jump
         if not bars["timestamp"] and self.no_data_style == "dh905":
             return 400, NO_DATA
+        if jump is not None:
+            bars = _jumped(bars, *jump)
         return 200, json_bytes(mangle(bars) if mangle is not None else bars)
 
     # --- candles ------------------------------------------------------------------------------
@@ -291,6 +303,18 @@ def _daily(days: list[date], level: float) -> dict[str, list[float]]:
 
 
 _KEYS = ("open", "high", "low", "close", "volume", "timestamp")
+_PRICES = ("open", "high", "low", "close")
+
+
+def _jumped(bars: dict[str, list[float]], stamp: int, factor: float) -> dict[str, list[float]]:
+    after = [moment >= stamp for moment in bars["timestamp"]]
+    return {
+        key: [
+            round(v * factor, 2) if key in _PRICES and late else v
+            for v, late in zip(values, after, strict=True)
+        ]
+        for key, values in bars.items()
+    }
 
 
 def _append(bars: dict[str, list[float]], stamp: int, first: float, last: float) -> None:

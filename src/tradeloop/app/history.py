@@ -7,12 +7,16 @@
 2. the requests: consecutive missing days grouped into windows of at most the vendor's span
    (`domain.market.fetch_plan.plan_windows`; 90 days for Dhan's intraday candles);
 3. each window is fetched (rate-limited, transient failures retried, see
-   `adapters.dhan.history`) and written through the store's normal write path, so it is
-   validated like an import and stored before the next window is asked for.
+   `adapters.dhan.history`) and written through the store's plausibility write path
+   (`write_plausible` with the `[plausibility]` rules, relaxed per run by `--max-move` and
+   `--allow-future`), so it is checked like an import and stored before the next window is
+   asked for. A window the rules refuse writes nothing and stops the fetch with a
+   `DataValidationError` naming the window, its rows and the option that lets them through.
 
-A failure part-way leaves every window written before it in the store: the next run's gaps no
-longer report them, so it asks only for what is missing. A window Dhan has no data for (a
-holiday the calendar does not know, a day before the index existed) is counted, not an error.
+A failure or a refusal part-way leaves every window written before it in the store: the next
+run's gaps no longer report them, so it asks only for what is missing. A window Dhan has no data
+for (a holiday the calendar does not know, a day before the index existed) is counted, not an
+error.
 """
 
 from __future__ import annotations
@@ -33,13 +37,16 @@ from tradeloop.domain.market.fetch_plan import (
     plan_windows,
 )
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.errors import ConfigError, NotFoundError, UserError
+from tradeloop.errors import ConfigError, DataValidationError, NotFoundError, UserError
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from tradeloop.adapters.dhan.history import DhanHistory, RetryPolicy, WindowCandles
     from tradeloop.adapters.ratelimit import RateLimiter
-    from tradeloop.storage.candles import CandleStore
+    from tradeloop.domain.market.plausibility_rules import PlausibilityRules
+    from tradeloop.storage.candles import CandleStore, WriteReport
 
 
 class CandleSource(Protocol):
@@ -103,6 +110,34 @@ def dhan_history(
     )
 
 
+def _write_window(
+    store: CandleStore,
+    frame: pl.DataFrame,
+    rules: PlausibilityRules,
+    now: datetime,
+    window: FetchWindow,
+    number: int,
+    count: int,
+) -> WriteReport:
+    """Write one fetched window through the plausibility rules; a refusal names the window."""
+    try:
+        return store.write_plausible(frame, rules, now)
+    except DataValidationError as exc:
+        symbol, interval = frame["symbol"][0], frame["interval"][0]
+        verb = "is" if number == 1 else "are"
+        kept = f"{_plural(number, 'earlier window')} of this fetch {verb} stored"
+        raise DataValidationError(
+            f"{symbol} {interval} from Dhan, window {window.first_day} to {window.last_day} "
+            f"(request {number + 1} of {count}): nothing of it was stored and the fetch "
+            f"stopped. {exc}\n(rows count the window's bars from 0; {kept}, so running the same "
+            "fetch again, with the option above if the prices are real, resumes from this window)"
+        ) from exc
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def check_fetch_request(symbol: str, interval: str, start: date, end: date) -> str:
     """The index symbol (upper-cased); a `UserError` for an unknown symbol or interval, or a
     range that ends before it starts. Checked before any credentials or connection."""
@@ -144,11 +179,13 @@ def fetch_history(
     start: date,
     end: date,
     now: datetime,
+    rules: PlausibilityRules,
     on_plan: Callable[[list[FetchWindow]], None] | None = None,
     on_window: Callable[[FetchWindow, int], None] | None = None,
 ) -> FetchSummary:
-    """Fetch what the store is missing (see the module docstring); `on_plan` hears the windows
-    before the first request, `on_window` each window and the rows it wrote."""
+    """Fetch what the store is missing (see the module docstring), each window checked against
+    `rules` at `now`; `on_plan` hears the windows before the first request, `on_window` each
+    window and the rows it wrote."""
     symbol = check_fetch_request(symbol, interval, start, end)
     security_id = index_instrument(symbol).dhan_security_id
     end = last_fetchable_day(end, now)
@@ -158,14 +195,14 @@ def fetch_history(
     if on_plan is not None:
         on_plan(windows)
     sends = empty = inserted = replaced = 0
-    for window in windows:
+    for number, window in enumerate(windows):
         answer = source.candles(symbol, security_id, interval, window)
         sends += answer.attempts
         written = 0
         if answer.frame.is_empty():
             empty += 1
         else:
-            report = store.write(answer.frame)
+            report = _write_window(store, answer.frame, rules, now, window, number, len(windows))
             inserted += report.rows_inserted
             replaced += report.rows_replaced
             written = report.rows_written

@@ -85,7 +85,7 @@ def ledger(settings: Settings) -> Ledger:
 def plausibility_rules(
     settings: Settings, max_move_fraction: float | None, allow_future: bool
 ) -> PlausibilityRules:
-    """`[plausibility]` of the settings with what one import relaxed: a `max_move_fraction`
+    """`[plausibility]` of the settings with what one import or fetch relaxed: a `max_move_fraction`
     replaces the setting's, `allow_future` can only switch the future rule off."""
     update: dict[str, object] = {}
     if max_move_fraction is not None:

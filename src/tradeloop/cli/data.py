@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,6 +14,7 @@ from rich.table import Column, Table
 
 from tradeloop.cli import data_fetch
 from tradeloop.cli._common import console, parse_day, settings
+from tradeloop.cli._plausibility import ALLOW_FUTURE_OPTION, MAX_MOVE_OPTION, plausibility_rules
 from tradeloop.errors import ConfigError, DataValidationError, UserError
 
 if TYPE_CHECKING:
@@ -174,15 +174,8 @@ def import_file(
     timezone: str = typer.Option(
         "Asia/Kolkata", help="Clock of timestamps that carry no timezone (IANA name)."
     ),
-    max_move: float | None = typer.Option(
-        None,
-        "--max-move",
-        help="Largest move of a bar's prices from the close before it, as a fraction (0.5 = "
-        "50%); default: the setting plausibility.max_move_fraction (0.2).",
-    ),
-    allow_future: bool = typer.Option(
-        False, "--allow-future", help="Accept bars that open after now (synthetic/test data)."
-    ),
+    max_move: float | None = MAX_MOVE_OPTION,
+    allow_future: bool = ALLOW_FUTURE_OPTION,
 ) -> None:
     """Import a candle file: validated whole, upserted by timestamp, nothing written if refused."""
     from tradeloop.app import stores
@@ -191,7 +184,7 @@ def import_file(
     from tradeloop.storage.importer import read_candle_file
 
     current = settings()
-    rules = stores.plausibility_rules(current, _max_move(max_move), allow_future)
+    rules = plausibility_rules(current, max_move, allow_future)
     store = stores.candle_store(current)
     with _progress() as progress:
         task = progress.add_task(f"reading {file.name}", total=2)
@@ -214,16 +207,6 @@ def import_file(
         f"from {format_ist(timestamps[0])} to {format_ist(timestamps[-1])}",
         highlight=False,
     )
-
-
-def _max_move(value: float | None) -> float | None:
-    """`--max-move` as given, or a ConfigError saying what it takes."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise ConfigError(
-            f"--max-move {value:g}: use a fraction above 0, e.g. 0.5 to allow a 50% move "
-            "between a bar and the close before it (a large number such as 100 allows any)"
-        )
-    return value
 
 
 @data_app.command("ls")

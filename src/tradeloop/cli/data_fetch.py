@@ -1,7 +1,9 @@
 """`tradeloop data fetch`: index candles from Dhan's chart APIs into the candle store.
 
 Registered on the `data` group by `cli.data`. The fetch itself is `app.history.fetch_history`:
-only the sessions the store is missing are asked for, so running it again resumes.
+only the sessions the store is missing are asked for, so running it again resumes. Each window
+passes the plausibility rules an import passes (`--max-move`, `--allow-future`, shared with
+`data import` through `cli._plausibility`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tradeloop.cli._common import console, parse_day, settings
+from tradeloop.cli._plausibility import ALLOW_FUTURE_OPTION, MAX_MOVE_OPTION, plausibility_rules
 from tradeloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,10 +37,14 @@ def fetch(
         ..., "--to", help="Last day (YYYY-MM-DD), inclusive; capped at today."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    max_move: float | None = MAX_MOVE_OPTION,
+    allow_future: bool = ALLOW_FUTURE_OPTION,
 ) -> None:
     """Fetch candles from Dhan for the sessions the store is missing (resumable).
 
-    Needs TRADELOOP_DHAN_CLIENT_ID and TRADELOOP_DHAN_ACCESS_TOKEN, whatever the trading mode.
+    Each window is checked like an import: one the plausibility rules refuse is not stored and
+    stops the fetch, naming the option that lets it through. Needs TRADELOOP_DHAN_CLIENT_ID and
+    TRADELOOP_DHAN_ACCESS_TOKEN, whatever the trading mode.
     """
     from tradeloop.app import history, stores
     from tradeloop.cli.data import _progress
@@ -50,6 +57,7 @@ def fetch(
     except ConfigError as exc:  # the interval: the one check that raises ConfigError
         raise typer.BadParameter(str(exc), param_hint="--interval") from None
     current = settings()
+    rules = plausibility_rules(current, max_move, allow_future)
     source = history.dhan_history(current)
     store, calendar = stores.candle_store(current), stores.calendar(current)
     with _progress() as progress:
@@ -70,6 +78,7 @@ def fetch(
             start=start,
             end=end,
             now=SystemClock().now(),
+            rules=rules,
             on_plan=planned,
             on_window=fetched,
         )

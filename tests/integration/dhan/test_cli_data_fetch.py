@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from support.dhan_charts import DhanChartsServer
 from tradeloop.app import stores
 from tradeloop.cli import app, main
+from tradeloop.domain.market.calendar import IST
 from tradeloop.settings import load_settings
 
 TOKEN = "TOKEN-SECRET-123"
@@ -97,3 +99,24 @@ def test_a_refused_token_exits_2_naming_the_variable_never_the_token(
     assert "Traceback" not in output
     for text in (output, caplog.text):
         assert TOKEN not in text
+
+
+def test_a_50_percent_jump_exits_2_naming_the_window_and_max_move_and_the_option_stores_it(
+    charts: DhanChartsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    charts.jump_from(datetime(2025, 3, 5, 10, 0, tzinfo=IST), 1.5)
+    window = ("--from", "2025-03-03", "--to", "2025-03-07")
+    monkeypatch.setattr(sys, "argv", ["tradeloop", *FETCH, *window])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    output = " ".join((captured.out + captured.err).split())
+    assert exited.value.code == 2, output
+    assert "NIFTY 5m from Dhan, window 2025-03-03 to 2025-03-07 (request 1 of 1)" in output
+    assert "(2025-03-05 10:00 IST)" in output and "--max-move 0.51" in output
+    assert "tradeloop data fetch" in output and "Traceback" not in output
+    assert stores.candle_store(load_settings()).series() == []  # nothing of the window stored
+
+    stored = invoke(*FETCH, *window, "--max-move", "0.6", "--json")
+    assert json.loads(stored)["rows_inserted"] == 375
+    assert stores.candle_store(load_settings()).load("NIFTY", "5m").height == 375

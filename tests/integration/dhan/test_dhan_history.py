@@ -19,8 +19,9 @@ from tradeloop.adapters.dhan.charts import DhanPayloadError
 from tradeloop.adapters.dhan.history import INTRADAY_MAX_DAYS, DhanHistory, RetryPolicy
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.history import FetchSummary, fetch_history
-from tradeloop.domain.market.calendar import NSECalendar
-from tradeloop.errors import ConfigError, RateLimitedError, TransientError
+from tradeloop.domain.market.calendar import IST, NSECalendar
+from tradeloop.domain.market.plausibility_rules import PlausibilityRules
+from tradeloop.errors import ConfigError, DataValidationError, RateLimitedError, TransientError
 from tradeloop.storage.candles import InMemoryCandleStore
 
 TOKEN = "TOKEN-SECRET-123"
@@ -73,9 +74,18 @@ def run(
     end: date,
     interval: str = "1m",
     symbol: str = "NIFTY",
+    rules: PlausibilityRules | None = None,
 ) -> FetchSummary:
     return fetch_history(
-        history, store, CALENDAR, symbol=symbol, interval=interval, start=start, end=end, now=NOW
+        history,
+        store,
+        CALENDAR,
+        symbol=symbol,
+        interval=interval,
+        start=start,
+        end=end,
+        now=NOW,
+        rules=rules or PlausibilityRules(),  # the [plausibility] defaults: a 20% move at most
     )
 
 
@@ -320,3 +330,39 @@ def test_banknifty_uses_its_own_security_id(
     run(make_history(), store, date(2025, 3, 3), date(2025, 3, 3), symbol="banknifty")
     assert charts.answered[0].security_id == "25"
     assert store.load("BANKNIFTY", "1m")["close"].mean() > 40_000  # type: ignore[operator]
+
+
+def test_a_window_with_a_50_percent_jump_is_refused_and_a_rerun_with_max_move_resumes(
+    charts: DhanChartsServer, make_history: Callable[..., DhanHistory]
+) -> None:
+    start, end = date(2025, 1, 1), date(2025, 7, 19)  # three windows of 5m candles
+    store = fresh_store()
+    charts.jump_from(datetime(2025, 5, 2, 10, 0, tzinfo=IST), 1.5)  # inside the second window
+
+    with pytest.raises(DataValidationError) as refused:
+        run(make_history(), store, start, end, interval="5m")
+
+    second = charts.answered[1]
+    first_day, last_day = second.from_text[:10], second.to_text[:10]
+    message = str(refused.value)
+    assert f"NIFTY 5m from Dhan, window {first_day} to {last_day} (request 2 of 3)" in message
+    assert "nothing of it was stored and the fetch stopped" in message
+    assert "(2025-05-02 10:00 IST)" in message and "50.0%" in message
+    assert "--max-move 0.51 on `tradeloop data import` or `tradeloop data fetch`" in message
+    assert "1 earlier window of this fetch is stored" in message
+    assert len(charts.answered) == 2  # the third window is never asked for
+    kept = store.load("NIFTY", "5m")
+    assert kept.height > 0
+    assert kept["ts"].max().astimezone(IST).date().isoformat() < first_day  # type: ignore[union-attr]
+
+    before = len(charts.answered)
+    summary = run(
+        make_history(), store, start, end, "5m", rules=PlausibilityRules(max_move_fraction=0.6)
+    )
+
+    rerun = charts.answered[before:]
+    assert summary.requests == len(rerun) == 2  # from the refused window on, nothing earlier
+    assert rerun[0].from_text[:10] == first_day
+    assert store.gaps("NIFTY", "5m", start, end) == []
+    jumped = store.load("NIFTY", "5m", datetime(2025, 5, 2, 4, 30, tzinfo=UTC))
+    assert jumped["close"][0] > 35_000  # stored as Dhan sent it, 1.5 times the level

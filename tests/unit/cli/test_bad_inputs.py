@@ -45,6 +45,7 @@ LOAD = ("instruments", "load")
 FIND = ("instruments", "find")
 FEED_REPLAY = ("feed", "replay")
 FEED_WATCH = ("feed", "watch")
+FETCH_JANUARY = ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-01-01", "--to", "2025-01-31")
 MASTER_HEADER = (
     "EXCH_ID,SEGMENT,SECURITY_ID,INSTRUMENT,UNDERLYING_SYMBOL,SYMBOL_NAME,LOT_SIZE,"
     "SM_EXPIRY_DATE,STRIKE_PRICE,OPTION_TYPE,TICK_SIZE\n"
@@ -823,6 +824,45 @@ CASES = [
         2,
         ("epoch.csv", "not between 1970 and 2200", "row 0"),
         files={"epoch.csv": "ts,open,high,low,close,volume\n1e300,100,101,99,100.5,10\n"},
+    ),
+    # -- data fetch: the same plausibility options, refused before credentials or a request --
+    Case(
+        "fetch-max-move-negative",
+        (*FETCH_JANUARY, "--max-move", "-1"),
+        2,
+        ("--max-move -1", "above 0"),
+        env={"TRADELOOP_DHAN_CLIENT_ID": None, "TRADELOOP_DHAN_ACCESS_TOKEN": None},
+        absent=("TRADELOOP_DHAN_ACCESS_TOKEN",),  # the option is named, not the credentials
+    ),
+    Case(
+        "fetch-max-move-zero",
+        (*FETCH_JANUARY, "--max-move", "0"),
+        2,
+        ("--max-move 0", "above 0"),
+    ),
+    Case(
+        "fetch-max-move-nan",
+        (*FETCH_JANUARY, "--max-move", "nan"),
+        2,
+        ("--max-move nan", "above 0"),
+    ),
+    Case(
+        "fetch-max-move-infinite",
+        (*FETCH_JANUARY, "--max-move", "inf"),
+        2,
+        ("--max-move inf", "above 0"),
+    ),
+    Case(
+        "fetch-max-move-not-a-number",
+        (*FETCH_JANUARY, "--max-move", "abc"),
+        2,
+        ("--max-move", "valid number"),
+    ),
+    Case(
+        "fetch-allow-future-with-a-value",
+        (*FETCH_JANUARY, "--allow-future", "x"),
+        2,
+        ("x",),
     ),
 ]
 

@@ -94,8 +94,8 @@ def _future_failures(frame: pl.DataFrame, now: datetime) -> list[RuleFailure]:
             examples,
             "check the year and the date format (day and month swapped? a two-digit year?) "
             f"and fix the source; if the bars are meant to be in the future (a synthetic or "
-            f"test series), allow them: {FUTURE_OPTION} on `tradeloop data import`, or "
-            "[plausibility] allow_future = true",
+            f"test series), allow them: {FUTURE_OPTION} on `tradeloop data import` or "
+            "`tradeloop data fetch`, or [plausibility] allow_future = true",
         )
     ]
 
@@ -135,8 +135,8 @@ def _move_failures(
             tuple(examples),
             "a misplaced decimal point, prices in paise, or another instrument's file looks "
             "like this: fix the source or import the file under its own symbol; if the move "
-            f"is real, allow it: {MOVE_OPTION} {_relaxed(largest)} on `tradeloop data import`, "
-            "or [plausibility] max_move_fraction",
+            f"is real, allow it: {MOVE_OPTION} {_relaxed(largest)} on `tradeloop data import` or "
+            "`tradeloop data fetch`, or [plausibility] max_move_fraction",
         )
     ]
 

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class PlausibilityRules(BaseModel):
-    """How far candles may stray before an import refuses them: the `[plausibility]` settings
-    section (`TRADELOOP_PLAUSIBILITY__*`); `tradeloop data import` relaxes it per run."""
+    """How far candles may stray before an import or a fetch refuses them: the `[plausibility]`
+    settings section (`TRADELOOP_PLAUSIBILITY__*`); `tradeloop data import` and `tradeloop data
+    fetch` relax it per run (`--max-move`, `--allow-future`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
