@@ -136,6 +136,7 @@ PROMPT_SENTENCES = (
     "the run has a limited number of steps",
     "the last message says how many are left",
     "if the goal asks for that, call refuse",
+    "call refuse with what was asked",
     "say why if the goal was not met",
     "call this once the goal is reached",
 )

@@ -26,7 +26,7 @@ def finish(
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 
     Args:
-        summary: What was done and found, in a few sentences; say why if the goal was not met.
+        summary: Your answer to the goal: what the results above show, with their numbers.
         best_spec_id: The id of the best strategy found, when the goal was to find one.
     """
     if best_spec_id is None:

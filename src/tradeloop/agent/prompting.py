@@ -167,7 +167,8 @@ def goal_hints(
     """What the goal's own words point to, for a model too small to find it in the tool list.
 
     * each phrase of `unavailable` (the registry's: what no tool does) that the goal uses:
-      "no tool does this: if the goal asks for it, call refuse";
+      "the goal says "delete", and no tool deletes ...: call refuse with what was asked and
+      this reason" (one line per reason);
     * the tools the goal names by a word of their name (`goal_tools`) that have not yet
       succeeded in the remembered steps.
 
@@ -180,8 +181,8 @@ def goal_hints(
         if wanted and re.search(rf"\b{re.escape(wanted)}\b", words):
             said.setdefault(reason, []).append(f'"{phrase}"')
     hints = [
-        f"The goal says {', '.join(phrases)}: {reason}. If the goal asks for that, call refuse "
-        "(or, having done the rest, say in finish what was not done)."
+        f"The goal says {', '.join(phrases)}, and {reason}: call refuse with what was asked "
+        "and this reason."
         for reason, phrases in said.items()
     ]
     succeeded = {

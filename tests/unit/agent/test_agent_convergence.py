@@ -352,8 +352,8 @@ def test_a_goal_asking_what_no_tool_does_is_pointed_at_refuse_once_per_reason() 
         "Send my strategies to the Broker for paper trading", ShortTermMemory(), (), unavailable
     )
     assert hints == [
-        'The goal says "broker", "paper trading": no tool talks to the broker. If the goal asks '
-        "for that, call refuse (or, having done the rest, say in finish what was not done)."
+        'The goal says "broker", "paper trading", and no tool talks to the broker: call refuse '
+        "with what was asked and this reason."
     ]
     assert goal_hints("Delete all orders", ShortTermMemory(), (), unavailable)[0].startswith(
         'The goal says "delete"'
