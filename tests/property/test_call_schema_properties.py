@@ -80,7 +80,9 @@ def from_schema(
         )
     if kind == "string" and "pattern" in schema:
         top = min(schema.get("maxLength", LIMIT * 4), LIMIT * 4)
-        return st.from_regex(schema["pattern"], fullmatch=True).filter(lambda text: 0 < len(text) <= top)
+        return st.from_regex(schema["pattern"], fullmatch=True).filter(
+            lambda text: 0 < len(text) <= top
+        )
     if kind == "string":
         return st.text(
             min_size=schema.get("minLength", 0),
