@@ -40,9 +40,8 @@ def refuse(request: str, reason: str) -> ToolResult:
     order or deploying a strategy. The run ends with the refusal, which is shown to the user.
 
     Args:
-        request: What was asked that cannot be done, in a few words (e.g. "delete the
-            remembered strategies").
-        reason: Why it cannot be done (e.g. "no tool deletes strategy memory").
+        request: What the goal asked that no tool does, in the goal's own words.
+        reason: Why no tool does it (the step message names the reason when it knows it).
     """
     message = (
         f"Cannot {request.strip().rstrip('.')}: {reason.strip().rstrip('.')}. This agent acts "
@@ -51,7 +50,7 @@ def refuse(request: str, reason: str) -> ToolResult:
     return ToolResult.done({"summary": message, "refused": request})
 
 
-@tool(timeout_seconds=None)
+@tool(timeout_seconds=None, max_calls=2)
 def echo(text: str) -> ToolResult:
     """Return the text unchanged. Use it to note an intermediate conclusion in the history.
 
@@ -69,7 +68,7 @@ def make_current_time(
     clock = now or (lambda: datetime.now(UTC))
     ZoneInfo(default_timezone)  # a default that is not a zone is a programming error: fail now
 
-    @tool(deterministic=False, timeout_seconds=None)
+    @tool(deterministic=False, timeout_seconds=None, keywords=("date", "clock"))
     def current_time(timezone: str = default_timezone) -> ToolResult:
         """The current date and time, with the weekday, in a time zone.
 

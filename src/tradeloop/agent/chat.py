@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 
@@ -158,13 +159,17 @@ class ChatPlanner:
     def messages_for(self, context: AgentContext, memory: ShortTermMemory) -> list[ChatMessage]:
         """The step's messages: a stable prefix, then the step counter (`prompting`)."""
         return step_messages(
-            self._system_prompt, context, memory, self._registry.names, self._registry.unavailable
+            self._system_prompt,
+            context,
+            memory,
+            self._registry.keywords(),
+            self._registry.unavailable,
         )
 
     def next_step(self, context: AgentContext, memory: ShortTermMemory) -> PlannerReply:
         started = self._clock()
         messages = self.messages_for(context, memory)
-        schema = self._schema_for(memory)
+        schema = self._schema_for(context, memory)
         raw_texts: list[str] = []
         feedback: list[str] = []
         prompt_tokens: int | None = None
@@ -202,19 +207,32 @@ class ChatPlanner:
             completion_tokens=completion_tokens,
         )
 
-    def _schema_for(self, memory: ShortTermMemory) -> dict[str, Any]:
+    def _schema_for(self, context: AgentContext, memory: ShortTermMemory) -> dict[str, Any]:
         """The call schema of this step: once the model has repeated a call (fed back, not
         run), that tool is left out of the steps that follow, so constrained decoding moves on
         (to the result's use, another tool, or finish) instead of coming back to it into the
         loop guard. A model that repeats a call verbatim is stuck on it; another spec for the
-        same tool is not worth the risk on a small model."""
+        same tool is not worth the risk on a small model. A tool that has run `max_calls` times
+        in the remembered steps is left out too (its budget is spent), and the last step offers
+        only the terminal tools (`finish`, `refuse`): a call there could not be followed up."""
+        if context.max_steps - context.step_index <= 1:
+            others = [each.name for each in self._registry if not each.terminal]
+            return self._registry.call_schema_without(*others)
         repeated = {
             record.call.tool
             for record in memory.records
             if record.error_type == REPEATED and record.call is not None
         }
-        if repeated:
-            return self._registry.call_schema_without(*sorted(repeated))
+        ran = Counter(
+            record.call.tool for record in memory.records if record.executed and record.call
+        )
+        spent = {
+            each.name
+            for each in self._registry
+            if each.max_calls is not None and ran[each.name] >= each.max_calls
+        }
+        if repeated | spent:
+            return self._registry.call_schema_without(*sorted(repeated | spent))
         return self._registry.call_schema()
 
     def _complete(

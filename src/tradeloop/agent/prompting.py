@@ -35,6 +35,8 @@ SYSTEM_PROMPT_FILE = "prompts/system.md"
 MAX_ECHOED_REPLY_CHARS = 500
 """A rejected reply is shown back to the model cut to this many characters (never whole)."""
 REPLY_FORMAT = 'Reply with the next call as one JSON object: {"tool": ..., "args": {...}}'
+ToolNames = Iterable[str] | Mapping[str, Iterable[str]]
+"""Tool names, or each name mapped to its keywords (`ToolRegistry.keywords()`)."""
 _NOT_ASKED = frozenset({"finish", "refuse", "echo"})
 _WORD = re.compile(r"[a-z]+")
 
@@ -82,13 +84,13 @@ def history_messages(memory: ShortTermMemory) -> list[ChatMessage]:
 def render_step_counter(
     context: AgentContext,
     memory: ShortTermMemory,
-    tool_names: Iterable[str] = (),
+    tool_names: ToolNames = (),
     unavailable: Mapping[str, str] | None = None,
 ) -> str:
     """The last message of a step: progress, hints from the goal's words (`goal_hints`), a
     nudge to finish when due, the reply format, and the last error when a call was refused."""
     remaining = context.max_steps - context.step_index
-    names = tuple(tool_names)
+    names = tool_names if isinstance(tool_names, Mapping) else tuple(tool_names)
     parts = [
         f"This is step {context.step_index + 1} of at most {context.max_steps} "
         f"({remaining} left, this one included)."
@@ -110,7 +112,7 @@ def step_messages(
     system_prompt: str,
     context: AgentContext,
     memory: ShortTermMemory,
-    tool_names: Iterable[str] = (),
+    tool_names: ToolNames = (),
     unavailable: Mapping[str, str] | None = None,
 ) -> list[ChatMessage]:
     """The messages of one step, in the cache-friendly order of the module docstring."""
@@ -132,7 +134,7 @@ def retry_messages(reply: str, feedback: str) -> list[ChatMessage]:
 
 
 def finish_hint(
-    context: AgentContext, memory: ShortTermMemory, tool_names: Iterable[str] = ()
+    context: AgentContext, memory: ShortTermMemory, tool_names: ToolNames = ()
 ) -> str | None:
     """A nudge to call `finish`: on the last step, or when the history already answers the goal.
 
@@ -142,7 +144,7 @@ def finish_hint(
     last step succeeded, the goal's calls are made.
     """
     if context.max_steps - context.step_index <= 1:
-        return "This is the last step: call finish now with what was done and found."
+        return "Last step: only finish or refuse can be called now."
     last = memory.last
     if last is None or not _succeeded(last):
         return None
@@ -162,7 +164,7 @@ def finish_hint(
 
 
 def goal_hints(
-    goal: str, memory: ShortTermMemory, tool_names: Iterable[str], unavailable: Mapping[str, str]
+    goal: str, memory: ShortTermMemory, tool_names: ToolNames, unavailable: Mapping[str, str]
 ) -> list[str]:
     """What the goal's own words point to, for a model too small to find it in the tool list.
 
@@ -189,7 +191,9 @@ def goal_hints(
         record.call.tool for record in memory.records if record.call and _succeeded(record)
     }
     order = list(tool_names)
-    pending = {name for group in goal_tools(goal, order) if not group & succeeded for name in group}
+    pending = {
+        name for group in goal_tools(goal, tool_names) if not group & succeeded for name in group
+    }
     if pending:
         # In the registry's order, not the order of the goal's words: "the details of the best
         # strategy" needs best_strategies first, and the registry lists it first.
@@ -197,15 +201,19 @@ def goal_hints(
     return hints
 
 
-def goal_tools(goal: str, tool_names: Iterable[str]) -> list[frozenset[str]]:
-    """For each goal word that is a word of some tools' names, those tools.
+def goal_tools(goal: str, tool_names: ToolNames) -> list[frozenset[str]]:
+    """For each goal word that is a word of some tools' names (or one of their keywords, when
+    `tool_names` maps each name to its `Tool.keywords`), those tools.
 
     A word counts when at most two tools share it (`strategy` names most of them, so it names
     none) and it has three letters or more; plurals match their singular ("indicators" ->
     `list_indicators`) and a goal word may extend a tool's ("backtesting" -> `backtest_strategy`).
     """
+    extra: Mapping[str, Iterable[str]] = tool_names if isinstance(tool_names, Mapping) else {}
     names = [name for name in tool_names if name not in _NOT_ASKED]
-    words_of = {name: {_normal(word) for word in name.split("_")} for name in names}
+    words_of = {
+        name: {_normal(word) for word in (*name.split("_"), *extra.get(name, ()))} for name in names
+    }
     shared = Counter(word for words in words_of.values() for word in words)
     by_word: dict[str, set[str]] = {}
     for name, words in words_of.items():

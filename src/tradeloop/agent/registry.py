@@ -78,6 +78,11 @@ class ToolRegistry:
     def names(self) -> tuple[str, ...]:
         return tuple(self._tools)
 
+    def keywords(self) -> dict[str, tuple[str, ...]]:
+        """Each tool's name with the goal words that name it besides its name's (`Tool.keywords`),
+        in registration order."""
+        return {name: each.keywords for name, each in self._tools.items()}
+
     def get(self, name: str) -> Tool[Any]:
         """The tool called `name`; `ModelError` with suggestions when there is none."""
         found = self._tools.get(name)

@@ -89,6 +89,13 @@ class Tool(ABC, Generic[ArgsT]):
         timeout_seconds: the executor stops waiting after this long (None: no limit).
         deterministic: False when the same arguments may give another result (a clock, a
             quote); replay does not compare such results.
+        terminal: True when every result of the tool ends the run (`finish`, `refuse`): on
+            the last step a chat planner offers only these.
+        max_calls: how many times a chat planner offers the tool in one run (None: no
+            limit); a reference a model reads section after section gets a budget, so the run
+            moves on (`ChatPlanner`). A decoding aid, not a permission.
+        keywords: goal words that name the tool besides the words of its name ("format" for
+            `strategy_schema`), for the step hints (`prompting.goal_tools`).
     """
 
     name: str
@@ -98,6 +105,9 @@ class Tool(ABC, Generic[ArgsT]):
     retry_limit: int = DEFAULT_RETRY_LIMIT
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS
     deterministic: bool = True
+    terminal: bool = False
+    max_calls: int | None = None
+    keywords: tuple[str, ...] = ()
 
     @abstractmethod
     def call(self, args: ArgsT) -> ToolResult:
@@ -133,6 +143,8 @@ def check_tool_contract(candidate: Tool[Any]) -> None:
         )
     if candidate.timeout_seconds is not None and candidate.timeout_seconds <= 0:
         raise ValueError(f"tool '{name}': timeout_seconds must be positive or None")
+    if candidate.max_calls is not None and candidate.max_calls < 1:
+        raise ValueError(f"tool '{name}': max_calls must be at least 1 or None")
 
 
 class FunctionTool(Tool[BaseModel]):
@@ -150,8 +162,12 @@ class FunctionTool(Tool[BaseModel]):
         retry_limit: int,
         timeout_seconds: float | None,
         deterministic: bool,
+        max_calls: int | None = None,
+        keywords: tuple[str, ...] = (),
     ) -> None:
         self.function = function
+        self.max_calls = max_calls
+        self.keywords = keywords
         self.name = name
         self.description = description
         self.Args = args_model
@@ -186,6 +202,8 @@ def tool(
     retry_limit: int | None = None,
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
     deterministic: bool = True,
+    max_calls: int | None = None,
+    keywords: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -199,6 +217,8 @@ def tool(
     retry_limit: int | None = None,
     timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
     deterministic: bool = True,
+    max_calls: int | None = None,
+    keywords: tuple[str, ...] = (),
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Build a `Tool` from a typed function with a Google-style docstring.
 
@@ -230,6 +250,8 @@ def tool(
             retry_limit=limit,
             timeout_seconds=timeout_seconds,
             deterministic=deterministic,
+            max_calls=max_calls,
+            keywords=keywords,
         )
 
     return build(function) if function is not None else build

@@ -59,7 +59,7 @@ EXAMPLE_SPEC: dict[str, JsonValue] = {
 }
 
 
-@tool(timeout_seconds=None)
+@tool(timeout_seconds=None, max_calls=2, keywords=("parameter",))
 def list_indicators(names: list[str] | None = None) -> ToolResult:
     """List the indicators a strategy's conditions may use.
 
@@ -92,7 +92,7 @@ def list_indicators(names: list[str] | None = None) -> ToolResult:
     return ToolResult.ok({"indicators": [_details(entries[name]) for name in names]})
 
 
-@tool(timeout_seconds=None)
+@tool(timeout_seconds=None, max_calls=3, keywords=("format", "section", "field"))
 def strategy_schema(section: SchemaSection = "overview") -> ToolResult:
     """The format of a strategy spec (the JSON document the other tools take), as type
     declarations: `field?: type = default` (`?` = optional), `number (0, 20]` = a range.

@@ -172,7 +172,7 @@ def _no_candles(session: ResearchSession, symbol: str, start: date | None, end: 
 def make_best_strategies(session: ResearchSession) -> FunctionTool:
     """The `best_strategies` tool on the session's strategy memory."""
 
-    @tool(deterministic=False)
+    @tool(deterministic=False, keywords=("recall", "top"))
     def best_strategies(
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
         symbol: str | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import pytest
 from agent_helpers import Calls, runner_for
 
 from tradeloop.agent import (
@@ -20,6 +21,7 @@ from tradeloop.agent import (
     ToolResult,
     tool,
 )
+from tradeloop.agent.builtin_tools import builtin_tools
 from tradeloop.agent.chat import Decoding, accepts_decoding, retry_decoding
 from tradeloop.agent.feedback import explain_invalid_call
 from tradeloop.agent.prompting import (
@@ -315,7 +317,17 @@ def test_no_nudge_while_a_tool_the_goal_names_has_not_succeeded(registry: ToolRe
 
 def test_the_last_step_always_says_to_finish(registry: ToolRegistry) -> None:
     counter = render_step_counter(context(5, max_steps=6), ShortTermMemory(), registry.names)
-    assert "This is the last step: call finish now" in counter
+    assert "Last step: only finish or refuse can be called now." in counter
+
+
+def test_the_last_step_offers_only_the_terminal_tools(registry: ToolRegistry) -> None:
+    model = ScriptedChatModel([FINISH])
+    ChatPlanner(model, registry).next_step(context(5, max_steps=6), ShortTermMemory())
+    assert (
+        _tools_in(model.schemas[0])
+        == {each.name for each in registry if each.terminal}
+        != set(registry.names)
+    )
 
 
 def test_a_repeated_rejected_call_is_told_to_change_not_to_use_a_result(
@@ -391,3 +403,43 @@ def test_the_tools_a_goal_names_are_hinted_until_they_succeed() -> None:
     # "strategy" is a word of most tools' names: it names none of them.
     assert goal_hints("a strategy please", ShortTermMemory(), names, {}) == []
     assert goal_tools("backtesting an idea", names) == [frozenset({"backtest_strategy"})]
+
+
+def test_a_tools_keywords_name_it_in_a_goal() -> None:
+    tools = {"strategy_schema": ("format",), "backtest_strategy": ()}
+    assert goal_tools("show me the spec formats", tools) == [frozenset({"strategy_schema"})]
+    assert goal_tools("show me the spec formats", tuple(tools)) == []
+
+
+# ------------------------------------------------------------------ a budget per tool
+
+
+def test_a_tool_whose_budget_is_spent_is_no_longer_offered() -> None:
+    @tool(timeout_seconds=None, max_calls=2)
+    def read_section(section: str) -> str:
+        """Read a section of a manual.
+
+        Args:
+            section: Which section.
+        """
+        return section
+
+    registry = ToolRegistry([read_section, *builtin_tools()])
+    replies = [
+        '{"tool": "read_section", "args": {"section": "a"}}',
+        '{"tool": "read_section", "args": {"section": "b"}}',
+        FINISH,
+    ]
+    model = ScriptedChatModel(replies)
+    run = runner_for(ChatPlanner(model, registry), registry).run("read the manual")
+    assert run.outcome == "done"
+    offered = [_tools_in(schema) for schema in model.schemas]
+    assert ["read_section" in tools for tools in offered] == [True, True, False]
+
+
+def test_a_budget_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_calls must be at least 1"):
+
+        @tool(max_calls=0)
+        def nothing() -> None:
+            """Do nothing."""
