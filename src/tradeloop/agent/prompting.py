@@ -143,8 +143,9 @@ def finish_hint(
     one of them; when each such word has a tool that succeeded in the remembered steps and the
     last step succeeded, the goal's calls are made.
     """
+    found = _found(memory)
     if context.max_steps - context.step_index <= 1:
-        return "Last step: only finish or refuse can be called now."
+        return "Last step: only finish or refuse can be called now." + found
     last = memory.last
     if last is None or not _succeeded(last):
         return None
@@ -158,9 +159,44 @@ def finish_hint(
         return None
     made = ", ".join(sorted(name for group in asked for name in group if name in succeeded))
     return (
-        f"You have what the goal asks ({made} succeeded): call finish with what was done and "
-        "found, unless the goal needs another call."
+        f"You have what the goal asks ({made} succeeded): call finish, unless the goal needs "
+        "another call." + found
     )
+
+
+DIGEST_CHARS = 300
+"""The most a finish hint quotes of the results (`result_digest`)."""
+
+
+def _found(memory: ShortTermMemory) -> str:
+    digests = [
+        f"{record.call.tool}: {result_digest(record)}"
+        for record in memory.records
+        if record.call is not None and _succeeded(record)
+    ]
+    if not digests:
+        return ""
+    return "\nFound so far: " + truncate("; ".join(digests[-2:]), DIGEST_CHARS)
+
+
+def result_digest(record: StepRecord) -> str:
+    """A successful result's scalar facts as `key value` pairs, in order: what a finish
+    summary reports (`score 0.328, trades 83, ...`; a list counts its items and shows the
+    first). A small model copies the last message it reads; this way what it copies is true."""
+    data = record.result.data if record.result is not None else None
+    return ", ".join(_facts(data)) or "(no data)"
+
+
+def _facts(value: object, key: str = "") -> list[str]:
+    label = f"{key} " if key else ""
+    if isinstance(value, dict):
+        return [fact for name, item in value.items() for fact in _facts(item, str(name))]
+    if isinstance(value, list):
+        head = _facts(value[0], key) if value else []
+        return [f"{label}{len(value)} item(s)", *head]
+    if isinstance(value, str):
+        return [f"{label}{truncate(value, 80)}"]
+    return [] if value is None else [f"{label}{value}"]
 
 
 def goal_hints(

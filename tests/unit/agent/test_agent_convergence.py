@@ -29,6 +29,7 @@ from tradeloop.agent.prompting import (
     goal_hints,
     goal_tools,
     render_step_counter,
+    result_digest,
 )
 
 ADD = '{"tool": "add", "args": {"a": 1, "b": 2}}'
@@ -305,7 +306,11 @@ def test_the_counter_says_to_finish_once_the_goals_calls_succeeded(
     assert "call finish" not in render_step_counter(context(0, goal), memory, registry.names)
     memory.add(done_step(0, "add"))
     counter = render_step_counter(context(1, goal), memory, registry.names)
-    assert "You have what the goal asks (add succeeded): call finish with what was done" in counter
+    assert counter.endswith(
+        "You have what the goal asks (add succeeded): call finish, unless the goal needs "
+        "another call.\nFound so far: add: x 1\n"
+        'Reply with the next call as one JSON object: {"tool": ..., "args": {...}}'
+    )
 
 
 def test_no_nudge_while_a_tool_the_goal_names_has_not_succeeded(registry: ToolRegistry) -> None:
@@ -443,3 +448,17 @@ def test_a_budget_below_one_is_refused() -> None:
         @tool(max_calls=0)
         def nothing() -> None:
             """Do nothing."""
+
+
+def test_the_digest_of_a_result_is_its_facts_in_order() -> None:
+    record = done_step(0, "best_strategies").model_copy(
+        update={
+            "result": ToolResult.ok(
+                {"strategies": [{"name": "a", "score": 0.31}, {"name": "b"}], "min_score": 0.5}
+            )
+        }
+    )
+    assert result_digest(record) == "strategies 2 item(s), name a, score 0.31, min_score 0.5"
+    assert result_digest(done_step(0, "x").model_copy(update={"result": ToolResult.ok()})) == (
+        "(no data)"
+    )
