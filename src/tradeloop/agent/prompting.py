@@ -145,7 +145,7 @@ def finish_hint(
     """
     found = _found(memory)
     if context.max_steps - context.step_index <= 1:
-        return "Last step: only finish or refuse can be called now." + found
+        return found + "Last step: only finish or refuse can be called now."
     last = memory.last
     if last is None or not _succeeded(last):
         return None
@@ -158,10 +158,8 @@ def finish_hint(
     if not all(any(name in succeeded for name in group) for group in asked):
         return None
     made = ", ".join(sorted(name for group in asked for name in group if name in succeeded))
-    return (
-        f"You have what the goal asks ({made} succeeded): call finish, unless the goal needs "
-        "another call." + found
-    )
+    # The facts come first: a small model copies the start of the message it reads last.
+    return found + f"That is what the goal asks for ({made}): call finish, unless it needs more."
 
 
 DIGEST_CHARS = 300
@@ -176,7 +174,11 @@ def _found(memory: ShortTermMemory) -> str:
     ]
     if not digests:
         return ""
-    return "\nFound so far: " + truncate("; ".join(digests[-2:]), DIGEST_CHARS)
+    text = "; ".join(digests[-2:])
+    if len(text) > DIGEST_CHARS:
+        # Cut at a fact's end, without a "[truncated N chars]" marker: a model copies those.
+        text = text[: text.rfind(", ", 0, DIGEST_CHARS) + 1 or DIGEST_CHARS].rstrip(",") + " …"
+    return "Found so far: " + text + "\n"
 
 
 def result_digest(record: StepRecord) -> str:
@@ -195,7 +197,7 @@ def _facts(value: object, key: str = "") -> list[str]:
         head = _facts(value[0], key) if value else []
         return [f"{label}{len(value)} item(s)", *head]
     if isinstance(value, str):
-        return [f"{label}{truncate(value, 80)}"]
+        return [f"{label}{value if len(value) <= 80 else value[:80] + '…'}"]
     return [] if value is None else [f"{label}{value}"]
 
 

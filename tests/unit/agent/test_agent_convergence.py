@@ -307,8 +307,8 @@ def test_the_counter_says_to_finish_once_the_goals_calls_succeeded(
     memory.add(done_step(0, "add"))
     counter = render_step_counter(context(1, goal), memory, registry.names)
     assert counter.endswith(
-        "You have what the goal asks (add succeeded): call finish, unless the goal needs "
-        "another call.\nFound so far: add: x 1\n"
+        "Found so far: add: x 1\nThat is what the goal asks for (add): call finish, unless it "
+        "needs more.\n"
         'Reply with the next call as one JSON object: {"tool": ..., "args": {...}}'
     )
 
@@ -462,3 +462,14 @@ def test_the_digest_of_a_result_is_its_facts_in_order() -> None:
     assert result_digest(done_step(0, "x").model_copy(update={"result": ToolResult.ok()})) == (
         "(no data)"
     )
+
+
+def test_what_was_found_is_cut_at_a_fact_without_a_count_to_copy() -> None:
+    memory = ShortTermMemory()
+    facts = {f"field_{number}": number for number in range(60)}
+    memory.add(done_step(0, "best_strategies").model_copy(update={"result": ToolResult.ok(facts)}))
+    counter = render_step_counter(context(5, max_steps=6), memory, ("best_strategies",))
+    found = counter.split("Found so far: ", 1)[1].split("\n", 1)[0]
+    assert found.startswith("best_strategies: field_0 0, field_1 1,") and found.endswith(" …")
+    assert len(found) <= 310 and "truncated" not in found
+    assert found[: -len(" …")].endswith(tuple(f"field_{n} {n}" for n in range(60)))
