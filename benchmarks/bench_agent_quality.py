@@ -145,6 +145,10 @@ PROMPT_SENTENCES = (
     "your last call (step",
     "the results above show, with their numbers",
     "your answer to the goal",
+    "that is what the goal asks for",
+    "call finish, unless it needs more",
+    "this one included",
+    "tools the goal names",
 )
 COPY_CHARS = 40  # a run of this many characters of a prompt line, copied, is a copy
 SYSTEM_PROMPT_LINES: list[str] = []  # filled by main() from the registry it runs with
