@@ -149,6 +149,7 @@ PROMPT_SENTENCES = (
     "call finish, unless it needs more",
     "this one included",
     "tools the goal names",
+    "call refuse:",
 )
 COPY_CHARS = 40  # a run of this many characters of a prompt line, copied, is a copy
 SYSTEM_PROMPT_LINES: list[str] = []  # filled by main() from the registry it runs with

@@ -207,8 +207,8 @@ def goal_hints(
     """What the goal's own words point to, for a model too small to find it in the tool list.
 
     * each phrase of `unavailable` (the registry's: what no tool does) that the goal uses:
-      "the goal says "delete", and no tool deletes ...: call refuse with what was asked and
-      this reason" (one line per reason);
+      "Call refuse: the goal says "delete", and no tool deletes ..." (one line per reason; the
+      reason last, where a model copying it into `refuse` finds it whole);
     * the tools the goal names by a word of their name (`goal_tools`) that have not yet
       succeeded in the remembered steps.
 
@@ -221,8 +221,7 @@ def goal_hints(
         if wanted and re.search(rf"\b{re.escape(wanted)}\b", words):
             said.setdefault(reason, []).append(f'"{phrase}"')
     hints = [
-        f"The goal says {', '.join(phrases)}, and {reason}: call refuse with what was asked "
-        "and this reason."
+        f"Call refuse: the goal says {', '.join(phrases)}, and {reason}."
         for reason, phrases in said.items()
     ]
     succeeded = {

@@ -369,11 +369,10 @@ def test_a_goal_asking_what_no_tool_does_is_pointed_at_refuse_once_per_reason() 
         "Send my strategies to the Broker for paper trading", ShortTermMemory(), (), unavailable
     )
     assert hints == [
-        'The goal says "broker", "paper trading", and no tool talks to the broker: call refuse '
-        "with what was asked and this reason."
+        'Call refuse: the goal says "broker", "paper trading", and no tool talks to the broker.'
     ]
     assert goal_hints("Delete all orders", ShortTermMemory(), (), unavailable)[0].startswith(
-        'The goal says "delete"'
+        'Call refuse: the goal says "delete"'
     )
 
 
