@@ -15,7 +15,8 @@ from tradeloop.domain.execution.mode import ModeGuard
 from tradeloop.domain.execution.orders import BrokerOrder, OrderIntent, OrderStatus
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.execution.paper_book import InMemoryPaperBook
-from tradeloop.domain.risk.manager import RiskCheck, RiskManager
+from tradeloop.domain.risk.decision import RiskCheck
+from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import Portfolio
 from tradeloop.errors import NotSentError, OrderStateUnknownError, TransientError
 

@@ -16,7 +16,7 @@ from tradeloop.clock import ManualClock
 from tradeloop.domain.execution.gateway import SubmitOutcome
 from tradeloop.domain.execution.paper import PaperBroker, PaperConfig
 from tradeloop.domain.market.calendar import ist_datetime
-from tradeloop.domain.risk.manager import RiskCheck
+from tradeloop.domain.risk.decision import RiskCheck
 from tradeloop.domain.risk.state import Portfolio
 from tradeloop.settings import Settings, load_settings
 

@@ -10,8 +10,9 @@ from support.contracts import sample_contracts
 from support.intents import TRADING_DAY, future_entry
 from tradeloop.domain.execution.orders import OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
+from tradeloop.domain.risk.decision import RiskCheck
 from tradeloop.domain.risk.limits import RiskLimits
-from tradeloop.domain.risk.manager import RiskCheck, RiskManager
+from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import (
     InMemoryTradingControls,
     Portfolio,

@@ -45,7 +45,8 @@ from tradeloop.domain.execution.journal import (
 from tradeloop.domain.execution.mode import ModeGuard, TradingMode
 from tradeloop.domain.execution.orders import Broker, BrokerOrder, OrderIntent, OrderStatus
 from tradeloop.domain.market.contracts import ContractTable
-from tradeloop.domain.risk.manager import RiskDecision, RiskManager
+from tradeloop.domain.risk.decision import RiskDecision
+from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.domain.risk.state import Portfolio
 from tradeloop.errors import (
     NotFoundError,

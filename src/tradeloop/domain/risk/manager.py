@@ -30,86 +30,24 @@ Exits (`is_exit=True`) are always allowed, except:
 
 The entry price is the limit price (LIMIT, STOP_LOSS), the trigger (STOP_LOSS_MARKET), or the
 `reference_price` — the LTP at decision time — for a MARKET order, which must therefore set it.
+
+This module holds the checks (`RiskManager`); the check codes and the decision they produce are
+in decision.py, the sizing in sizing.py.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict
 
 from tradeloop.domain.execution.contract import contract_failures
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, to_ist
 from tradeloop.domain.market.contracts import ContractTable
 from tradeloop.domain.money import rupees
+from tradeloop.domain.risk.decision import RiskCheck, RiskDecision
 from tradeloop.domain.risk.limits import RiskLimits
-from tradeloop.domain.risk.sizing import risk_quantity
+from tradeloop.domain.risk.sizing import Sizing, size_trade
 from tradeloop.domain.risk.state import DayState, Portfolio, TradingControlStore, TradingState
-
-
-class RiskCheck(StrEnum):
-    """Codes of the checks that can refuse an intent."""
-
-    KILL_SWITCH = "kill_switch"
-    HALTED = "halted"
-    REDUCING = "reducing"
-    STALE_INTENT = "stale_intent"
-    NO_STOP_LOSS = "no_stop_loss"
-    NO_TARGET = "no_target"
-    NO_ENTRY_PRICE = "no_entry_price"
-    LEVELS_ORDER = "levels_order"
-    REWARD_RISK = "reward_risk"
-    MARKET_CLOSED = "market_closed"
-    ENTRY_WINDOW = "entry_window"
-    ZERO_LOTS = "zero_lots"
-    QUANTITY_ABOVE_RISK = "quantity_above_risk"
-    NOTIONAL = "notional"
-    MAX_POSITIONS = "max_positions"
-    DAILY_LOSS = "daily_loss"
-    NOT_REDUCING = "not_reducing"
-    FLATTEN_NOT_EXIT = "flatten_not_exit"
-    CONTRACT = "contract"
-    """Lot or tick of the instrument (contract.py)."""
-
-
-class RiskDecision(BaseModel):
-    """Approved, or refused with one reason per failed check (in plain words)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    approved: bool
-    reasons: tuple[str, ...] = ()
-    checks: tuple[RiskCheck, ...] = ()
-    sized_quantity: int | None = None
-    """Units the risk budget allows (entries only)."""
-
-
-class Sizing(BaseModel):
-    """The result of sizing one trade from the risk rules."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    quantity: int
-    lot_size: int
-    risk_per_unit: float
-    budget: float
-    reason: str = ""
-
-    @property
-    def approved(self) -> bool:
-        return self.quantity > 0
-
-    @property
-    def lots(self) -> int:
-        return self.quantity // self.lot_size
-
-    @property
-    def risk_amount(self) -> float:
-        """Rupees lost if the stop fills exactly at its level (before costs)."""
-        return self.quantity * self.risk_per_unit
 
 
 class RiskManager:
@@ -134,49 +72,8 @@ class RiskManager:
     def size(
         self, capital: float, entry: float, stop: float, lot_size: int, *, cap_notional: bool = True
     ) -> Sizing:
-        """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (whole lots).
-
-        With `cap_notional` (the default, as the backtester sizes) the quantity is also kept
-        within `max_capital_per_trade_pct` of capital, so a sized intent is never refused for
-        its notional. `check` sizes without the cap so each limit is reported by its own name.
-        """
-        budget = capital * self.limits.risk_fraction
-        risk_per_unit = abs(entry - stop)
-        quantity = risk_quantity(
-            capital,
-            self.limits.risk_fraction,
-            entry,
-            stop,
-            lot_size,
-            max_notional=self.limits.max_notional_per_trade if cap_notional else math.inf,
-        )
-        reason = ""
-        if quantity == 0:
-            if not (risk_per_unit > 0 and math.isfinite(risk_per_unit)):
-                reason = f"stop {stop} equals entry {entry}: the risk per unit must be above zero"
-            elif risk_quantity(capital, self.limits.risk_fraction, entry, stop, lot_size):
-                cap = self.limits.max_notional_per_trade
-                reason = (
-                    f"zero lots: one lot of {lot_size} at {entry} is a notional of "
-                    f"{rupees(entry * lot_size)}, above {rupees(cap)}"
-                    f" ({self.limits.max_capital_per_trade_pct}% of capital); raise "
-                    "max_capital_per_trade_pct or trade a smaller contract"
-                )
-            else:
-                reason = (
-                    f"zero lots: one lot of {lot_size} risks "
-                    f"{rupees(risk_per_unit * lot_size)} ({rupees(risk_per_unit)} per unit "
-                    f"from entry {entry} to stop {stop}), above the {rupees(budget)} budget "
-                    f"({self.limits.risk_per_trade_pct}% of {rupees(capital)}); "
-                    "move the stop closer or raise risk_per_trade_pct"
-                )
-        return Sizing(
-            quantity=quantity,
-            lot_size=lot_size,
-            risk_per_unit=risk_per_unit,
-            budget=budget,
-            reason=reason,
-        )
+        """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (sizing.py)."""
+        return size_trade(self.limits, capital, entry, stop, lot_size, cap_notional=cap_notional)
 
     def update_trading_state(self, portfolio: Portfolio, now: datetime) -> DayState:
         """The day's effective state; persists HALTED when the daily loss limit is reached."""
@@ -210,7 +107,7 @@ class RiskManager:
         ]
         if intent.is_exit:
             failures += self._exit_failures(intent, portfolio, now, day_state, flatten)
-            return _decision(failures)
+            return RiskDecision.from_failures(failures)
         failures += self._state_failures(day_state)
         failures += self._entry_failures(intent, portfolio, now)
         sized: int | None = None
@@ -244,7 +141,7 @@ class RiskManager:
                         f"({self.limits.max_capital_per_trade_pct}% of capital): trade fewer lots",
                     )
                 )
-        return _decision(failures, sized)
+        return RiskDecision.from_failures(failures, sized)
 
     def _daily_loss_reached(self, portfolio: Portfolio) -> bool:
         return -portfolio.day_pnl >= self.limits.max_daily_loss
@@ -405,14 +302,3 @@ def _entry_price(intent: OrderIntent) -> float | None:
     if intent.order_type is OrderType.STOP_LOSS_MARKET:
         return intent.trigger_price
     return intent.reference_price
-
-
-def _decision(
-    failures: list[tuple[RiskCheck, str]], sized_quantity: int | None = None
-) -> RiskDecision:
-    return RiskDecision(
-        approved=not failures,
-        reasons=tuple(message for _, message in failures),
-        checks=tuple(check for check, _ in failures),
-        sized_quantity=sized_quantity,
-    )

@@ -8,7 +8,9 @@ therefore never more than `capital × risk_fraction` (before costs and slippage 
 stop), and a stop a hair from the entry cannot size an absurd position.
 
 The function is compiled (numba) so that the backtest kernels call the very formula the risk
-manager calls from Python: one implementation, not two kept equal by a test.
+manager calls from Python: one implementation, not two kept equal by a test. `size_trade` is
+the risk manager's sizing: the same formula under its `RiskLimits`, as a `Sizing` that says why
+a trade gets zero lots.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from __future__ import annotations
 import math
 
 from numba import njit
+from pydantic import BaseModel, ConfigDict
+
+from tradeloop.domain.money import rupees
+from tradeloop.domain.risk.limits import RiskLimits
 
 # Sizes saturate here: far beyond any order, whole lots stay exact in float64, and the units
 # fit the compiled int64 whatever the lot size (Python's int would grow without bound).
@@ -51,3 +57,83 @@ def risk_quantity(
         lots = min(lots, max_notional / (abs(entry) * lot_size))
     lots = min(lots, _MAX_LOTS, _MAX_UNITS // lot_size)
     return max(math.floor(lots), 0) * lot_size
+
+
+class Sizing(BaseModel):
+    """The result of sizing one trade from the risk rules."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: int
+    lot_size: int
+    risk_per_unit: float
+    budget: float
+    reason: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def lots(self) -> int:
+        return self.quantity // self.lot_size
+
+    @property
+    def risk_amount(self) -> float:
+        """Rupees lost if the stop fills exactly at its level (before costs)."""
+        return self.quantity * self.risk_per_unit
+
+
+def size_trade(
+    limits: RiskLimits,
+    capital: float,
+    entry: float,
+    stop: float,
+    lot_size: int,
+    *,
+    cap_notional: bool = True,
+) -> Sizing:
+    """Units such that a stop-out loses at most `capital × risk_per_trade_pct` (whole lots).
+
+    With `cap_notional` (the default, as the backtester sizes) the quantity is also kept
+    within `max_capital_per_trade_pct` of capital, so a sized intent is never refused for
+    its notional. `RiskManager.check` sizes without the cap so each limit is reported by its
+    own name.
+    """
+    budget = capital * limits.risk_fraction
+    risk_per_unit = abs(entry - stop)
+    quantity = risk_quantity(
+        capital,
+        limits.risk_fraction,
+        entry,
+        stop,
+        lot_size,
+        max_notional=limits.max_notional_per_trade if cap_notional else math.inf,
+    )
+    reason = ""
+    if quantity == 0:
+        if not (risk_per_unit > 0 and math.isfinite(risk_per_unit)):
+            reason = f"stop {stop} equals entry {entry}: the risk per unit must be above zero"
+        elif risk_quantity(capital, limits.risk_fraction, entry, stop, lot_size):
+            cap = limits.max_notional_per_trade
+            reason = (
+                f"zero lots: one lot of {lot_size} at {entry} is a notional of "
+                f"{rupees(entry * lot_size)}, above {rupees(cap)}"
+                f" ({limits.max_capital_per_trade_pct}% of capital); raise "
+                "max_capital_per_trade_pct or trade a smaller contract"
+            )
+        else:
+            reason = (
+                f"zero lots: one lot of {lot_size} risks "
+                f"{rupees(risk_per_unit * lot_size)} ({rupees(risk_per_unit)} per unit "
+                f"from entry {entry} to stop {stop}), above the {rupees(budget)} budget "
+                f"({limits.risk_per_trade_pct}% of {rupees(capital)}); "
+                "move the stop closer or raise risk_per_trade_pct"
+            )
+    return Sizing(
+        quantity=quantity,
+        lot_size=lot_size,
+        risk_per_unit=risk_per_unit,
+        budget=budget,
+        reason=reason,
+    )
