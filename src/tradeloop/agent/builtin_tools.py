@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field
 
+from tradeloop.agent.seen_values import from_results
 from tradeloop.agent.tool import FunctionTool, ToolResult, tool
 
 DEFAULT_TIMEZONE = "UTC"
@@ -21,7 +22,10 @@ ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 @tool(terminal=True, timeout_seconds=None)
 def finish(
     summary: Annotated[str, Field(min_length=1)],
-    best_spec_id: Annotated[str | None, Field(max_length=64, pattern=ID_PATTERN)] = None,
+    best_spec_id: Annotated[
+        str | None,
+        Field(max_length=64, pattern=ID_PATTERN, json_schema_extra=from_results("spec_id")),
+    ] = None,
 ) -> ToolResult:
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 

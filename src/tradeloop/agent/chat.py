@@ -35,6 +35,7 @@ from tradeloop.agent.prompting import (
 )
 from tradeloop.agent.records import AgentContext, StepRecord, ToolCall
 from tradeloop.agent.registry import ToolRegistry
+from tradeloop.agent.seen_values import bind_to_results
 from tradeloop.errors import ModelError
 
 DEFAULT_MAX_PARSE_RETRIES = 2
@@ -214,10 +215,12 @@ class ChatPlanner:
         loop guard. A model that repeats a call verbatim is stuck on it; another spec for the
         same tool is not worth the risk on a small model. A tool that has run `max_calls` times
         in the remembered steps is left out too (its budget is spent), and the last step offers
-        only the terminal tools (`finish`, `refuse`): a call there could not be followed up."""
+        only the terminal tools (`finish`, `refuse`): a call there could not be followed up.
+        Arguments that must name a value the run has seen are bound to those values
+        (`seen_values.bind_to_results`)."""
         if context.max_steps - context.step_index <= 1:
             others = [each.name for each in self._registry if not each.terminal]
-            return self._registry.call_schema_without(*others)
+            return bind_to_results(self._registry.call_schema_without(*others), memory.records)
         repeated = {
             record.call.tool
             for record in memory.records
@@ -232,8 +235,10 @@ class ChatPlanner:
             if each.max_calls is not None and ran[each.name] >= each.max_calls
         }
         if repeated | spent:
-            return self._registry.call_schema_without(*sorted(repeated | spent))
-        return self._registry.call_schema()
+            schema = self._registry.call_schema_without(*sorted(repeated | spent))
+        else:
+            schema = self._registry.call_schema()
+        return bind_to_results(schema, memory.records)
 
     def _complete(
         self, messages: list[ChatMessage], schema: dict[str, Any], retries: int

@@ -246,7 +246,7 @@ def _described_args(args_model: type[BaseModel]) -> dict[str, Any]:
     """The args schema shown in the prompt: with its definitions when they are short, else with
     each reference shown as a described object (a strategy spec's format is long; a reference
     tool shows it in readable sections)."""
-    schema = _without_titles(args_model.model_json_schema())
+    schema = _without_extensions(_without_titles(args_model.model_json_schema()))
     definitions = schema.get("$defs")
     if definitions and len(json.dumps(definitions)) > DESCRIBED_DEFINITIONS_CHARS:
         schema.pop("$defs")
@@ -321,3 +321,16 @@ def _referenced_definitions(roots: list[Any], definitions: dict[str, Any]) -> se
         elif isinstance(node, list):
             pending.extend(node)
     return found
+
+
+def _without_extensions(schema: Any) -> Any:
+    # `x-...` keys are for the runtime (`seen_values`), not for the model to read.
+    if isinstance(schema, dict):
+        return {
+            key: _without_extensions(value)
+            for key, value in schema.items()
+            if not (isinstance(key, str) and key.startswith("x-"))
+        }
+    if isinstance(schema, list):
+        return [_without_extensions(item) for item in schema]
+    return schema

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field, JsonValue
 
 from tradeloop.agent import FunctionTool, ToolResult, tool
+from tradeloop.agent.seen_values import from_results
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.strategy.spec import SPEC_ID_PATTERN, StrategySpec
 from tradeloop.domain.strategy.summary import describe_spec
@@ -205,7 +206,11 @@ def make_strategy_details(session: ResearchSession) -> FunctionTool:
     """The `strategy_details` tool on the session's strategy memory."""
 
     @tool(deterministic=False)
-    def strategy_details(spec_id: Annotated[str, Field(pattern=SPEC_ID_PATTERN)]) -> ToolResult:
+    def strategy_details(
+        spec_id: Annotated[
+            str, Field(pattern=SPEC_ID_PATTERN, json_schema_extra=from_results("spec_id"))
+        ],
+    ) -> ToolResult:
         """A remembered strategy in full: its spec (a valid JSON document you can change and
         backtest again), a plain-words summary and its latest evaluations.
 
