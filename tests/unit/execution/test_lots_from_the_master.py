@@ -78,9 +78,7 @@ def test_a_loaded_master_with_lot_75_is_what_the_risk_check_and_paper_broker_use
     assert any("the instrument master 75" in reason for reason in old_lot.reasons)
 
     stack.broker.on_price("50001", 24_000.0, clock.now())
-    placed = stack.gateway.submit(
-        future_entry(quantity=75, lot_size=75, **future), Portfolio()
-    )
+    placed = stack.gateway.submit(future_entry(quantity=75, lot_size=75, **future), Portfolio())
     assert placed.outcome is SubmitOutcome.PLACED, placed.reasons
     record = stack.ledger.get(placed.intent_id)
     assert record is not None

@@ -163,9 +163,7 @@ def _session_clock(
             count += 1
             day_before = day
         session[row] = count
-        minute_of_session[row] = (local - day * _NS_PER_DAY) // _NS_PER_MINUTE - (
-            OPEN_MINUTE
-        )
+        minute_of_session[row] = (local - day * _NS_PER_DAY) // _NS_PER_MINUTE - (OPEN_MINUTE)
     return 0
 
 

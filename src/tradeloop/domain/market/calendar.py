@@ -210,9 +210,7 @@ class NSECalendar:
         days = np.floor_divide(local, _NS_PER_DAY)
         minute_of_day = np.floor_divide(local - days * _NS_PER_DAY, _NS_PER_MINUTE)
         weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
-        in_hours = (minute_of_day >= OPEN_MINUTE) & (
-            minute_of_day < OPEN_MINUTE + SESSION_MINUTES
-        )
+        in_hours = (minute_of_day >= OPEN_MINUTE) & (minute_of_day < OPEN_MINUTE + SESSION_MINUTES)
         trading_day = (weekday < 5) & ~np.isin(days, self._holiday_days)
         result: np.ndarray = in_hours & trading_day
         return result
