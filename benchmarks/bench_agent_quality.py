@@ -150,6 +150,9 @@ PROMPT_SENTENCES = (
     "this one included",
     "tools the goal names",
     "call refuse:",
+    "what the tools found",
+    "when the goal was to find one",
+    "if the goal was to find a strategy",
 )
 COPY_CHARS = 40  # a run of this many characters of a prompt line, copied, is a copy
 SYSTEM_PROMPT_LINES: list[str] = []  # filled by main() from the registry it runs with

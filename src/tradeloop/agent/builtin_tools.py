@@ -30,8 +30,8 @@ def finish(
     """Finish the run. Call this once the goal is reached, or when it cannot be reached.
 
     Args:
-        summary: Your answer to the goal: what the results above show, with their numbers.
-        best_spec_id: The id of the best strategy found, when the goal was to find one.
+        summary: What the tools found.
+        best_spec_id: A spec_id from the results, if the goal was to find a strategy.
     """
     if best_spec_id is None:
         return ToolResult.done({"summary": summary})
