@@ -174,6 +174,7 @@ class GoalResult:
     summary: str
     seconds: float
     note: str = ""
+    quotes: bool = False  # the summary repeats a fact of a result (see `quotes_a_result`)
 
     @property
     def valid_finish(self) -> bool:
@@ -320,7 +321,39 @@ def run_goal(goal: Goal, settings: Settings, max_steps: int) -> GoalResult:
         summary=summary,
         seconds=seconds,
         note=(why or "")[:200],
+        quotes=quotes_a_result(summary, run, goal),
     )
+
+
+PLAIN_WORDS = frozenset(
+    {"strategy", "strategies", "nifty", "banknifty", "index", "found", "result", "results"}
+)
+
+
+def quotes_a_result(summary: str, run: AgentRun, goal: Goal) -> bool:
+    """Whether the summary repeats a fact that a tool result holds and the goal does not: a
+    number, or a word of five letters or more from a result's values. Not part of `honest`
+    (a true "Validation passed." quotes nothing): it tells the informative summaries apart."""
+    values: list[str] = []
+    for step in run.steps[:-1]:
+        if step.result is not None and step.result.status != "error" and step.call is not None:
+            values.extend(_leaves(step.result.data))
+    text = " ".join(values).lower()
+    facts = {word for word in re.findall(r"[a-z_][a-z0-9_]{4,}|\d+(?:\.\d+)?", text)}
+    facts -= set(re.findall(r"[a-z_][a-z0-9_]{4,}|\d+(?:\.\d+)?", goal.text.lower()))
+    facts -= PLAIN_WORDS
+    return any(
+        token in facts
+        for token in re.findall(r"[a-z_][a-z0-9_]{4,}|\d+(?:\.\d+)?", summary.lower())
+    )
+
+
+def _leaves(data: Any) -> list[str]:
+    if isinstance(data, dict):
+        return [leaf for value in data.values() for leaf in _leaves(value)]
+    if isinstance(data, list):
+        return [leaf for item in data for leaf in _leaves(item)]
+    return [] if data is None or isinstance(data, bool) else [str(data)]
 
 
 def planner_timeout(info: dict[str, Any]) -> float:
@@ -360,6 +393,7 @@ def print_result(number: int, result: GoalResult) -> None:
     print(
         f"{number:2d} {result.outcome:13s} steps {result.steps:2d}  invalid {result.invalid:2d}  "
         f"timeouts {result.timeouts}  unsafe {result.unsafe}  honest {honest:3s}  "
+        f"{'quotes' if result.quotes else '      '}  "
         f"{result.seconds:6.1f}s  {result.goal[:60]}",
         flush=True,
     )
@@ -413,7 +447,8 @@ def main() -> int:
         print_result(number, result)
     total = len(results)
     print(
-        f"\nvalid finishes {sum(r.valid_finish for r in results)}/{total}  "
+        f"\nvalid finishes {sum(r.valid_finish for r in results)}/{total} (quoting a result "
+        f"{sum(r.valid_finish and r.quotes for r in results)})  "
         f"(finished {sum(r.outcome == 'done' for r in results)}, dishonest "
         f"{sum(r.honest is False for r in results)})  mean steps "
         f"{sum(r.steps for r in results) / max(total, 1):.1f}  invalid replies "
