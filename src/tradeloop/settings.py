@@ -143,10 +143,6 @@ class MarketSettings(_Section):
     holidays_file: Path | None = Field(
         None, description="Extra NSE holidays (CSV: date,description) added to the bundled table."
     )
-    weekly_expiry_weekday: dict[str, int] = Field(
-        default_factory=lambda: {"NIFTY": 1, "BANKNIFTY": 1},
-        description="Weekday (0=Monday) of the weekly expiry per index.",
-    )
 
 
 class Settings(BaseSettings):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     # Imported where used: `tradeloop --help` must not pay for DuckDB, polars or SQLAlchemy.
     from tradeloop.domain.market.contracts import ContractTable
     from tradeloop.domain.market.instrument_master import InstrumentMaster
+    from tradeloop.domain.options.expiries import ExpiryCalendar
     from tradeloop.storage.candles import ParquetCandleStore
     from tradeloop.storage.instruments import InstrumentStore
     from tradeloop.storage.ledger import Ledger
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
 def calendar(settings: Settings) -> NSECalendar:
     """The NSE calendar: the bundled holidays plus `[market] holidays_file`."""
     return NSECalendar.default(settings.market.holidays_file)
+
+
+def expiry_calendar(settings: Settings) -> ExpiryCalendar:
+    """NSE index option expiries: the bundled rule table on the calendar of `calendar()`."""
+    from tradeloop.domain.options.expiries import ExpiryCalendar, bundled_expiry_rules
+
+    return ExpiryCalendar(bundled_expiry_rules(), calendar(settings))
 
 
 def cost_table(settings: Settings) -> CostTable:

@@ -1,0 +1,1 @@
+"""Index options: expiries, strike selection and pricing."""
