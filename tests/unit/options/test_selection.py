@@ -149,4 +149,11 @@ def test_choose_at_entry_with_a_target_delta_uses_the_callers_model() -> None:
 
 def test_a_target_without_a_model_is_refused() -> None:
     with pytest.raises(ValueError, match="needs value_of"):
-        StrikeRule(target_premium=50.0).strike(24_000.0, date(2026, 3, 9), 50.0, OptionType.CALL)
+        StrikeRule(target_premium=50.0)
+
+
+def test_a_strike_rule_with_two_ways_to_pick_is_refused() -> None:
+    with pytest.raises(ValueError, match="give only one"):
+        StrikeRule(target_delta=0.3, target_premium=50.0, value_of=lambda k, s, d: 0.0)
+    with pytest.raises(ValueError, match="give only one"):
+        StrikeRule(steps_out_of_the_money=2, target_delta=0.3, value_of=lambda k, s, d: 0.0)

@@ -94,14 +94,23 @@ class StrikeRule:
     value_of: Callable[[float, float, date], float] | None = None
     ladder_steps: int = 20
 
+    def __post_init__(self) -> None:
+        targets = (self.target_delta is not None) + (self.target_premium is not None)
+        if targets > 1 or (targets and self.steps_out_of_the_money):
+            raise ValueError(
+                "a strike rule uses one of steps_out_of_the_money, target_delta and "
+                "target_premium: give only one"
+            )
+        if targets and self.value_of is None:
+            raise ValueError("a target delta or premium needs value_of(strike, spot, day)")
+
     def strike(self, spot: float, day: date, strike_step: float, option_type: OptionType) -> float:
         if self.target_delta is None and self.target_premium is None:
             return strike_steps_out_of_the_money(
                 spot, strike_step, option_type, self.steps_out_of_the_money
             )
-        if self.value_of is None:
-            raise ValueError("a target delta or premium needs value_of(strike, spot, day)")
         value_of = self.value_of
+        assert value_of is not None  # checked when the rule was made
         ladder = strike_ladder(spot, strike_step, self.ladder_steps)
         values = [value_of(float(strike), spot, day) for strike in ladder]
         if self.target_delta is not None:
