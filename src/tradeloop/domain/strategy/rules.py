@@ -86,23 +86,44 @@ class DeltaStrike(_Rule):
     )
 
 
+class PremiumStrike(_Rule):
+    """The strike whose premium is nearest a target (rupees per unit)."""
+
+    rule: Literal["premium"] = Field(description='Always "premium".')
+    premium: float = Field(
+        gt=0, le=5000, description="Target premium in rupees per unit, e.g. 100."
+    )
+
+
 StrikeRule = Annotated[
     Annotated[AtmStrike, Tag(tag("rule", "atm"))]
-    | Annotated[DeltaStrike, Tag(tag("rule", "delta"))],
-    keyed("rule", {"atm": "atm", "delta": "delta"}, "strike"),
+    | Annotated[DeltaStrike, Tag(tag("rule", "delta"))]
+    | Annotated[PremiumStrike, Tag(tag("rule", "premium"))],
+    keyed("rule", {"atm": "atm", "delta": "delta", "premium": "premium"}, "strike"),
 ]
 
 
 class OptionInstrument(_Rule):
-    """Buy a weekly index option. The signals and exits are computed on the index."""
+    """Buy an index option; entry signals come from the index."""
 
     kind: Literal["option"] = Field(description='Always "option".')
     option_type: Literal["CE", "PE"] = Field(
         description="CE (call) for a long strategy, PE (put) for a short one: options are bought."
     )
     strike: StrikeRule = Field(description="How the strike is chosen at entry.")
-    expiry: Literal["current_weekly", "next_weekly"] = Field(
-        "current_weekly", description="Which weekly expiry to buy."
+    expiry: Literal["current_weekly", "next_weekly", "monthly"] = Field(
+        "current_weekly",
+        description="This week's, next week's or this month's expiry.",
+    )
+    min_days_to_expiry: int = Field(
+        0,
+        ge=0,
+        le=30,
+        description="Skip an expiry fewer days away (take the next); 0 = expiry day too.",
+    )
+    exits_on: Literal["underlying", "premium"] = Field(
+        "underlying",
+        description="Stop and target measured on the index, or on the premium (percent).",
     )
 
 

@@ -13,6 +13,7 @@ from tradeloop.domain.strategy.rules import (
     OptionInstrument,
     PercentStop,
     PercentTarget,
+    PremiumStrike,
     StopLoss,
     TakeProfit,
     TrailingStop,
@@ -59,9 +60,17 @@ def _instrument(spec: StrategySpec) -> str:
         plural = "s" if abs(steps) > 1 else ""
         moneyness = "OTM" if steps > 0 else "ITM"
         where = "the ATM strike" if steps == 0 else f"{abs(steps)} strike{plural} {moneyness}"
+    elif isinstance(strike, PremiumStrike):
+        where = f"the strike priced nearest ₹{_number(strike.premium)}"
     else:
         where = f"the {_number(strike.delta)}-delta strike"
-    return f"{spec.symbol} {expiry} {instrument.option_type} options at {where}"
+    if instrument.min_days_to_expiry:
+        expiry += f" (at least {instrument.min_days_to_expiry} days away)"
+    exits = "on the premium" if instrument.exits_on == "premium" else "on the index"
+    return (
+        f"{spec.symbol} {expiry} {instrument.option_type} options at {where}, stop and target "
+        f"{exits}"
+    )
 
 
 def _entry(spec: StrategySpec) -> str:

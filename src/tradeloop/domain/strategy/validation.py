@@ -36,7 +36,12 @@ from tradeloop.domain.strategy.conditions import (
     operand_key,
     operand_label,
 )
-from tradeloop.domain.strategy.rules import OptionInstrument, RMultipleTarget, SwingStop
+from tradeloop.domain.strategy.rules import (
+    OptionInstrument,
+    PercentStop,
+    RMultipleTarget,
+    SwingStop,
+)
 from tradeloop.errors import SpecError
 
 if TYPE_CHECKING:
@@ -280,6 +285,8 @@ def _exit_problems(spec: StrategySpec) -> Iterator[Problem]:
                 f"options are bought: a {spec.direction} view buys a {wanted_type}, not a "
                 f'{instrument.option_type}; use "option_type": "{wanted_type}"',
             )
+        if instrument.exits_on == "premium":
+            yield from _premium_exit_problems(spec)
     target = exit_rules.take_profit
     break_even = exit_rules.break_even_after_r
     if isinstance(target, RMultipleTarget) and break_even is not None and break_even >= target.r:
@@ -289,6 +296,26 @@ def _exit_problems(spec: StrategySpec) -> Iterator[Problem]:
             f"{_number(target.r)} R take profit: use a value below {_number(target.r)} or "
             "drop it",
         )
+
+
+def _premium_exit_problems(spec: StrategySpec) -> Iterator[Problem]:
+    """On the premium, only percent levels have a meaning: an ATR or a swing is the index's."""
+    if not isinstance(spec.exit.stop_loss, PercentStop):
+        yield Problem(
+            "exit.stop_loss",
+            f'"exits_on": "premium" measures the stop on the option\'s premium, where a '
+            f"{spec.exit.stop_loss.kind} stop has no meaning: use "
+            '{"kind": "percent", "percent": 30} (30 % of the entry premium), or "exits_on": '
+            '"underlying"',
+        )
+    for field in ("take_profit", "trailing_stop"):
+        rule = getattr(spec.exit, field, None)
+        if rule is not None and rule.kind == "atr":
+            yield Problem(
+                f"exit.{field}",
+                f'"exits_on": "premium" has no ATR of the premium: use a percent or R-multiple '
+                f'{field.replace("_", " ")}, or "exits_on": "underlying"',
+            )
 
 
 # ----------------------------------------------------------------------------------- timing
