@@ -136,34 +136,6 @@ def test_minute_bars_are_375_open_times_per_session_all_in_session() -> None:
     assert bool(CALENDAR.in_session_mask(bars).all())
 
 
-def test_expiry_on_a_holiday_moves_to_the_previous_trading_day() -> None:
-    assert CALENDAR.weekly_expiry(date(2026, 2, 25), TUESDAY) == date(2026, 3, 2)
-    assert CALENDAR.weekly_expiry(date(2026, 3, 2), TUESDAY) == date(2026, 3, 2)
-
-
-def test_expiry_already_moved_before_the_day_asked_rolls_to_next_week() -> None:
-    assert CALENDAR.weekly_expiry(HOLI_2026, TUESDAY) == date(2026, 3, 10)
-
-
-def test_weekly_expiries_of_march_2026() -> None:
-    expiries = CALENDAR.weekly_expiries(date(2026, 3, 1), date(2026, 3, 31), TUESDAY)
-
-    # 3 March (Holi) moves to Monday 2 March; 31 March (Mahavir Jayanti) to Monday 30 March.
-    assert expiries == [
-        date(2026, 3, 2),
-        date(2026, 3, 10),
-        date(2026, 3, 17),
-        date(2026, 3, 24),
-        date(2026, 3, 30),
-    ]
-
-
-@pytest.mark.parametrize("weekday", [-1, 5, 6])
-def test_expiry_weekday_outside_monday_to_friday_is_refused(weekday: int) -> None:
-    with pytest.raises(ConfigError, match=f"expiry weekday {weekday}"):
-        CALENDAR.weekly_expiry(date(2026, 3, 2), weekday)
-
-
 def test_user_holiday_file_extends_the_bundled_table(tmp_path: Path) -> None:
     extra = tmp_path / "holidays.csv"
     extra.write_text(
@@ -176,7 +148,7 @@ def test_user_holiday_file_extends_the_bundled_table(tmp_path: Path) -> None:
     assert not calendar.is_trading_day(date(2026, 3, 4))
     assert calendar.holidays[date(2026, 3, 4)] == "Special closure"
     assert not calendar.is_trading_day(HOLI_2026)  # the bundled table is still there
-    assert calendar.weekly_expiry(date(2026, 3, 2), 2) == date(2026, 3, 2)  # Wed → Mon
+    assert calendar.previous_trading_day(date(2026, 3, 5)) == date(2026, 3, 2)
     closure_noon = np.array(["2026-03-04T06:30"], dtype="datetime64[us]")
     assert not calendar.in_session_mask(closure_noon)[0]
 

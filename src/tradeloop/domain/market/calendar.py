@@ -158,33 +158,6 @@ class NSECalendar:
         local = to_ist(ts)
         return self.is_trading_day(local.date()) and SESSION_OPEN <= local.time() < SESSION_CLOSE
 
-    def weekly_expiry(self, on_or_after: date, weekday: int) -> date:
-        """The weekly expiry of the week containing `on_or_after` or, if that has passed, the next.
-
-        The nominal expiry is `weekday` (0 = Monday); when it is not a trading day it moves back
-        to the previous trading day, as the NSE does.
-        """
-        if not 0 <= weekday <= 4:
-            raise ConfigError(f"expiry weekday {weekday} must be 0 (Monday) to 4 (Friday)")
-        nominal = on_or_after + timedelta(days=(weekday - on_or_after.weekday()) % 7)
-        while True:
-            actual = nominal if self.is_trading_day(nominal) else self.previous_trading_day(nominal)
-            if actual >= on_or_after:
-                return actual
-            nominal += timedelta(days=7)
-
-    def weekly_expiries(self, start: date, end: date, weekday: int) -> list[date]:
-        """Every weekly expiry between `start` and `end`, both inclusive."""
-        expiries: list[date] = []
-        current = start
-        while current <= end:
-            expiry = self.weekly_expiry(current, weekday)
-            if expiry > end:
-                break
-            expiries.append(expiry)
-            current = expiry + timedelta(days=1)
-        return expiries
-
     def minute_bars(self, start: date, end: date, minutes: int = 1) -> np.ndarray:
         """Open times (UTC, `datetime64[us]`) of every `minutes`-minute bar in the sessions."""
         offsets = np.arange(0, SESSION_MINUTES, minutes, dtype=np.int64) * _NS_PER_MINUTE
