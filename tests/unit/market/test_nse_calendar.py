@@ -21,7 +21,6 @@ from tradeloop.errors import ConfigError
 
 CALENDAR = NSECalendar.default()
 HOLI_2026 = date(2026, 3, 3)
-TUESDAY = 1
 
 
 def at_ist(day: date, hour: int, minute: int, second: int = 0) -> datetime:
