@@ -2,12 +2,12 @@
 
 Hull, *Options, Futures, and Other Derivatives*:
 
-* 9th ed., Example 15.6 (p. 360): S0 = 42, K = 40, r = 0.10, σ = 0.20, T = 0.5 →
+* 9th ed. (2014), Example 15.6 (p. 360): S0 = 42, K = 40, r = 0.10, σ = 0.20, T = 0.5 →
   call 4.76, put 0.81.
-* The Greeks example (9th ed. §19, Examples 19.1, 19.4, 19.6, 19.7; 7th ed. Examples 17.1–17.7,
-  pp. 355–368): S0 = 49, K = 50, r = 0.05, σ = 0.20, T = 20 weeks = 0.3846 years →
-  call delta 0.522, gamma 0.066, theta −4.31 per year (−0.0118 per calendar day),
-  vega 12.1 per unit of σ (0.121 per vol point), rho 8.91 per unit of r (0.0891 per 1 %).
+* The Greeks example, S0 = 49, K = 50, r = 0.05, σ = 0.20, T = 20 weeks = 0.3846 years:
+  call delta 0.522, gamma 0.066, theta −4.31 per year, vega 0.121 per 1 % of vol, rho 0.0891
+  per 1 % of rate (Hull Examples 17.1, 17.2, 17.4, 17.6, 17.7, pp. 355–368, as py_vollib's
+  docstrings cite them). Per calendar day, theta is −4.31/365 = −0.0118.
 * Student Solutions Manual (9th ed.), Problem 17.6: S0 = K = 250, T = 0.25, σ = 0.18,
   r = 0.10, q = 0.03 → call 11.15.
 """
