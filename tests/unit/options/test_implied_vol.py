@@ -15,7 +15,12 @@ from tradeloop.domain.options.implied_vol import (
     black76_implied_vol,
     black_scholes_implied_vol,
 )
-from tradeloop.domain.options.pricing import black76_greeks, black76_price, black_scholes_price
+from tradeloop.domain.options.pricing import (
+    OptionInputError,
+    black76_greeks,
+    black76_price,
+    black_scholes_price,
+)
 
 EPSILON = float(np.finfo(np.float64).eps)
 FIVE_MINUTES = 5 / (365 * 24 * 60)
@@ -107,6 +112,14 @@ def test_out_of_domain_prices_are_nan_with_a_reason(
     assert math.isnan(result.vol)
     assert result.reason is reason
     assert result.reason.description
+
+
+def test_a_bad_spot_is_invalid_input_and_a_bad_call_flag_is_refused() -> None:
+    result = black_scholes_implied_vol(5.0, -100.0, 100.0, 0.5, 0.05, 0.0, True)
+    assert isinstance(result, IVResult)
+    assert result.reason is IVReason.INVALID_INPUT
+    with pytest.raises(OptionInputError, match=r"^call "):
+        black76_implied_vol(5.0, 100.0, 100.0, 0.5, 0.05, "put")
 
 
 def test_deep_in_the_money_five_minute_option_is_vega_too_small_not_a_wrong_number() -> None:

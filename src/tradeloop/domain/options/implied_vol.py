@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradeloop.domain.options import _kernels
+from tradeloop.domain.options.pricing import calls_array
 
 
 class IVReason(IntEnum):
@@ -84,7 +85,7 @@ class IVResults:
 
 def _arrays(**named: npt.ArrayLike) -> tuple[tuple[int, ...], list[np.ndarray]]:
     arrays: list[np.ndarray] = [
-        np.asarray(value, dtype=np.bool_ if name == "call" else np.float64)
+        calls_array(value) if name == "call" else np.asarray(value, dtype=np.float64)
         for name, value in named.items()
     ]
     broadcast = np.broadcast_arrays(*arrays)
@@ -101,8 +102,9 @@ def black76_implied_vol(
 ) -> IVResult | IVResults:
     """The σ whose Black-76 price is `price`: an `IVResult` for scalars, `IVResults` for arrays.
 
-    Never raises for a price out of bounds (see the module docstring for the reasons); the
-    inputs must broadcast together (numpy's error otherwise: a caller's bug).
+    Never raises for a price or market input out of bounds (the module docstring lists the
+    reasons); a `call` that is not booleans raises `OptionInputError`, and shapes that do not
+    broadcast raise numpy's ValueError: both are the calling code's mistakes, not the market's.
     """
     shape, flat = _arrays(
         price=price, forward=forward, strike=strike, time=time, rate=rate, call=call

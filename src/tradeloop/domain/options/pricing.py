@@ -84,7 +84,8 @@ def _non_negative(name: str, value: npt.ArrayLike, unit: str) -> npt.NDArray[np.
     return array
 
 
-def _calls(value: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+def calls_array(value: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """`call` as booleans (True: call/CE, False: put/PE); anything else is refused."""
     array = np.asarray(value)
     if array.dtype != np.bool_:
         raise OptionInputError(
@@ -136,7 +137,7 @@ def _black(
         _non_negative("vol", vol, "a decimal per year, 0.2 for 20 %"),
         _as_float_array("rate", rate),
         carry,
-        _calls(call),
+        calls_array(call),
     )
     forward_flat, strike_flat, time_flat, vol_flat, rate_flat, carry_flat, call_flat = flat
     out = _kernels.black_batch(
@@ -181,7 +182,7 @@ def black76_price(
         _non_negative("time", time, "years to expiry"),
         _non_negative("vol", vol, "a decimal per year, 0.2 for 20 %"),
         _as_float_array("rate", rate),
-        _calls(call),
+        calls_array(call),
     )
     forward_flat, strike_flat, time_flat, vol_flat, rate_flat, call_flat = flat
     prices = _kernels.black_price_batch(
