@@ -145,6 +145,23 @@ class MarketSettings(_Section):
     )
 
 
+class OptionsSettings(_Section):
+    """How index options are priced where no market price is at hand (model chains)."""
+
+    risk_free_rate: float = Field(
+        0.065, ge=-0.05, le=0.5, description="Risk-free rate, a decimal per year (0.065 = 6.5 %)."
+    )
+    dividend_yield: float = Field(
+        0.0, ge=0, le=0.2, description="The index's continuous dividend yield (0 = ignore)."
+    )
+    smile_skew: float = Field(
+        -0.08, ge=-1, le=1, description="Smile slope per standard deviation of moneyness."
+    )
+    smile_curvature: float = Field(
+        0.03, ge=0, le=1, description="Smile curvature per squared standard deviation."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting tradeloop reads. Build it once with `load_settings()`."""
 
@@ -185,6 +202,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = ExecutionSettings()
     market: MarketSettings = MarketSettings()
     plausibility: PlausibilityRules = PlausibilityRules()
+    options: OptionsSettings = OptionsSettings()
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from tradeloop.cli import (
     data,
     feed,
     instruments,
+    options,
     research,
     strategy,
     trading,
@@ -40,7 +41,18 @@ def _root(
     """tradeloop: an LLM plans, deterministic code validates, sizes, executes and manages."""
 
 
-for module in (config, data, instruments, feed, strategy, backtest, research, agent, trading):
+for module in (
+    config,
+    data,
+    instruments,
+    feed,
+    options,
+    strategy,
+    backtest,
+    research,
+    agent,
+    trading,
+):
     module.register(app)
 
 

@@ -43,6 +43,7 @@ AGENT_RUN = ("agent", "run")
 CANDLE_CSV = "ts,open,high,low,close,volume\n2025-01-02 09:15:00,100,101,99,100.5,10\n"
 LOAD = ("instruments", "load")
 FIND = ("instruments", "find")
+OPTIONS_CHAIN = ("options", "chain")
 FEED_REPLAY = ("feed", "replay")
 FEED_WATCH = ("feed", "watch")
 FETCH_JANUARY = ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-01-01", "--to", "2025-01-31")
@@ -397,6 +398,21 @@ CASES = [
         ("--limit", "greater than or equal to 1"),
     ),
     Case("gaps-symbol-missing", GAPS, 2, ("Missing option", "--symbol")),
+    # -- options chain: nothing stored to price from, a bad expiry or symbol --------------------
+    Case(
+        "options-chain-nothing-stored",
+        OPTIONS_CHAIN,
+        2,
+        ("no NIFTY 1m candles are stored", "tradeloop data synth --symbol NIFTY"),
+    ),
+    Case("options-chain-expiry-text", (*OPTIONS_CHAIN, "--expiry", "soon"), 2, ("--expiry",)),
+    Case(
+        "options-chain-symbol-typo",
+        (*OPTIONS_CHAIN, "--symbol", "NIFTTY"),
+        2,
+        ("'NIFTTY'", "Did you mean NIFTY?"),
+    ),
+    Case("options-chain-strikes-negative", (*OPTIONS_CHAIN, "--strikes", "-1"), 2, ("--strikes",)),
     # -- instruments: a scrip master refused whole, a contract not listed ----------------------
     Case("instruments-load-missing", (*LOAD, "{tmp}/nope.csv"), 2, ("nope.csv", "does not exist")),
     Case(

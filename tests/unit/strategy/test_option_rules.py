@@ -53,7 +53,7 @@ def test_an_atr_trail_has_no_meaning_on_the_premium() -> None:
     spec = document(exits_on="premium")
     spec["exit"]["stop_loss"] = {"kind": "percent", "percent": 30}
     spec["exit"]["trailing_stop"] = {"kind": "atr", "multiple": 2}
-    with pytest.raises(SpecError, match="exit.trailing_stop"):
+    with pytest.raises(SpecError, match=r"exit\.trailing_stop"):
         StrategySpec.from_document(spec)
 
 

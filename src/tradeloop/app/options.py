@@ -1,0 +1,66 @@
+"""Option chains from what is stored: the last stored minute's spot and that day's IV."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from tradeloop.app import stores
+from tradeloop.domain.market.calendar import to_ist
+from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.options.chain import OptionChain, Smile, synthetic_chain
+from tradeloop.domain.options.expiries import ExpiryRule
+from tradeloop.errors import NotFoundError
+from tradeloop.settings import Settings
+
+
+def stored_chain(
+    settings: Settings, symbol: str, *, expiry: date | None, strikes_each_side: int
+) -> OptionChain:
+    """A model chain of `symbol` as of its last stored 1m bar's close: spot = that close, the
+    at-the-money IV = the stored IV of that day (or the last day before it), priced with the
+    `[options]` settings. `expiry` defaults to the current weekly, or the monthly where the
+    index has no weekly options."""
+    name = index_instrument(symbol).symbol
+    candles = stores.candle_store(settings)
+    summary = next((s for s in candles.series() if s.symbol == name and s.interval == "1m"), None)
+    if summary is None:
+        raise NotFoundError(
+            f"no {name} 1m candles are stored: a chain is priced from the last stored minute; "
+            f"run `tradeloop data synth --symbol {name}` or `tradeloop data import FILE "
+            f"--symbol {name} --interval 1m` first"
+        )
+    last = candles.load(name, "1m", start=summary.last).row(-1, named=True)
+    as_of: datetime = last["ts"] + timedelta(minutes=1)
+    spot = float(last["close"])
+    day = to_ist(as_of).date()
+    volatility = stores.volatility_store(settings).load(name, end=day)
+    if volatility.is_empty():
+        raise NotFoundError(
+            f"no {name} implied volatility is stored on or before {day}: the chain's "
+            "at-the-money IV comes from it; `tradeloop data synth` stores one with the candles"
+        )
+    atm_vol = float(volatility.tail(1).get_column("iv")[0])
+    calendar = stores.expiry_calendar(settings)
+    if expiry is None:
+        try:
+            expiry = calendar.expiry_for(name, day, ExpiryRule.CURRENT_WEEKLY).day
+        except NotFoundError:
+            expiry = calendar.expiry_for(name, day, ExpiryRule.MONTHLY).day
+    elif expiry not in {e.day for e in calendar.expiries(name, day, expiry)}:
+        listed = ", ".join(str(e.day) for e in calendar.expiries(name, day, day + timedelta(45)))
+        raise NotFoundError(
+            f"{expiry} is not a {name} expiry on or after {day}; the next ones: {listed}"
+        )
+    options = settings.options
+    return synthetic_chain(
+        symbol=name,
+        spot=spot,
+        as_of=as_of,
+        expiry=expiry,
+        atm_vol=atm_vol,
+        strike_step=index_instrument(name).strike_step,
+        strikes_each_side=strikes_each_side,
+        rate=options.risk_free_rate,
+        dividend_yield=options.dividend_yield,
+        smile=Smile(skew=options.smile_skew, curvature=options.smile_curvature),
+    )

@@ -1,0 +1,102 @@
+"""`tradeloop options`: index option chains priced from what is stored."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich import box
+from rich.table import Column, Table
+
+from tradeloop.cli._common import console, parse_day, settings
+
+if TYPE_CHECKING:
+    from tradeloop.domain.options.chain import OptionChain
+
+options_app = typer.Typer(
+    help="Index options: chains with implied volatility and Greeks.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(options_app, name="options")
+
+
+@options_app.command("chain")
+def chain(
+    symbol: str = typer.Option("NIFTY", "--symbol", help="NIFTY or BANKNIFTY."),
+    expiry: str | None = typer.Option(
+        None,
+        "--expiry",
+        help="Expiry day, YYYY-MM-DD (default: the current weekly, else the monthly).",
+    ),
+    strikes: int = typer.Option(
+        5, "--strikes", min=0, max=50, help="Strikes each side of the at-the-money one."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The chain around the money as of the last stored minute: CE and PE side by side.
+
+    Prices are the model's (Black-Scholes on the stored spot, the day's stored IV and the
+    [options] smile), not market quotes: no bid-ask, no open interest.
+    """
+    from tradeloop.app.options import stored_chain
+
+    day = parse_day(expiry, "--expiry")
+    found = stored_chain(settings(), symbol, expiry=day, strikes_each_side=strikes)
+    if as_json:
+        typer.echo(json.dumps(_as_json(found, strikes), indent=2))
+        return
+    _print(found, strikes)
+
+
+def _print(found: OptionChain, strikes: int) -> None:
+    from tradeloop.domain.market.calendar import to_ist
+
+    console.print(
+        f"{found.symbol} {found.expiry} ({found.source} prices) as of "
+        f"{to_ist(found.as_of):%Y-%m-%d %H:%M} IST: spot {found.spot:,.2f}, forward "
+        f"{found.forward:,.2f}, {found.time * 365:.2f} days to expiry",
+        highlight=False,
+    )
+    table = Table(
+        Column("CE Δ", justify="right"),
+        Column("CE IV%", justify="right"),
+        Column("CE", justify="right"),
+        Column("strike", justify="right", style="bold"),
+        Column("PE", justify="right"),
+        Column("PE IV%", justify="right"),
+        Column("PE Δ", justify="right"),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    rows = found.around(strikes)
+    calls = rows.filter(rows["option_type"] == "CE").sort("strike")
+    puts = rows.filter(rows["option_type"] == "PE").sort("strike")
+    for call, put in zip(calls.iter_rows(named=True), puts.iter_rows(named=True), strict=True):
+        table.add_row(
+            f"{call['delta']:.2f}",
+            f"{call['iv'] * 100:.1f}",
+            f"{call['price']:,.2f}",
+            f"{call['strike']:,.0f}",
+            f"{put['price']:,.2f}",
+            f"{put['iv'] * 100:.1f}",
+            f"{put['delta']:.2f}",
+        )
+    console.print(table)
+    console.print("Δ: spot delta. Model prices, not quotes (docs/options.md).", highlight=False)
+
+
+def _as_json(found: OptionChain, strikes: int) -> dict[str, Any]:
+    return {
+        "symbol": found.symbol,
+        "expiry": found.expiry.isoformat(),
+        "as_of": found.as_of.isoformat(),
+        "source": found.source,
+        "spot": found.spot,
+        "forward": found.forward,
+        "years_to_expiry": found.time,
+        "rows": found.around(strikes).to_dicts(),
+    }
