@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tradeloop.agent import ToolRegistry
 from tradeloop.app import stores
+from tradeloop.app.options import chain_at
 from tradeloop.app.research import research_context
 from tradeloop.settings import Settings
 from tradeloop.tools import default_registry
@@ -21,7 +23,12 @@ def research_session(settings: Settings, run_id: str | None = None) -> ResearchS
     Backtests are remembered in strategy memory under `run_id` (the agent run's id); with None,
     as in a replay, nothing is remembered.
     """
-    return ResearchSession(research_context(settings), stores.strategy_memory(settings), run_id)
+    return ResearchSession(
+        research_context(settings),
+        stores.strategy_memory(settings),
+        run_id,
+        option_chain=partial(chain_at, settings),
+    )
 
 
 def tool_registry(settings: Settings, run_id: str | None = None) -> ToolRegistry:

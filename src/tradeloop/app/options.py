@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from tradeloop.app import stores
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.options.chain import OptionChain, Smile, synthetic_chain
-from tradeloop.domain.options.expiries import ExpiryRule
+from tradeloop.domain.options.expiries import ExpiryRule, time_to_expiry
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
+
+ChainAt = Callable[[str, datetime, float, date | None, int], OptionChain]
+"""`chain_at` with its settings bound: (symbol, as_of, spot, expiry, strikes_each_side)."""
 
 
 def stored_chain(
     settings: Settings, symbol: str, *, expiry: date | None, strikes_each_side: int
 ) -> OptionChain:
-    """A model chain of `symbol` as of its last stored 1m bar's close: spot = that close, the
-    at-the-money IV = the stored IV of that day (or the last day before it), priced with the
-    `[options]` settings. `expiry` defaults to the current weekly, or the monthly where the
-    index has no weekly options."""
+    """A model chain of `symbol` as of its last stored 1m bar's close (spot = that close).
+    `expiry` defaults to the current weekly, or the monthly where the index has none."""
     name = index_instrument(symbol).symbol
     candles = stores.candle_store(settings)
     summary = next((s for s in candles.series() if s.symbol == name and s.interval == "1m"), None)
@@ -31,7 +33,21 @@ def stored_chain(
         )
     last = candles.load(name, "1m", start=summary.last).row(-1, named=True)
     as_of: datetime = last["ts"] + timedelta(minutes=1)
-    spot = float(last["close"])
+    return chain_at(settings, name, as_of, float(last["close"]), expiry, strikes_each_side)
+
+
+def chain_at(
+    settings: Settings,
+    symbol: str,
+    as_of: datetime,
+    spot: float,
+    expiry: date | None,
+    strikes_each_side: int,
+) -> OptionChain:
+    """A model chain of `symbol` at `spot` as of `as_of` (UTC): the at-the-money IV is the
+    stored IV of that IST day (or the last day before it), priced with the `[options]`
+    settings on the index's strike step; `expiry` as in `stored_chain`."""
+    name = index_instrument(symbol).symbol
     day = to_ist(as_of).date()
     volatility = stores.volatility_store(settings).load(name, end=day)
     if volatility.is_empty():
@@ -42,10 +58,17 @@ def stored_chain(
     atm_vol = float(volatility.tail(1).get_column("iv")[0])
     calendar = stores.expiry_calendar(settings)
     if expiry is None:
+        # After 15:30 on an expiry day, that expiry is over: the chain is the next one's.
+        on = day if time_to_expiry(as_of, day) > 0 else day + timedelta(days=1)
         try:
-            expiry = calendar.expiry_for(name, day, ExpiryRule.CURRENT_WEEKLY).day
+            expiry = calendar.expiry_for(name, on, ExpiryRule.CURRENT_WEEKLY).day
         except NotFoundError:
-            expiry = calendar.expiry_for(name, day, ExpiryRule.MONTHLY).day
+            expiry = calendar.expiry_for(name, on, ExpiryRule.MONTHLY).day
+    elif time_to_expiry(as_of, expiry) <= 0:
+        raise NotFoundError(
+            f"the {name} {expiry} expiry closed before {to_ist(as_of):%Y-%m-%d %H:%M} IST: "
+            "give a later one, or omit --expiry"
+        )
     elif expiry not in {e.day for e in calendar.expiries(name, day, expiry)}:
         listed = ", ".join(str(e.day) for e in calendar.expiries(name, day, day + timedelta(45)))
         raise NotFoundError(

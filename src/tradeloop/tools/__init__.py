@@ -1,9 +1,10 @@
 """The tools the agent may call: the one place where `agent/` meets the domain and storage.
 
 `default_registry(session)` is the registry the CLI and flows use: the generic tools
-(`finish`, `refuse`, `echo`, `current_time`) and the research tools (indicators, the spec
-format, validate, backtest, strategy memory). No tool here can place an order; `UNAVAILABLE`
-names what a goal may ask that none of them does, so the planner points the model at `refuse`.
+(`finish`, `refuse`, `echo`, `current_time`), the research tools (indicators, the spec format,
+validate, backtest, strategy memory) and a model option chain. No tool here can place an
+order; `UNAVAILABLE` names what a goal may ask that none of them does, so the planner points
+the model at `refuse`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from tradeloop.agent import ToolRegistry
 from tradeloop.agent.builtin_tools import builtin_tools
 from tradeloop.domain.market.calendar import IST
+from tradeloop.tools.options import make_fetch_option_chain
 from tradeloop.tools.research import research_tools
 from tradeloop.tools.session import ResearchSession
 from tradeloop.tools.spec_grammar import narrow_spec_definitions
@@ -44,7 +46,11 @@ def default_registry(session: ResearchSession) -> ToolRegistry:
     Build the session with `tradeloop.app.agent.research_session(settings, run_id)`.
     """
     return ToolRegistry(
-        [*builtin_tools(default_timezone=IST.key), *research_tools(session)],
+        [
+            *builtin_tools(default_timezone=IST.key),
+            *research_tools(session),
+            make_fetch_option_chain(session),
+        ],
         unavailable=UNAVAILABLE,
         narrow=narrow_spec_definitions,
     )

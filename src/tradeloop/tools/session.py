@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from tradeloop.app.options import ChainAt
 from tradeloop.app.research import ResearchContext
 from tradeloop.clock import utc_now
 from tradeloop.domain.research import Evaluation
@@ -35,12 +36,14 @@ class ResearchSession:
         memory: where evaluations are remembered and the best are read.
         run_id: the agent run's id; evaluations are remembered under it (None: not at all).
         now: the clock stamping remembered evaluations.
+        option_chain: prices a model option chain (`app.options.chain_at` with its settings).
     """
 
     context: ResearchContext
     memory: StrategyMemory
     run_id: str | None = None
     now: Callable[[], datetime] = utc_now
+    option_chain: ChainAt = field(kw_only=True)
     _records: dict[tuple[str, str], StrategyRecord] = field(default_factory=dict, repr=False)
     _candle_cache: OrderedDict[CandleKey, pl.DataFrame] = field(
         default_factory=OrderedDict, repr=False

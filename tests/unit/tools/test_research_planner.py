@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +24,7 @@ from tradeloop.agent import (
 )
 from tradeloop.app import stores
 from tradeloop.app.agent import tool_registry
+from tradeloop.app.options import chain_at
 from tradeloop.app.research import research_context
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.settings import Settings
@@ -157,7 +159,12 @@ def test_the_same_seed_gives_the_same_session_and_another_seed_another(
         candles = InMemoryCandleStore(NSECalendar.default())
         candles.write(nifty_candles)
         context = replace(research_context(stored), candles=candles)
-        session = ResearchSession(context, InMemoryStrategyMemory(), run_id=run_id)
+        session = ResearchSession(
+            context,
+            InMemoryStrategyMemory(),
+            run_id=run_id,
+            option_chain=partial(chain_at, stored),
+        )
         registry = default_registry(session)
         run = research(stored, run_id, max_steps=5, context={"seed": seed}, registry=registry)
         return [step.planner_raw or "" for step in run.steps]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -22,6 +23,7 @@ from tradeloop.agent import ToolRegistry
 from tradeloop.agent.memory import DEFAULT_MAX_RESULT_CHARS
 from tradeloop.app import stores
 from tradeloop.app.agent import tool_registry
+from tradeloop.app.options import chain_at
 from tradeloop.app.research import research_context
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.market.calendar import IST, NSECalendar
@@ -254,7 +256,10 @@ def test_backtest_runs_on_in_memory_stores(stored: Settings, nifty_candles: Any)
     candles.write(nifty_candles)
     memory = InMemoryStrategyMemory()
     context = replace(research_context(stored), candles=candles)
-    registry = default_registry(ResearchSession(context, memory, run_id="in-memory"))
+    session = ResearchSession(
+        context, memory, run_id="in-memory", option_chain=partial(chain_at, stored)
+    )
+    registry = default_registry(session)
     result = run_tool(registry, "backtest_strategy", spec=EXAMPLE_SPEC, folds=2)
     assert result.status == "ok"
     assert [record.run_id for record in memory.best()] == ["in-memory"]
