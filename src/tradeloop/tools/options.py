@@ -22,7 +22,7 @@ STRIKES_EACH_SIDE = 3
 def make_fetch_option_chain(session: ResearchSession) -> FunctionTool:
     """The `fetch_option_chain` tool on the session's candles and option pricing."""
 
-    @tool(keywords=("option", "call", "put", "premium"))
+    @tool(keywords=("option", "premium"))
     def fetch_option_chain(symbol: str = "NIFTY", expiry: date | None = None) -> ToolResult:
         """Option prices near the money: for the at-the-money strike and 3 each side, the CE
         and PE premium (rupees per unit), implied volatility (percent) and delta. Model prices
