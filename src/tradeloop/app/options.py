@@ -1,17 +1,29 @@
-"""Option chains from what is stored: the last stored minute's spot and that day's IV."""
+"""Option chains: a model chain from what is stored (the last stored minute's spot and that
+day's IV), or Dhan's chain (`dhan_chain`); and the expiries of each source."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tradeloop.app import stores
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.options.chain import OptionChain, Smile, synthetic_chain
 from tradeloop.domain.options.expiries import ExpiryRule, time_to_expiry
-from tradeloop.errors import NotFoundError
+from tradeloop.errors import ConfigError, NotFoundError
 from tradeloop.settings import Settings
+
+if TYPE_CHECKING:
+    from tradeloop.adapters.dhan.option_chain import DhanOptionChains
+    from tradeloop.adapters.ratelimit import RateLimiter
+
+DHAN_TIMEOUT_SECONDS = 15.0
+"""Seconds to wait for one option-chain answer."""
+MODEL_EXPIRY_DAYS = 90
+"""How far ahead `model_expiries` lists the expiry calendar."""
 
 ChainAt = Callable[[str, datetime, float, date | None, int], OptionChain]
 """`chain_at` with its settings bound: (symbol, as_of, spot, expiry, strikes_each_side)."""
@@ -87,3 +99,68 @@ def chain_at(
         dividend_yield=options.dividend_yield,
         smile=Smile(skew=options.smile_skew, curvature=options.smile_curvature),
     )
+
+
+def dhan_option_chains(
+    settings: Settings, *, rate_limiter: RateLimiter | None = None
+) -> DhanOptionChains:
+    """Dhan's option-chain client of the configured account, counting in the account's
+    limiter; missing credentials are a `ConfigError` naming the variables."""
+    from tradeloop.adapters.dhan.option_chain import DhanOptionChains
+    from tradeloop.app.trading import dhan_credentials, dhan_rate_limiter
+
+    try:
+        client_id, token = dhan_credentials(settings, "an option chain from Dhan")
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc} (the model chain, --source model, needs no Dhan account)"
+        ) from None
+    return DhanOptionChains(
+        client_id,
+        token,
+        base_url=settings.dhan_base_url,
+        timeout=DHAN_TIMEOUT_SECONDS,
+        rate_limiter=rate_limiter or dhan_rate_limiter(settings, client_id),
+        rate=settings.options.risk_free_rate,
+        dividend_yield=settings.options.dividend_yield,
+    )
+
+
+def dhan_chain(
+    settings: Settings,
+    symbol: str,
+    expiry: date | None,
+    strikes_each_side: int,
+    *,
+    client: DhanOptionChains | None = None,
+) -> OptionChain:
+    """Dhan's chain of `symbol`, its rows cut to the at-the-money strike and
+    `strikes_each_side` each side; `expiry` defaults to the nearest one Dhan lists."""
+    chains = client or dhan_option_chains(settings)
+    name = index_instrument(symbol).symbol
+    if expiry is None:
+        listed = chains.expiries(name)
+        if not listed:
+            raise NotFoundError(f"Dhan lists no {name} expiries")
+        expiry = listed[0]
+    found = chains.chain(name, expiry)
+    return dataclasses.replace(found, rows=found.around(strikes_each_side))
+
+
+def dhan_expiries(settings: Settings, symbol: str) -> list[date]:
+    """The expiries Dhan lists for `symbol`."""
+    return dhan_option_chains(settings).expiries(index_instrument(symbol).symbol)
+
+
+def model_expiries(settings: Settings, symbol: str, today: date | None = None) -> list[date]:
+    """The expiry calendar's expiries of `symbol` from `today` (IST, default now) for
+    `MODEL_EXPIRY_DAYS` days, or up to the last year the NSE holiday table covers (an expiry on
+    an unknown holiday would move)."""
+    name = index_instrument(symbol).symbol
+    start = today or to_ist(datetime.now(UTC)).date()
+    calendar = stores.expiry_calendar(settings)
+    end = start + timedelta(MODEL_EXPIRY_DAYS)
+    holidays = calendar.calendar.holidays
+    if holidays:
+        end = max(start, min(end, date(max(day.year for day in holidays), 12, 31)))
+    return [e.day for e in calendar.expiries(name, start, end)]

@@ -1,4 +1,5 @@
-"""`tradeloop options`: index option chains priced from what is stored."""
+"""`tradeloop options`: index option chains (a model's, priced from what is stored, or Dhan's)
+and their expiries."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from rich import box
 from rich.table import Column, Table
 
 from tradeloop.cli._common import console, parse_day, settings
+
+SOURCES = ("model", "dhan")
 
 if TYPE_CHECKING:
     from tradeloop.domain.options.chain import OptionChain
@@ -35,21 +38,64 @@ def chain(
     strikes: int = typer.Option(
         5, "--strikes", min=0, max=50, help="Strikes each side of the at-the-money one."
     ),
+    source: str = typer.Option(
+        "model", "--source", help="model (priced from what is stored) or dhan (Dhan's chain)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """The chain around the money as of the last stored minute: CE and PE side by side.
+    """The chain around the money: CE and PE side by side.
 
-    Prices are the model's (Black-Scholes on the stored spot, the day's stored IV and the
-    [options] smile), not market quotes: no bid-ask, no open interest.
+    --source model (the default): the model's prices as of the last stored minute
+    (Black-Scholes on the stored spot, the day's stored IV and the [options] smile), not market
+    quotes: no bid-ask, no open interest. --source dhan: Dhan's chain now (last traded prices,
+    Dhan's IV and Greeks, open interest); needs TRADELOOP_DHAN_CLIENT_ID and
+    TRADELOOP_DHAN_ACCESS_TOKEN; default expiry: the nearest Dhan lists.
     """
-    from tradeloop.app.options import stored_chain
+    from tradeloop.app.options import dhan_chain, stored_chain
 
+    _check_source(source)
     day = parse_day(expiry, "--expiry")
-    found = stored_chain(settings(), symbol, expiry=day, strikes_each_side=strikes)
+    if source == "dhan":
+        found = dhan_chain(settings(), symbol, day, strikes)
+    else:
+        found = stored_chain(settings(), symbol, expiry=day, strikes_each_side=strikes)
     if as_json:
         typer.echo(json.dumps(_as_json(found, strikes), indent=2))
         return
     _print(found, strikes)
+
+
+@options_app.command("expiries")
+def expiries(
+    symbol: str = typer.Option("NIFTY", "--symbol", help="NIFTY or BANKNIFTY."),
+    source: str = typer.Option(
+        "model",
+        "--source",
+        help="model (the expiry calendar, 90 days from today) or dhan (Dhan's expiry list).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of days."),
+) -> None:
+    """The option expiries of an index, one day a line."""
+    from tradeloop.app.options import dhan_expiries, model_expiries
+
+    _check_source(source)
+    days = (
+        dhan_expiries(settings(), symbol)
+        if source == "dhan"
+        else model_expiries(settings(), symbol)
+    )
+    if as_json:
+        typer.echo(json.dumps([day.isoformat() for day in days]))
+        return
+    for day in days:
+        typer.echo(f"{day.isoformat()} {day:%a}")
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise typer.BadParameter(
+            f"{source!r} is not a source: use model or dhan", param_hint="--source"
+        )
 
 
 def _print(found: OptionChain, strikes: int) -> None:
@@ -86,7 +132,12 @@ def _print(found: OptionChain, strikes: int) -> None:
             f"{put['delta']:.2f}",
         )
     console.print(table)
-    console.print("Δ: spot delta. Model prices, not quotes (docs/options.md).", highlight=False)
+    if found.source == "dhan":
+        console.print(
+            "Δ: Dhan's delta. Dhan's last traded prices (docs/options.md).", highlight=False
+        )
+    else:
+        console.print("Δ: spot delta. Model prices, not quotes (docs/options.md).", highlight=False)
 
 
 def _as_json(found: OptionChain, strikes: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -9,11 +10,13 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from support.dhan_option_chain import LEVELS, DhanOptionChainServer, quote
 from tradeloop.adapters.dhan.charts import DhanPayloadError
 from tradeloop.adapters.dhan.option_chain import DhanOptionChains
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
+from tradeloop.cli import app
 from tradeloop.domain.options.expiries import time_to_expiry
 from tradeloop.domain.options.pricing import forward_price
 from tradeloop.errors import ConfigError
@@ -243,3 +246,56 @@ def test_the_token_appears_in_no_log_or_error_at_debug(
     captured = capsys.readouterr()
     text = caplog.text + str(caught.value) + repr(chains) + captured.out + captured.err
     assert TOKEN not in text and "BAD-SECRET-999" not in text
+
+
+# -- the CLI: settings from the environment, the account's SQLite limiter, the loopback API ----
+
+
+@pytest.fixture
+def dhan_env(server: DhanOptionChainServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("TRADELOOP_DHAN_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("TRADELOOP_DHAN_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("TRADELOOP_DHAN_BASE_URL", server.base_url)
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.usefixtures("dhan_env")
+def test_cli_chain_from_dhan_prints_dhans_rows_around_the_money(
+    server: DhanOptionChainServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    args = ("options", "chain", "--source", "dhan", "--expiry", "2026-12-10", "--strikes", "2")
+    printed = json.loads(_invoke(*args, "--json"))
+    assert printed["source"] == "dhan" and printed["spot"] == LEVELS[13][0]
+    assert len(printed["rows"]) == 10
+    assert all(isinstance(row["oi"], int) and row["iv"] < 1 for row in printed["rows"])
+    table = _invoke(*args)
+    assert "24,000" in table and "Dhan's last traded prices" in table
+    assert len(server.chain_requests()) == 2
+    assert TOKEN not in str(printed) + table + caplog.text
+
+
+@pytest.mark.usefixtures("dhan_env")
+def test_cli_expiries_from_dhan_lists_dhans_days(server: DhanOptionChainServer) -> None:
+    printed = json.loads(_invoke("options", "expiries", "--source", "dhan", "--json"))
+    assert printed == ["2026-12-03", "2026-12-10", "2026-12-17", "2026-12-29"]
+    assert "2026-12-03 Thu" in _invoke("options", "expiries", "--source", "dhan")
+
+
+@pytest.mark.usefixtures("dhan_env")
+def test_cli_chain_with_a_wrong_token_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADELOOP_DHAN_ACCESS_TOKEN", "WRONG-CLI-TOKEN-5")
+    result = CliRunner().invoke(
+        app, ["options", "chain", "--source", "dhan", "--expiry", "2026-12-10"]
+    )
+    assert result.exit_code != 0
+    text = result.output + repr(result.exception)
+    assert "TRADELOOP_DHAN_ACCESS_TOKEN" in text and "WRONG-CLI-TOKEN-5" not in text

@@ -44,6 +44,11 @@ CANDLE_CSV = "ts,open,high,low,close,volume\n2025-01-02 09:15:00,100,101,99,100.
 LOAD = ("instruments", "load")
 FIND = ("instruments", "find")
 OPTIONS_CHAIN = ("options", "chain")
+OPTIONS_EXPIRIES = ("options", "expiries")
+NO_DHAN_CREDENTIALS: dict[str, str | None] = {
+    "TRADELOOP_DHAN_CLIENT_ID": None,
+    "TRADELOOP_DHAN_ACCESS_TOKEN": None,
+}
 FEED_REPLAY = ("feed", "replay")
 FEED_WATCH = ("feed", "watch")
 FETCH_JANUARY = ("data", "fetch", "--symbol", "NIFTY", "--from", "2025-01-01", "--to", "2025-01-31")
@@ -879,6 +884,39 @@ CASES = [
         (*FETCH_JANUARY, "--allow-future", "x"),
         2,
         ("x",),
+    ),
+    # -- options chain/expiries --source: an unknown source, Dhan without credentials ----------
+    Case(
+        "options-chain-source-unknown",
+        (*OPTIONS_CHAIN, "--source", "nse"),
+        2,
+        ("--source", "'nse'", "model or dhan"),
+    ),
+    Case(
+        "options-chain-dhan-without-credentials",
+        (*OPTIONS_CHAIN, "--source", "dhan"),
+        2,
+        ("option chain from Dhan", "TRADELOOP_DHAN_CLIENT_ID", "TRADELOOP_DHAN_ACCESS_TOKEN"),
+        env=NO_DHAN_CREDENTIALS,
+    ),
+    Case(
+        "options-expiries-source-unknown",
+        (*OPTIONS_EXPIRIES, "--source", "x"),
+        2,
+        ("--source", "'x'", "model or dhan"),
+    ),
+    Case(
+        "options-expiries-symbol-typo",
+        (*OPTIONS_EXPIRIES, "--symbol", "BANKNIFY"),
+        2,
+        ("'BANKNIFY'", "Did you mean BANKNIFTY?"),
+    ),
+    Case(
+        "options-expiries-dhan-without-credentials",
+        (*OPTIONS_EXPIRIES, "--source", "dhan"),
+        2,
+        ("option chain from Dhan", "TRADELOOP_DHAN_CLIENT_ID", "TRADELOOP_DHAN_ACCESS_TOKEN"),
+        env=NO_DHAN_CREDENTIALS,
     ),
 ]
 
