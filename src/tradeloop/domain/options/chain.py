@@ -1,4 +1,4 @@
-"""Option chains: one type for a model chain (synthetic) and, later sources alike.
+"""Option chains: one type for a model chain (synthetic) and Dhan's (`adapters.dhan.option_chain`).
 
 A chain is one expiry of one index: per strike a CE row and a PE row with the price, the implied
 volatility it was priced at (or solved from), and the Black-Scholes Greeks on the spot
@@ -82,7 +82,7 @@ class OptionChain:
     time: float
     """Years to the expiry's 15:30 IST close."""
     source: str
-    """"synthetic" for `synthetic_chain`."""
+    """"synthetic" for `synthetic_chain`, "dhan" for Dhan's option chain API."""
     rows: pl.DataFrame
     """`CHAIN_SCHEMA` rows, by strike, CE before PE."""
 
