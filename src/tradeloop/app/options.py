@@ -152,15 +152,21 @@ def dhan_expiries(settings: Settings, symbol: str) -> list[date]:
     return dhan_option_chains(settings).expiries(index_instrument(symbol).symbol)
 
 
-def model_expiries(settings: Settings, symbol: str, today: date | None = None) -> list[date]:
+def model_expiries(
+    settings: Settings, symbol: str, today: date | None = None
+) -> tuple[list[date], date | None]:
     """The expiry calendar's expiries of `symbol` from `today` (IST, default now) for
     `MODEL_EXPIRY_DAYS` days, or up to the last year the NSE holiday table covers (an expiry on
-    an unknown holiday would move)."""
+    an unknown holiday would move); with the day the holiday table ends when it cut the list
+    short (else None)."""
     name = index_instrument(symbol).symbol
     start = today or to_ist(datetime.now(UTC)).date()
     calendar = stores.expiry_calendar(settings)
-    end = start + timedelta(MODEL_EXPIRY_DAYS)
+    wanted = start + timedelta(MODEL_EXPIRY_DAYS)
+    end, cut_at = wanted, None
     holidays = calendar.calendar.holidays
     if holidays:
-        end = max(start, min(end, date(max(day.year for day in holidays), 12, 31)))
-    return [e.day for e in calendar.expiries(name, start, end)]
+        known = date(max(day.year for day in holidays), 12, 31)
+        if known < wanted:
+            end, cut_at = max(start, known), known
+    return [e.day for e in calendar.expiries(name, start, end)], cut_at

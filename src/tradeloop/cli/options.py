@@ -79,16 +79,23 @@ def expiries(
     from tradeloop.app.options import dhan_expiries, model_expiries
 
     _check_source(source)
-    days = (
-        dhan_expiries(settings(), symbol)
-        if source == "dhan"
-        else model_expiries(settings(), symbol)
-    )
+    cut_at = None
+    if source == "dhan":
+        days = dhan_expiries(settings(), symbol)
+    else:
+        days, cut_at = model_expiries(settings(), symbol)
     if as_json:
         typer.echo(json.dumps([day.isoformat() for day in days]))
         return
     for day in days:
         typer.echo(f"{day.isoformat()} {day:%a}")
+    if cut_at is not None:
+        console.print(
+            f"(listed to {cut_at}: the NSE holiday table ends there, and an expiry on a holiday "
+            "moves; add later holidays with [market] holidays_file to see further)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def _check_source(source: str) -> None:

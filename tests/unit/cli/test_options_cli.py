@@ -60,3 +60,16 @@ def test_an_expiry_that_is_not_one_names_the_next(
     assert exited.value.code == 2
     error = " ".join(capsys.readouterr().err.split())
     assert "2025-01-08 is not a NIFTY expiry" in error and "2025-01-09" in error
+
+
+def test_model_expiries_say_where_the_holiday_table_ends() -> None:
+    from datetime import date
+
+    from tradeloop.app.options import model_expiries
+    from tradeloop.settings import load_settings
+
+    days, cut_at = model_expiries(load_settings(), "NIFTY", today=date(2026, 12, 2))
+    assert days == [date(2026, 12, 8), date(2026, 12, 15), date(2026, 12, 22), date(2026, 12, 29)]
+    assert cut_at == date(2026, 12, 31)
+    days, cut_at = model_expiries(load_settings(), "NIFTY", today=date(2026, 3, 2))
+    assert cut_at is None and days[0] == date(2026, 3, 2)  # Holi moves the 3rd to the 2nd
