@@ -17,16 +17,15 @@ open interest, an integer.
 Dhan allows one option-chain request per 3 seconds: every request (the expiry list too) takes a
 slot of the account's `RateLimiter` in category OPTION_CHAIN first, and a chain is kept for
 `CACHE_SECONDS` per (symbol, expiry) so that asking again within that time does not reach Dhan.
-Failures are routed as in `history`: refused credentials or no Data API subscription raise
-`ConfigError` naming the fix, a rate limit or transport failure is retried (bounded by
-`RetryPolicy`) and then raises `RateLimitedError` / `TransientError`, and a 200 answer that is
-not a chain raises `DhanPayloadError` naming the field. The token is registered with the
-process redactor before anything is sent.
+Failures are routed by `data_api.DataApiClient`, as for history: refused credentials or no
+Data API subscription raise `ConfigError` naming the fix, a rate limit or transport failure is
+retried (bounded by `RetryPolicy`) and then raises `RateLimitedError` / `TransientError`, and a
+200 answer that is not a chain raises `DhanPayloadError` naming the field. The token is
+registered with the process redactor before anything is sent.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -34,36 +33,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from dhanhq import DhanContext
 from dhanhq import OptionChain as SdkOptionChain
 from pydantic import SecretStr
 
 from tradeloop.adapters.dhan.charts import DhanPayloadError
-from tradeloop.adapters.dhan.envelope import RATE_LIMIT_CODES, parse_response
-from tradeloop.adapters.dhan.history import (
-    DhanRequestError,
-    RetryPolicy,
-    _data_api_codes,
-    _describe,
-    _is_transient,
-    _LastAnswer,
-    _refusal,
-)
-from tradeloop.adapters.dhan.sdk import (
-    MAX_SCHEDULE_WAIT_SECONDS,
-    check_base_url,
-    check_credentials,
-    refuse_if_http_debug_printing,
-)
+from tradeloop.adapters.dhan.data_api import DataApiClient, RetryPolicy
 from tradeloop.adapters.ratelimit import RateCategory, RateLimiter
-from tradeloop.adapters.redaction import register_secret
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.options.chain import CHAIN_SCHEMA, OptionChain
 from tradeloop.domain.options.expiries import time_to_expiry
 from tradeloop.domain.options.pricing import forward_price
-from tradeloop.errors import RateLimitedError, TransientError
-
-log = logging.getLogger(__name__)
 
 SEGMENT = "IDX_I"
 CACHE_SECONDS = 3.0
@@ -91,32 +70,27 @@ class DhanOptionChains:
     ) -> None:
         """`rate` and `dividend_yield` are the [options] settings (the chain's forward);
         `clock` stamps each answer's receive time (`as_of`) and ages the cache."""
-        token = access_token.get_secret_value()
-        check_credentials(client_id, token)
-        register_secret(access_token)
-        context = DhanContext(client_id.strip(), token)
-        transport = context.get_dhan_http()
-        transport.base_url = check_base_url(base_url)
-        transport.timeout = timeout
-        self._sdk = SdkOptionChain(context)
-        if self._sdk.dhan_http is not transport:
-            raise RuntimeError(
-                "dhanhq OptionChain does not use the context's DhanHTTP: the base URL override "
-                "would not apply to it; check the installed dhanhq version"
-            )
-        self._transport = transport
-        self._rate_limiter = rate_limiter
+        self._client = DataApiClient(
+            client_id,
+            access_token,
+            base_url=base_url,
+            timeout=timeout,
+            rate_limiter=rate_limiter,
+            category=RateCategory.OPTION_CHAIN,
+            retry=retry,
+            sleep=sleep,
+            name="dhan option chain",
+            exhausted_advice=": try again later",
+        )
+        self._sdk = SdkOptionChain(self._client.context)
+        self._client.check_uses_transport(self._sdk, "OptionChain")
         self._rate = rate
         self._dividend_yield = dividend_yield
         self._clock = clock
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._answer = _LastAnswer()
         self._cache: dict[tuple[str, date], OptionChain] = {}
-        transport.session.hooks["response"].append(self._answer.observe)
 
     def __repr__(self) -> str:
-        return f"DhanOptionChains(base_url={self._transport.base_url!r})"
+        return f"DhanOptionChains(base_url={self._client.transport.base_url!r})"
 
     def __reduce__(self) -> Any:
         raise TypeError(
@@ -128,7 +102,9 @@ class DhanOptionChains:
         """The expiries Dhan lists for `symbol`'s options, in order."""
         index = index_instrument(symbol)
         what = f"the {index.symbol} expiry list"
-        body = self._send(lambda: self._sdk.expiry_list(int(index.dhan_security_id), SEGMENT), what)
+        body, _ = self._client.send(
+            lambda: self._sdk.expiry_list(int(index.dhan_security_id), SEGMENT), what
+        )
         days = _field(body, "data", list, what)
         try:
             return sorted(date.fromisoformat(str(day)) for day in days)
@@ -143,7 +119,7 @@ class DhanOptionChains:
         if cached is not None and (self._clock() - cached.as_of).total_seconds() < CACHE_SECONDS:
             return cached
         what = f"the {index.symbol} {expiry} option chain"
-        body = self._send(
+        body, _ = self._client.send(
             lambda: self._sdk.option_chain(
                 int(index.dhan_security_id), SEGMENT, expiry.isoformat()
             ),
@@ -160,49 +136,6 @@ class DhanOptionChains:
         )
         self._cache[key] = found
         return found
-
-    def _send(self, call: Callable[[], Any], what: str) -> Any:
-        """Dhan's answer body; raises as the module docstring says."""
-        retry = self._retry
-        for attempt in range(1, retry.attempts + 1):
-            refuse_if_http_debug_printing()
-            self._rate_limiter.acquire(
-                RateCategory.OPTION_CHAIN, max_wait=MAX_SCHEDULE_WAIT_SECONDS
-            )
-            self._answer.forget()
-            response = parse_response(call(), self._answer.status, self._answer.retry_after)
-            failure = response.failure
-            if failure is None:
-                return response.data
-            codes = _data_api_codes(self._answer.body)
-            refusal = _refusal(failure, codes, what)
-            if refusal is not None:
-                raise refusal
-            rate_limited = failure.is_rate_limit or bool(codes & RATE_LIMIT_CODES)
-            if not rate_limited and not _is_transient(failure):
-                raise DhanRequestError(
-                    f"Dhan refused the request for {what}: {_describe(failure, codes)}"
-                )
-            if attempt == retry.attempts:
-                error = RateLimitedError if rate_limited else TransientError
-                raise error(
-                    f"Dhan could not serve {what} after {attempt} attempts "
-                    f"({_describe(failure, codes)}): try again later"
-                )
-            pause = retry.pause(attempt, failure.retry_after if rate_limited else None)
-            log.warning(
-                "dhan option chain: %s failed (%s); attempt %d of %d in %.1f s",
-                what,
-                _describe(failure, codes),
-                attempt + 1,
-                retry.attempts,
-                pause,
-            )
-            if rate_limited:
-                self._rate_limiter.pause(RateCategory.OPTION_CHAIN, pause)
-            else:
-                self._sleep(pause)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _rows(strikes: dict[str, Any], what: str) -> pl.DataFrame:
