@@ -22,7 +22,7 @@ from tradeloop.domain.market.calendar import ist_datetime
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.market.quotes import LtpCache
 from tradeloop.errors import ConfigError, NotFoundError
-from tradeloop.settings import ENV_PREFIX, Settings
+from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
     from tradeloop.adapters.dhan.feed import DhanFeedClient
@@ -89,20 +89,13 @@ def live_feed_client(
 ) -> DhanFeedClient:
     """The feed client of Dhan's live market feed, with the credentials from settings."""
     from tradeloop.adapters.dhan.feed import DhanFeedClient, ReconnectPolicy
+    from tradeloop.app.trading import dhan_credentials
 
-    missing = []
-    client_id = (settings.dhan_client_id or "").strip()
-    if not client_id:
-        missing.append(f"{ENV_PREFIX}DHAN_CLIENT_ID (your Dhan client id)")
-    token = settings.dhan_access_token
-    if token is None or not token.get_secret_value().strip():
-        missing.append(f"{ENV_PREFIX}DHAN_ACCESS_TOKEN (an access token from web.dhan.co)")
-    if missing or token is None:
-        raise ConfigError(
-            "the live Dhan market feed needs credentials; set "
-            + " and ".join(missing)
-            + " in the environment or .env (or watch a local replay with --replay URL)"
-        )
+    client_id, token = dhan_credentials(
+        settings,
+        "the live Dhan market feed",
+        "or watch a local replay with --replay URL",
+    )
     return DhanFeedClient(
         client_id=client_id,
         access_token=token,

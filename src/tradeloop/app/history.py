@@ -37,7 +37,7 @@ from tradeloop.domain.market.fetch_plan import (
     plan_windows,
 )
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.errors import ConfigError, DataValidationError, NotFoundError, UserError
+from tradeloop.errors import DataValidationError, NotFoundError, UserError
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,12 +93,11 @@ def dhan_history(
     """
     from tradeloop.adapters.dhan.history import HISTORY_TIMEOUT_SECONDS, DhanHistory
 
-    try:
-        client_id, token = dhan_credentials(settings, "fetching history from Dhan")
-    except ConfigError as exc:
-        raise ConfigError(
-            f"{exc} (paper trading needs no Dhan account, but Dhan's data API does)"
-        ) from None
+    client_id, token = dhan_credentials(
+        settings,
+        "fetching history from Dhan",
+        "paper trading needs no Dhan account, but Dhan's data API does",
+    )
     return DhanHistory(
         client_id,
         token,

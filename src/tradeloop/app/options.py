@@ -13,7 +13,7 @@ from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.options.chain import OptionChain, Smile, synthetic_chain
 from tradeloop.domain.options.expiries import ExpiryRule, time_to_expiry
-from tradeloop.errors import ConfigError, NotFoundError
+from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -109,12 +109,11 @@ def dhan_option_chains(
     from tradeloop.adapters.dhan.option_chain import DhanOptionChains
     from tradeloop.app.trading import dhan_credentials, dhan_rate_limiter
 
-    try:
-        client_id, token = dhan_credentials(settings, "an option chain from Dhan")
-    except ConfigError as exc:
-        raise ConfigError(
-            f"{exc} (the model chain, --source model, needs no Dhan account)"
-        ) from None
+    client_id, token = dhan_credentials(
+        settings,
+        "an option chain from Dhan",
+        "the model chain, --source model, needs no Dhan account",
+    )
     return DhanOptionChains(
         client_id,
         token,

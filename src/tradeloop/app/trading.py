@@ -130,8 +130,11 @@ def dhan_broker(settings: Settings, *, rate_limiter: RateLimiter | None = None) 
     )
 
 
-def dhan_credentials(settings: Settings, needed_by: str) -> tuple[str, SecretStr]:
-    """The Dhan client id and access token, or a `ConfigError` naming each missing variable."""
+def dhan_credentials(
+    settings: Settings, needed_by: str, hint: str | None = None
+) -> tuple[str, SecretStr]:
+    """The Dhan client id and access token, or a `ConfigError` naming each missing variable
+    (and ending with `hint`, in parentheses, when given)."""
     missing = []
     client_id = (settings.dhan_client_id or "").strip()
     if not client_id:
@@ -144,6 +147,7 @@ def dhan_credentials(settings: Settings, needed_by: str) -> tuple[str, SecretStr
             f"{needed_by} needs credentials; set "
             + " and ".join(missing)
             + " in the environment or .env"
+            + (f" ({hint})" if hint else "")
         )
     return client_id, token
 
