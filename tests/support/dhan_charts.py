@@ -31,12 +31,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from typing import Any, Literal
 
 from tradeloop.domain.market.calendar import IST, NSECalendar
 
-from .dhan_http import API_PREFIX, DhanRequestHandler, RecordedRequest
+from .dhan_http import DhanRequestHandler, RecordedRequest, ThreadedLoopback
 from .dhan_payloads import error_body, json_bytes
 from .dhan_server import DH_904, busiest_window
 
@@ -92,8 +91,11 @@ class _ChartsHandler(DhanRequestHandler):
         super()._send(status, payload, headers)
 
 
-class DhanChartsServer:
+class DhanChartsServer(ThreadedLoopback):
     """The fake chart APIs: start it, point `DhanHistory` at `base_url`, script it, count."""
+
+    handler = _ChartsHandler
+    thread_name = "dhan-charts"
 
     def __init__(
         self,
@@ -120,41 +122,6 @@ class DhanChartsServer:
         self._mangle: Callable[[dict[str, list[float]]], Any] | None = None
         self._jump: tuple[int, float] | None = None
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> DhanChartsServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ChartsHandler)
-        httpd.daemon_threads = True
-        httpd.dhan = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="dhan-charts"
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> DhanChartsServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
 
     # --- scripting and inspection -------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol, Self
 from urllib.parse import unquote, urlsplit
 
 from .dhan_payloads import error_body
@@ -142,3 +142,53 @@ class DhanRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a scripted late answer): exactly what the test wanted
+
+
+class ThreadedLoopback:
+    """Start, stop and the `/v2` base URL of a loopback Dhan server on 127.0.0.1.
+
+    A subclass sets `handler` (its request handler class) and `thread_name`, and keeps its own
+    state; the handler reaches it as `server.dhan`. `stop()` calls `_before_stop()` first (to
+    release answers a test is holding back).
+    """
+
+    handler: type[BaseHTTPRequestHandler] = DhanRequestHandler
+    thread_name = "dhan-loopback"
+    _httpd: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
+        httpd.daemon_threads = True
+        httpd.dhan = self  # type: ignore[attr-defined]
+        self._httpd = httpd
+        # A short poll interval lets stop() return quickly; the loop is idle otherwise.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name=self.thread_name
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def _before_stop(self) -> None:
+        """Nothing to release by default."""
+
+    def stop(self) -> None:
+        self._before_stop()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "start() the server first"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}{API_PREFIX}"

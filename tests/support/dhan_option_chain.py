@@ -20,10 +20,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .dhan_http import API_PREFIX, DhanRequestHandler, RecordedRequest
+from .dhan_http import RecordedRequest, ThreadedLoopback
 from .dhan_payloads import error_body, json_bytes
 from .dhan_server import DH_904
 
@@ -75,8 +74,10 @@ def chain_body(security_id: int, strikes_each_side: int = 5) -> dict[str, Any]:
     return {"data": {"last_price": level, "oc": oc}, "status": "success"}
 
 
-class DhanOptionChainServer:
+class DhanOptionChainServer(ThreadedLoopback):
     """The fake option-chain API: start it, point `DhanOptionChains` at `base_url`, count."""
+
+    thread_name = "dhan-option-chain"
 
     def __init__(self, *, access_token: str, client_id: str, too_fast: bool = False) -> None:
         self.access_token = access_token
@@ -87,39 +88,6 @@ class DhanOptionChainServer:
         self._last_chain: float | None = None
         self._mangle: Callable[[dict[str, Any]], Any] | None = None
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> DhanOptionChainServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), DhanRequestHandler)
-        httpd.daemon_threads = True
-        httpd.dhan = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="dhan-option-chain"
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> DhanOptionChainServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
 
     def mangle_next(self, change: Callable[[dict[str, Any]], Any]) -> None:
         with self._lock:

@@ -45,10 +45,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .dhan_http import API_PREFIX, DhanRequestHandler, LateAnswer, RecordedRequest, Script
+from .dhan_http import (
+    LateAnswer,
+    RecordedRequest,
+    Script,
+    ThreadedLoopback,
+)
 from .dhan_payloads import (
     LIVE_STATUSES,
     FakeOrder,
@@ -104,8 +108,10 @@ def rate_category(method: str, path: str) -> str:
     return "non_trading"
 
 
-class DhanLoopbackServer:
+class DhanLoopbackServer(ThreadedLoopback):
     """The fake Dhan: start it, point a `DhanBroker` at `base_url`, script it, inspect it."""
+
+    thread_name = "dhan-loopback"
 
     def __init__(
         self,
@@ -151,45 +157,11 @@ class DhanLoopbackServer:
         self._next_id = 112111182000
         self._next_trade_id = 15112111180000
         self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> DhanLoopbackServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), DhanRequestHandler)
-        httpd.daemon_threads = True
-        httpd.dhan = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        # A short poll interval lets stop() return quickly; the loop is idle otherwise.
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="dhan-loopback"
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
+    def _before_stop(self) -> None:
         with self._lock:
             for event in self._holds:
                 event.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> DhanLoopbackServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
 
     # --- scripting ----------------------------------------------------------------------------
 
