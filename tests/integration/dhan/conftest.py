@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -98,3 +99,13 @@ def place_order(broker: DhanBroker, make_intent: Callable[..., OrderIntent]) -> 
         return order.order_id
 
     return place
+
+
+@pytest.fixture
+def only_pytest_log_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop root handlers other tests left behind (Prefect's console handler on a closed capture
+    stream): at DEBUG they would print "--- Logging error ---" tracebacks, quoting the test's
+    source, into the captured output."""
+    root = logging.getLogger()
+    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    monkeypatch.setattr(root, "handlers", kept)

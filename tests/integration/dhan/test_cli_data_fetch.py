@@ -25,13 +25,7 @@ FETCH = ("data", "fetch", "--symbol", "NIFTY", "--interval", "5m")
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _only_pytest_log_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Drop root handlers other tests left behind (Prefect's console handler on a closed capture
-    stream): at DEBUG they would print "--- Logging error ---" tracebacks into the output."""
-    root = logging.getLogger()
-    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
-    monkeypatch.setattr(root, "handlers", kept)
+pytestmark = pytest.mark.usefixtures("only_pytest_log_handlers")
 
 
 @pytest.fixture

@@ -55,14 +55,7 @@ class WallClock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture(autouse=True)
-def _only_pytest_log_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Drop root handlers other tests left behind (Prefect's console handler on a closed capture
-    stream): at DEBUG they would print "--- Logging error ---" tracebacks, quoting this file's
-    source, into the captured output."""
-    root = logging.getLogger()
-    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
-    monkeypatch.setattr(root, "handlers", kept)
+pytestmark = pytest.mark.usefixtures("only_pytest_log_handlers")
 
 
 @pytest.fixture
