@@ -16,7 +16,6 @@ A decoding aid, not a permission: the tool still validates what it is given.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,8 +44,9 @@ def seen_values(records: Iterable[StepRecord], key: str) -> list[str]:
 
 def bind_to_results(schema: dict[str, Any], records: Iterable[StepRecord]) -> dict[str, Any]:
     """`schema` (a call schema: an `anyOf` of tool variants) with each marked argument bound to
-    the values seen in `records` (see the module docstring). Returns a new schema."""
-    bound = copy.deepcopy(schema)
+    the values seen in `records` (see the module docstring), rewritten in place and returned:
+    pass a copy (`ToolRegistry.call_schema` hands out a fresh one each call)."""
+    bound = schema
     history = list(records)
     variants = []
     for variant in bound.get("anyOf", []):
