@@ -237,3 +237,15 @@ def test_the_composition_root_adds_the_users_holidays_file(tmp_path: Path) -> No
     assert expiries.expiry_for("NIFTY", date(2026, 3, 16), ExpiryRule.CURRENT_WEEKLY).day == date(
         2026, 3, 16
     )
+
+
+def test_min_days_left_rolls_the_other_rules_to_their_next_expiry() -> None:
+    on = date(2026, 3, 9)  # a Monday; weeklies on 03-10, 03-17, 03-24, monthly 03-30
+    weekly, monthly = ExpiryRule.CURRENT_WEEKLY, ExpiryRule.MONTHLY
+    assert EXPIRIES.expiry_for("NIFTY", on, weekly, min_days_left=1).day == date(2026, 3, 10)
+    assert EXPIRIES.expiry_for("NIFTY", on, weekly, min_days_left=2).day == date(2026, 3, 17)
+    assert EXPIRIES.expiry_for("NIFTY", on, weekly, min_days_left=9).day == date(2026, 3, 24)
+    assert EXPIRIES.expiry_for("NIFTY", on, monthly, min_days_left=21).day == date(2026, 3, 30)
+    assert EXPIRIES.expiry_for("NIFTY", on, monthly, min_days_left=22).day == date(2026, 4, 28)
+    with pytest.raises(ValueError, match="0 or more"):
+        EXPIRIES.expiry_for("NIFTY", on, weekly, min_days_left=-1)

@@ -111,6 +111,23 @@ class BacktestConfig(BaseModel):
         values.update(overrides)
         return cls(**values)
 
+    @classmethod
+    def for_option(cls, symbol: str, facts: ContractFacts, **overrides: Any) -> BacktestConfig:
+        """A config for buying `symbol`'s options: the option's lot size and tick (`facts`,
+        from the contract table), the option rows of the cost table."""
+        if facts.underlying != symbol.strip().upper() or not facts.kind.is_option:
+            raise ValueError(
+                f"for_option({symbol!r}) was given the facts of {facts.underlying} "
+                f"{facts.kind.value}: pass the contract table's facts of a {symbol} option"
+            )
+        values: dict[str, Any] = {
+            "lot_size": facts.lot_size,
+            "tick_size": facts.tick_size,
+            "instrument_kind": InstrumentKind.OPTIONS,
+        }
+        values.update(overrides)
+        return cls(**values)
+
     def kernel_vector(self) -> np.ndarray:
         """The config as the float64 vector the kernel reads (see `layout.C_*`)."""
         return np.array(

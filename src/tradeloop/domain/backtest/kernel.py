@@ -130,22 +130,42 @@ def simulate(
         n_trades += 1
         bar = exit_.bar  # flat from the exit bar's close: a signal on it can enter (Entries 2)
 
-    longest_bars, longest_sessions = book.longest_bars, book.longest_sessions
-    if book.in_drawdown and end - 1 - book.peak_bar > longest_bars:  # still under water
-        longest_bars = end - 1 - book.peak_bar
-        longest_sessions = market.session[end - 1] - book.peak_session
     stats = out.stats
-    stats[K_END_EQUITY] = cash
-    stats[K_MAX_DRAWDOWN] = book.max_drawdown
-    stats[K_MAX_DRAWDOWN_FRACTION] = book.max_drawdown_fraction
-    stats[K_LONGEST_DRAWDOWN_BARS] = longest_bars
-    stats[K_LONGEST_DRAWDOWN_SESSIONS] = longest_sessions
+    _write_book(book, market.session, end, cash, stats)
     stats[K_SKIPPED_ZERO_LOT] = outcomes[SKIPPED_ZERO_LOT]
     stats[K_SKIPPED_AFTER_SQUARE_OFF] = skipped_after_square_off
     stats[K_SKIPPED_INVALID_STOP] = outcomes[SKIPPED_INVALID_STOP]
     # Every signal before the last bar was acted on (or skipped) while flat, or ignored.
     stats[K_IGNORED_IN_POSITION] = out.trades.shape[0] - signals
     return n_trades
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write_book(book: Book, session: np.ndarray, end: int, cash: float, stats: np.ndarray) -> None:
+    """The end equity and the drawdown measures of `book` into `stats` (K_*)."""
+    longest_bars, longest_sessions = book.longest_bars, book.longest_sessions
+    if book.in_drawdown and end - 1 - book.peak_bar > longest_bars:  # still under water
+        longest_bars = end - 1 - book.peak_bar
+        longest_sessions = session[end - 1] - book.peak_session
+    stats[K_END_EQUITY] = cash
+    stats[K_MAX_DRAWDOWN] = book.max_drawdown
+    stats[K_MAX_DRAWDOWN_FRACTION] = book.max_drawdown_fraction
+    stats[K_LONGEST_DRAWDOWN_BARS] = longest_bars
+    stats[K_LONGEST_DRAWDOWN_SESSIONS] = longest_sessions
+
+
+@njit(cache=True, nogil=True)
+def equity_book(
+    equity: np.ndarray, session: np.ndarray, start: int, capital: float, stats: np.ndarray
+) -> None:
+    """The drawdown measures of an equity curve already marked bar by bar (bars `start` …
+    `start + len(equity) − 1`, from `capital`) into `stats`, by the rules `simulate` keeps:
+    for a simulation that builds its curve outside this kernel (option backtests)."""
+    book = Book(capital, start - 1, session[start], False, 0.0, 0.0, 0, 0)
+    for index in range(equity.shape[0]):
+        bar = start + index
+        book = _mark_book(book, equity[index], bar, bar, session[bar], session[bar])
+    _write_book(book, session, start + equity.shape[0], equity[-1], stats)
 
 
 @njit(cache=True, nogil=True)

@@ -69,6 +69,9 @@ class BacktestResult:
     """Equity at the last bar close of each session in the range."""
     bar_equity: np.ndarray | None
     """Equity at every bar close in the range, or None when the batch did not keep it."""
+    legs: pl.DataFrame | None = None
+    """An option backtest's contract of each trade (`options.LEG_SCHEMA`): the trade list
+    shows it after the trade number; its prices are then premiums. None for an index."""
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -79,7 +82,8 @@ class BacktestResult:
 
     @cached_property
     def trades(self) -> pl.DataFrame:
-        """The trade list: one row per closed trade, with its cost breakdown and R multiple.
+        """The trade list: one row per closed trade, with its cost breakdown and R multiple;
+        an option trade's contract, lots, IV and delta at entry, and premiums as its prices.
 
         `target` is null when the strategy has no take profit. Every P&L column is in rupees for
         the whole quantity; `slippage` is informational (it is already in the prices).
@@ -133,7 +137,10 @@ class BacktestResult:
             "entry_bar",
             "exit_bar",
         ]
-        return pl.DataFrame({name: columns[name] for name in order})
+        frame = pl.DataFrame({name: columns[name] for name in order})
+        if self.legs is None:
+            return frame
+        return pl.concat([frame.select("trade"), self.legs, frame.drop("trade")], how="horizontal")
 
     @cached_property
     def equity(self) -> pl.DataFrame:

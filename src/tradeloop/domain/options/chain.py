@@ -19,7 +19,6 @@ is priced at 1.28 σ_atm and a call two out at 0.96 σ_atm: the downside skew of
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -62,12 +61,20 @@ class Smile:
         if not 0 < self.floor < 1 or self.cap <= 1:
             raise ValueError(f"smile floor {self.floor} must be in (0, 1) and cap {self.cap} > 1")
 
-    def vol(self, atm_vol: float, forward: float, strikes: np.ndarray, time: float) -> np.ndarray:
-        """σ(K) for each strike (decimals per year)."""
-        spread = atm_vol * math.sqrt(max(time, MIN_TIME))
-        moneyness = np.log(strikes / forward) / spread
-        vols = atm_vol * (1.0 + self.skew * moneyness + self.curvature * moneyness**2)
-        return np.clip(vols, self.floor, self.cap * atm_vol)
+    def vol(
+        self,
+        atm_vol: float | np.ndarray,
+        forward: float | np.ndarray,
+        strikes: float | np.ndarray,
+        time: float | np.ndarray,
+    ) -> np.ndarray:
+        """σ(K) (decimals per year); the inputs broadcast together (numpy rules): the strikes
+        of one chain, or one strike along a path of forwards and times."""
+        atm = np.asarray(atm_vol, dtype=np.float64)
+        spread = atm * np.sqrt(np.maximum(time, MIN_TIME))
+        moneyness = np.log(np.asarray(strikes, dtype=np.float64) / forward) / spread
+        vols = atm * (1.0 + self.skew * moneyness + self.curvature * moneyness**2)
+        return np.clip(vols, self.floor, self.cap * atm)
 
 
 @dataclass(frozen=True)

@@ -182,17 +182,25 @@ class ExpiryCalendar:
         * NEAREST_WITH_DAYS_LEFT: the nearest expiry (weekly or monthly) at least
           `min_days_left` calendar days after `on_day`.
 
+        With `min_days_left` > 0 the other rules skip an expiry fewer calendar days away: the
+        rule is applied again from the day after it (the current weekly becomes the next one).
+
         A weekly rule on an index or a day without weekly options is a NotFoundError.
         """
         rule = ExpiryRule(rule)
+        if min_days_left < 0:
+            raise ValueError(f"min_days_left {min_days_left} must be 0 or more")
+        if rule is not ExpiryRule.NEAREST_WITH_DAYS_LEFT and min_days_left:
+            chosen = self.expiry_for(symbol, on_day, rule)
+            while (chosen.day - on_day).days < min_days_left:
+                chosen = self.expiry_for(symbol, chosen.day + timedelta(days=1), rule)
+            return chosen
         name, rows = self._rows(symbol)
         self._check_known(name, rows, on_day)
         ahead = self._ahead(name, rows, on_day)
         if rule is ExpiryRule.MONTHLY:
             return next(e for e in ahead if e.kind == "monthly")
         if rule is ExpiryRule.NEAREST_WITH_DAYS_LEFT:
-            if min_days_left < 0:
-                raise ValueError(f"min_days_left {min_days_left} must be 0 or more")
             wanted = on_day + timedelta(days=min_days_left)
             for expiry in ahead:
                 if expiry.day >= wanted:

@@ -102,7 +102,12 @@ def _flatten(*arrays: np.ndarray) -> tuple[tuple[int, ...], list[np.ndarray]]:
         shapes = ", ".join(str(np.shape(a)) for a in arrays)
         raise OptionInputError(f"the inputs' shapes do not broadcast together: {shapes}") from exc
     shape = broadcast[0].shape
-    return shape, [np.ascontiguousarray(a).reshape(-1) for a in broadcast]
+    # An input already of the full shape is used as it is: its broadcast view is flagged
+    # (numpy warns when compiled code reads whether it is writeable).
+    return shape, [
+        (np.ascontiguousarray(given) if given.shape == shape else spread.copy()).reshape(-1)
+        for given, spread in zip(arrays, broadcast, strict=True)
+    ]
 
 
 def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> FloatOrArray:
