@@ -160,6 +160,10 @@ class OptionsSettings(_Section):
     smile_curvature: float = Field(
         0.03, ge=0, le=1, description="Smile curvature per squared standard deviation."
     )
+    expiry_square_off: time = Field(
+        session.SQUARE_OFF,
+        description="On its expiry day, a bought option is sold at this IST time (backtests).",
+    )
 
 
 class Settings(BaseSettings):

@@ -13,6 +13,7 @@ from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.options.chain import OptionChain, Smile, synthetic_chain
 from tradeloop.domain.options.expiries import ExpiryRule, time_to_expiry
+from tradeloop.domain.options.market import OptionMarket
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
 
@@ -27,6 +28,39 @@ MODEL_EXPIRY_DAYS = 90
 
 ChainAt = Callable[[str, datetime, float, date | None, int], OptionChain]
 """`chain_at` with its settings bound: (symbol, as_of, spot, expiry, strikes_each_side)."""
+
+
+def option_market(settings: Settings, symbol: str) -> OptionMarket:
+    """The option model of `symbol` (`domain.options.market`): the stored ATM IV by day, the
+    expiry calendar, the index's strike step and the `[options]` settings."""
+    name = index_instrument(symbol).symbol
+    try:
+        volatility = stores.volatility_store(settings).load(name)
+    except NotFoundError:  # nothing stored for the symbol yet
+        volatility = None
+    if volatility is None or volatility.is_empty():
+        raise NotFoundError(
+            f"no {name} implied volatility is stored: option specs are priced from the day's "
+            f"at-the-money IV; `tradeloop data synth --symbol {name}` stores one with the "
+            "candles"
+        )
+    options = settings.options
+    return OptionMarket(
+        symbol=name,
+        strike_step=index_instrument(name).strike_step,
+        expiries=stores.expiry_calendar(settings),
+        iv_days=volatility.get_column("day").to_numpy().astype("datetime64[D]"),
+        iv=volatility.get_column("iv").to_numpy(),
+        rate=options.risk_free_rate,
+        dividend_yield=options.dividend_yield,
+        smile=smile(settings),
+        expiry_square_off=options.expiry_square_off,
+    )
+
+
+def smile(settings: Settings) -> Smile:
+    """The `[options]` smile."""
+    return Smile(skew=settings.options.smile_skew, curvature=settings.options.smile_curvature)
 
 
 def stored_chain(
@@ -97,7 +131,7 @@ def chain_at(
         strikes_each_side=strikes_each_side,
         rate=options.risk_free_rate,
         dividend_yield=options.dividend_yield,
-        smile=Smile(skew=options.smile_skew, curvature=options.smile_curvature),
+        smile=smile(settings),
     )
 
 

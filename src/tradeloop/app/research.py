@@ -7,18 +7,22 @@ on every research path or on none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tradeloop.app import stores
+from tradeloop.app.options import option_market
 from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.options import OptionBacktest
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import NSECalendar, ist_datetime, to_ist
 from tradeloop.domain.market.contracts import ContractFacts, ContractTable
 from tradeloop.domain.market.instrument_master import ContractKind
+from tradeloop.domain.options.market import OptionMarket
 from tradeloop.domain.risk.limits import RiskLimits
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
@@ -43,7 +47,10 @@ class ResearchContext:
         costs: the charges of every fill.
         calendar: the NSE sessions.
         candles: the store the 1m candles are read from.
-        contracts: the lot and tick of each index future, by day (the instrument master).
+        contracts: the lot and tick of each index future and option, by day (the instrument
+            master).
+        option_market: the option model of a symbol (`app.options.option_market`): what
+            option specs are priced with.
     """
 
     risk: RiskLimits
@@ -53,6 +60,7 @@ class ResearchContext:
     calendar: NSECalendar
     candles: CandleStore
     contracts: ContractTable
+    option_market: Callable[[str], OptionMarket]
 
     def backtest_config(
         self,
@@ -65,36 +73,66 @@ class ResearchContext:
         tick of its future on `first_day`, the backtest's first session: a backtest that spans
         a lot revision keeps that lot throughout (the config stored with it says which).
         `lot_size` and `tick_size`, when given, win over the contract table (see
-        `future_facts`)."""
+        `contract_facts`)."""
         return BacktestConfig.for_symbol(
             symbol,
-            self.future_facts(symbol, first_day, lot_size, tick_size),
+            self.contract_facts(symbol, first_day, lot_size, tick_size),
             capital=self.risk.capital,
             risk_per_trade_pct=self.risk.risk_per_trade_pct,
             slippage_bps=self.slippage_bps,
             max_notional_pct=self.risk.max_capital_per_trade_pct,
         )
 
-    def future_facts(
+    def option_backtest(
+        self,
+        symbol: str,
+        first_day: date,
+        lot_size: int | None = None,
+        tick_size: float | None = None,
+    ) -> OptionBacktest:
+        """How `symbol`'s option specs are backtested: an options config sized like
+        `backtest_config`, with the lot and tick of its options on `first_day` (or the user's),
+        and the option model."""
+        facts = self.contract_facts(symbol, first_day, lot_size, tick_size, kind=ContractKind.CE)
+        config = BacktestConfig.for_option(
+            symbol,
+            facts,
+            capital=self.risk.capital,
+            risk_per_trade_pct=self.risk.risk_per_trade_pct,
+            slippage_bps=self.slippage_bps,
+            max_notional_pct=self.risk.max_capital_per_trade_pct,
+        )
+        return OptionBacktest(config, self.option_market(symbol))
+
+    def options_for(
+        self, specs: Sequence[StrategySpec], candles: pl.DataFrame
+    ) -> OptionBacktest | None:
+        """`option_backtest` of the candles' first session when any of `specs` buys options."""
+        if not any(spec.instrument.kind == "option" for spec in specs):
+            return None
+        return self.option_backtest(specs[0].symbol, first_session(candles))
+
+    def contract_facts(
         self,
         symbol: str,
         day: date,
         lot_size: int | None = None,
         tick_size: float | None = None,
+        *,
+        kind: ContractKind = ContractKind.FUT,
     ) -> ContractFacts:
-        """The lot and tick of `symbol`'s future on `day` from the contract table, with the
-        user's `lot_size` (units) and `tick_size` (rupees) winning over it. With both given the
-        table is not asked, so a day it does not cover (before its first row) can be tested."""
+        """The lot and tick of `symbol`'s future (or `kind`) on `day` from the contract table,
+        with the user's `lot_size` (units) and `tick_size` (rupees) winning over it. With both
+        given the table is not asked, so a day it does not cover (before its first row) can be
+        tested."""
         given = "given with " + " and ".join(
             option
             for option, value in (("--lot-size", lot_size), ("--tick-size", tick_size))
             if value is not None
         )
         if lot_size is not None and tick_size is not None:
-            return ContractFacts(
-                symbol.strip().upper(), ContractKind.FUT, lot_size, tick_size, given
-            )
-        facts = self.contracts.facts(symbol, ContractKind.FUT, day)
+            return ContractFacts(symbol.strip().upper(), kind, lot_size, tick_size, given)
+        facts = self.contracts.facts(symbol, kind, day)
         if lot_size is None and tick_size is None:
             return facts
         return replace(
@@ -148,6 +186,7 @@ class ResearchContext:
             self.costs,
             self.scoring,
             trials,
+            self.options_for(specs, candles),
         )
 
     def context_key(self, symbol: str, candles: pl.DataFrame, folds: int | None = None) -> str:
@@ -155,12 +194,18 @@ class ResearchContext:
         `candles` with `folds` (see `tradeloop.domain.research.evaluation_context_key`)."""
         from tradeloop.domain.research import evaluation_context_key
 
+        first_day = first_session(candles)
+        try:
+            options = self.option_backtest(symbol, first_day)
+        except NotFoundError:
+            options = None  # no IV stored: option specs cannot be evaluated in this context
         return evaluation_context_key(
             candles,
-            self.backtest_config(symbol, first_session(candles)),
+            self.backtest_config(symbol, first_day),
             self.scoring,
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
+            options=options,
         )
 
     def evaluate(
@@ -181,6 +226,7 @@ class ResearchContext:
             self.scoring,
             self.costs,
             folds=folds or self.scoring.walk_forward_folds,
+            options=self.options_for(specs, candles),
         )
 
 
@@ -209,4 +255,5 @@ def research_context(settings: Settings) -> ResearchContext:
         calendar=candles.calendar,
         candles=candles,
         contracts=stores.contract_table(settings),
+        option_market=partial(option_market, settings),
     )

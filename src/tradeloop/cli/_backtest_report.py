@@ -52,12 +52,22 @@ def print_report(
         highlight=False,
         soft_wrap=True,
     )
+    contract = "option" if result.legs is not None else "future"
     console.print(
-        f"  the {spec.symbol} future's lot {config.lot_size} and tick {config.tick_size:g} "
+        f"  the {spec.symbol} {contract}'s lot {config.lot_size} and tick {config.tick_size:g} "
         f"{contract_origin}, kept for the whole run",
         highlight=False,
         soft_wrap=True,
     )
+    if result.legs is not None:
+        console.print(
+            "  premiums are model prices (Black-Scholes on the index at the day's ATM IV on "
+            "the [options] smile), not market quotes: no bid-ask beyond the slippage; "
+            "docs/options.md",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     if walk is not None:
         console.print(_folds_table(walk))
         for item in walk.folds:
@@ -91,10 +101,10 @@ def _ratio(value: float) -> str:
     return "∞" if math.isinf(value) else f"{value:.2f}"
 
 
-def _ist(moment: datetime) -> str:
+def _ist(moment: datetime, layout: str = "%Y-%m-%d %H:%M") -> str:
     from tradeloop.domain.market.calendar import IST
 
-    return moment.astimezone(IST).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(IST).strftime(layout)
 
 
 def _metrics_table(metrics: Metrics) -> Table:
@@ -167,38 +177,47 @@ def _folds_table(walk: WalkForwardResult) -> Table:
 
 
 def _trades_table(result: BacktestResult) -> Table:
+    """The last trades; an option trade shows its contract and lots (premiums as prices) and
+    leaves its R multiple to the files, to fit 80 columns."""
     trades = result.trades.tail(TRADES_SHOWN)
+    options = result.legs is not None
+    sized = ("contract", "lots") if options else ("qty",)
     table = Table(
         "entry (IST)",
         "exit",
-        "qty",
+        *sized,
         "entry",
         "exit",
         "reason",
         "net",
-        "R",
+        *(() if options else ("R",)),
         title=f"Last {trades.height} of {result.trades.height} trades",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         show_edge=False,
         collapse_padding=True,
     )
-    for index, column in enumerate(table.columns):
+    for column in table.columns:
         column.no_wrap = True
-        if index in (2, 3, 4, 6, 7):
+        if column.header in ("qty", "lots", "entry", "exit", "net", "R"):
             column.justify = "right"
     for row in trades.iter_rows(named=True):
         entered, exited = _ist(row["entry_time"]), _ist(row["exit_time"])
         same_day = entered[:10] == exited[:10]
+        size: tuple[str, ...] = (str(row["quantity"]),)
+        shown = entered
+        if options:  # the year is in the window line above: room for the contract
+            size = (f"{row['strike']:g}{row['option_type']} {row['expiry']:%d%b}", str(row["lots"]))
+            shown = _ist(row["entry_time"], "%d %b %H:%M")
         table.add_row(
-            entered,
+            shown,
             exited[11:] if same_day else exited[5:],
-            str(row["quantity"]),
+            *size,
             f"{row['entry_price']:.2f}",
             f"{row['exit_price']:.2f}",
             _REASON_LABELS.get(row["exit_reason"], row["exit_reason"]),
             rupees(row["net_pnl"], paise=False),
-            f"{row['r_multiple']:+.2f}",
+            *(() if options else (f"{row['r_multiple']:+.2f}",)),
         )
     return table
 

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
         ScoreCard,
         WalkForwardResult,
     )
-    from tradeloop.domain.backtest.walkforward import WalkForwardMode
+    from tradeloop.domain.backtest.walkforward import BacktestParts, WalkForwardMode
+    from tradeloop.domain.indicators.base import PriceArrays
+    from tradeloop.domain.strategy.signals import Signals
     from tradeloop.domain.strategy.spec import StrategySpec
     from tradeloop.settings import Settings
 
@@ -78,12 +80,9 @@ def backtest(
 ) -> None:
     """Backtest SPEC.json on stored 1m candles, print metrics and score, save the trades."""
     from tradeloop.app.research import research_context
-    from tradeloop.domain.backtest import (
-        run_backtest,
-        run_walk_forward,
-        score_metrics,
-        score_walk_forward,
-    )
+    from tradeloop.domain.backtest import score_metrics, score_walk_forward
+    from tradeloop.domain.backtest.walkforward import walk_forward as walk_forward_parts
+    from tradeloop.domain.indicators.base import PriceArrays
     from tradeloop.domain.strategy.compiler import compile_spec
     from tradeloop.domain.strategy.spec import load_spec
 
@@ -95,21 +94,22 @@ def backtest(
         raise UserError(f"--to {last_day} is before --from {first_day}: swap them")
     if mode not in ("rolling", "anchored"):
         raise UserError(f"--mode {mode!r} is unknown: use rolling or anchored")
-    _refuse_unsupported(spec)
     options = _options(capital, risk_pct, slippage_bps, no_costs, lot_size, tick_size)
     candles = _candles(context, spec, first_day, last_day)
     config = _config(context, spec, candles, options)
-    table, scoring = context.costs, context.scoring
+    scoring = context.scoring
     signals = compile_spec(spec, candles)
+    arrays = PriceArrays.from_candles(candles)
+    backtest = _backtester(context, spec, signals, arrays, config)
     walk: WalkForwardResult | None = None
     if walk_forward:
         folds_mode = cast("WalkForwardMode", mode)
-        walk = run_walk_forward(
-            signals, candles, config, table, folds=walk_forward, mode=folds_mode
+        [walk] = walk_forward_parts(
+            backtest, [spec.id], arrays, folds=walk_forward, mode=folds_mode
         )
         result, card = walk.out_of_sample, score_walk_forward(walk, scoring)
     else:
-        result = run_backtest(signals, candles, config, table)
+        [result] = backtest(0, len(arrays), True)
         card = score_metrics(result.metrics, scoring)
 
     print_report(spec, candles, config, result, card, walk, contract_note(lot_size, tick_size))
@@ -156,14 +156,6 @@ def _candles(
     return minutes if spec.timeframe == "1m" else resample(minutes, spec.timeframe)
 
 
-def _refuse_unsupported(spec: StrategySpec) -> None:
-    from tradeloop.domain.research import unsupported_reason
-
-    reason = unsupported_reason(spec)
-    if reason is not None:
-        raise UserError(reason)
-
-
 def _options(
     capital: float | None,
     risk_pct: float | None,
@@ -194,11 +186,50 @@ def _config(
     from tradeloop.app.research import first_session
     from tradeloop.domain.backtest import BacktestConfig
 
-    # The one mapping from settings (the research context, with the future's lot and tick on
-    # the first session, or --lot-size / --tick-size over them), then this run's options on top.
+    # The one mapping from settings (the research context, with the future's or the option's
+    # lot and tick on the first session, or --lot-size / --tick-size over them), then this
+    # run's options on top.
     contract = {name: options.get(name) for name in ("lot_size", "tick_size")}
-    config = context.backtest_config(spec.symbol, first_session(candles), **contract)
+    first_day = first_session(candles)
+    if spec.instrument.kind == "option":
+        config = context.option_backtest(spec.symbol, first_day, **contract).config
+    else:
+        config = context.backtest_config(spec.symbol, first_day, **contract)
     return _validated(BacktestConfig, {**config.model_dump(), **options})
+
+
+def _backtester(
+    context: ResearchContext,
+    spec: StrategySpec,
+    signals: Signals,
+    arrays: PriceArrays,
+    config: BacktestConfig,
+) -> BacktestParts:
+    """Backtests of `signals` over any bar range: the index's kernel, or the option backtest
+    of the spec's instrument on the option model."""
+    from tradeloop.domain.backtest import run_backtest
+    from tradeloop.domain.backtest.options import OptionBacktest
+    from tradeloop.domain.strategy.rules import OptionInstrument
+
+    instrument = spec.instrument
+    if isinstance(instrument, OptionInstrument):
+        options = OptionBacktest(config, context.option_market(spec.symbol))
+
+        def option_parts(start: int, end: int, keep: bool) -> list[BacktestResult]:
+            return options.run(
+                [signals], [instrument], arrays, context.costs, start=start, end=end,
+                keep_equity=keep,
+            )  # fmt: skip
+
+        return option_parts
+
+    def index_parts(start: int, end: int, keep: bool) -> list[BacktestResult]:
+        return [
+            run_backtest(signals, arrays, config, context.costs, start=start, end=end,
+                         keep_equity=keep)
+        ]  # fmt: skip
+
+    return index_parts
 
 
 def _validated(model: type[BacktestConfig], values: dict[str, Any]) -> BacktestConfig:

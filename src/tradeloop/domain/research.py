@@ -21,18 +21,24 @@ import polars as pl
 
 from tradeloop.domain.backtest.batch import run_batch
 from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.engine import market_arrays
 from tradeloop.domain.backtest.gate import GateCard, TrialStats, significance_gate
+from tradeloop.domain.backtest.options import OptionBacktest
+from tradeloop.domain.backtest.result import BacktestResult
 from tradeloop.domain.backtest.scoring import ScoreCard, ScoringConfig, score_walk_forward
 from tradeloop.domain.backtest.walkforward import (
+    BacktestParts,
     WalkForwardMode,
     WalkForwardResult,
-    run_walk_forward_batch,
+    walk_forward,
 )
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.calendar import IST
 from tradeloop.domain.market.regime import classify_regime
 from tradeloop.domain.market.resample import resample
 from tradeloop.domain.strategy.compiler import compile_many
+from tradeloop.domain.strategy.rules import OptionInstrument
+from tradeloop.domain.strategy.signals import Signals
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import DataValidationError, SpecError
 
@@ -118,34 +124,97 @@ def gate_specs(
     cost_table: CostTable,
     scoring: ScoringConfig,
     trials: Mapping[str, TrialStats],
+    options: OptionBacktest | None = None,
 ) -> list[GateCard]:
     """The significance gate of each spec, on the sessions from `lockbox_start` on.
 
     Signals are compiled on all of `candles` (indicators only look back, so the lockbox bars
     see the history a live run would); trades and returns are counted in the lockbox only.
-    `trials` maps each spec's timeframe to the strategies tried on it.
+    `trials` maps each spec's timeframe to the strategies tried on it; option specs are
+    backtested by `options`.
     """
+    _check_options(specs, options)
     cards: dict[str, GateCard] = {}
-    by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)
-    for spec in specs:
-        by_timeframe[spec.timeframe].append(spec)
-    for timeframe, group in by_timeframe.items():
-        bars = candles if timeframe == "1m" else resample(candles, timeframe)
+    for timeframe, group, bars in _by_timeframe(specs, candles):
         first = bars["ts"].search_sorted(lockbox_start, side="left")
-        results = run_batch(compile_many(group, bars), bars, config, cost_table, start=first)
+        backtest = _backtester(group, compile_many(group, bars), bars, config, cost_table, options)
+        results = backtest(first, bars.height, False)
         for spec, result in zip(group, results, strict=True):
             cards[spec.id] = significance_gate(result, trials[timeframe], scoring)
     return [cards[spec.id] for spec in specs]
 
 
-def unsupported_reason(spec: StrategySpec) -> str | None:
-    """Why the backtester cannot test `spec` yet, or None when it can."""
-    if spec.instrument.kind == "option":
-        return (
-            f"spec {spec.name!r} trades options: the backtester prices index and futures trades "
-            'only for now; use {"kind": "index"} or {"kind": "future"}'
+def _by_timeframe(
+    specs: Sequence[StrategySpec], candles: pl.DataFrame
+) -> list[tuple[str, list[StrategySpec], pl.DataFrame]]:
+    """The specs by timeframe, index specs before option specs in each, with their bars."""
+    by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)
+    for spec in sorted(specs, key=_is_option):
+        by_timeframe[spec.timeframe].append(spec)
+    return [
+        (timeframe, group, candles if timeframe == "1m" else resample(candles, timeframe))
+        for timeframe, group in by_timeframe.items()
+    ]
+
+
+def _is_option(spec: StrategySpec) -> bool:
+    return isinstance(spec.instrument, OptionInstrument)
+
+
+def _check_options(specs: Sequence[StrategySpec], options: OptionBacktest | None) -> None:
+    if options is None and any(_is_option(spec) for spec in specs):
+        names = [spec.name for spec in specs if _is_option(spec)]
+        raise SpecError(
+            f"specs {names} trade options, and no option model was given to price them: "
+            "evaluate them through the research context (it builds one from the [options] "
+            'settings and the stored IV), or use {"kind": "index"} or {"kind": "future"}'
         )
-    return None
+
+
+def _backtester(
+    group: Sequence[StrategySpec],
+    signals: Sequence[Signals],
+    bars: pl.DataFrame,
+    config: BacktestConfig,
+    cost_table: CostTable,
+    options: OptionBacktest | None,
+) -> BacktestParts:
+    """Backtests of `group` (index specs first, then option specs) over any bar range, one
+    result per spec in the group's order: index specs in one batch kernel call, option specs
+    by `options`."""
+    arrays = market_arrays(bars)
+    split = sum(not _is_option(spec) for spec in group)
+    index_signals, option_signals = signals[:split], signals[split:]
+    instruments = [
+        spec.instrument for spec in group[split:] if isinstance(spec.instrument, OptionInstrument)
+    ]
+
+    def parts(start: int, end: int, keep_equity: bool) -> list[BacktestResult]:
+        results: list[BacktestResult] = []
+        if index_signals:
+            results += run_batch(
+                index_signals,
+                arrays,
+                config,
+                cost_table,
+                start=start,
+                end=end,
+                keep_equity=keep_equity,
+            )
+        if option_signals:
+            assert options is not None  # _check_options
+            results += options.run(
+                option_signals,
+                instruments,
+                arrays,
+                cost_table,
+                start=start,
+                end=end,
+                keep_equity=keep_equity,
+            )
+        return results
+
+    return parts
 
 
 def evaluate_specs(
@@ -157,10 +226,12 @@ def evaluate_specs(
     *,
     folds: int,
     mode: WalkForwardMode = "rolling",
+    options: OptionBacktest | None = None,
 ) -> list[Evaluation]:
     """Walk every spec forward on `candles` (1m bars of the specs' symbol) and score it.
 
-    Every fill is charged from `cost_table`; `folds` walk-forward folds are scored out of sample.
+    Every fill is charged from `cost_table`; `folds` walk-forward folds are scored out of
+    sample. Option specs are backtested by `options` (their signals from the same compiler).
     """
     if candles.is_empty():
         raise DataValidationError(
@@ -174,20 +245,16 @@ def evaluate_specs(
             f"specs {wrong} trade another symbol than the candles ({symbols}): "
             "evaluate each symbol's specs on its own candles"
         )
-    for spec in specs:
-        reason = unsupported_reason(spec)
-        if reason is not None:
-            raise SpecError(reason)
+    _check_options(specs, options)
     regime = classify_regime(candles)
     window_start, window_end = candles["ts"].min(), candles["ts"].max()
-    by_timeframe: dict[str, list[StrategySpec]] = defaultdict(list)
-    for spec in specs:
-        by_timeframe[spec.timeframe].append(spec)
     evaluations: list[Evaluation] = []
-    for timeframe, group in by_timeframe.items():
-        bars = candles if timeframe == "1m" else resample(candles, timeframe)
+    for _, group, bars in _by_timeframe(specs, candles):
         signals = compile_many(group, bars)
-        results = run_walk_forward_batch(signals, bars, config, cost_table, folds=folds, mode=mode)
+        backtest = _backtester(group, signals, bars, config, cost_table, options)
+        results = walk_forward(
+            backtest, [spec.id for spec in group], market_arrays(bars), folds=folds, mode=mode
+        )
         for spec, result in zip(group, results, strict=True):
             evaluations.append(
                 Evaluation(
@@ -199,7 +266,8 @@ def evaluate_specs(
                     window_end=window_end,  # type: ignore[arg-type]
                 )
             )
-    return evaluations
+    order = {spec.id: index for index, spec in enumerate(specs)}
+    return sorted(evaluations, key=lambda evaluation: order[evaluation.spec.id])
 
 
 def evaluation_context_key(
@@ -210,9 +278,11 @@ def evaluation_context_key(
     *,
     folds: int,
     mode: WalkForwardMode = "rolling",
+    options: OptionBacktest | None = None,
 ) -> str:
     """A digest of everything but the spec that decides an evaluation: the candles' every value,
-    the backtest config, the scoring, the cost table, the folds and the walk-forward mode.
+    the backtest config, the scoring, the cost table, the folds, the walk-forward mode and the
+    option model (its config and `OptionMarket.fingerprint`), when given.
 
     Two evaluations of one spec with the same key give the same result, so a research run that
     finds a spec remembered under its key need not evaluate it again.
@@ -227,6 +297,11 @@ def evaluation_context_key(
         "folds": folds,
         "mode": mode,
     }
+    if options is not None:
+        settings["options"] = {
+            "config": options.config.model_dump(mode="json"),
+            "market": options.market.fingerprint(),
+        }
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:20]
 

@@ -20,9 +20,10 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradeloop.app.research import research_context
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox, unsupported_reason
+from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError, UserError
@@ -97,8 +98,11 @@ def _check_timeframe(timeframe: str) -> str:
 
 
 @task
-def generate_specs(parameters: ResearchParameters, symbol: str) -> list[StrategySpec]:
-    """The generate stage: every spec for `symbol` from the configured sources, deduplicated."""
+def generate_specs(
+    settings: Settings, parameters: ResearchParameters, symbol: str
+) -> list[StrategySpec]:
+    """The generate stage: every spec for `symbol` from the configured sources, deduplicated;
+    option specs only when the option model can price them (an IV series is stored)."""
     specs: dict[str, StrategySpec] = {}
     if parameters.spec_dir is not None:
         directory = Path(parameters.spec_dir)
@@ -117,16 +121,14 @@ def generate_specs(parameters: ResearchParameters, symbol: str) -> list[Strategy
         )
         for spec in generated:
             specs.setdefault(spec.id, spec)
-    supported = [spec for spec in specs.values() if unsupported_reason(spec) is None]
-    skipped = len(specs) - len(supported)
-    if skipped:
-        get_run_logger().warning(
-            "%s: skipped %d option spec(s): the backtester prices index and futures trades only "
-            "for now",
-            symbol,
-            skipped,
-        )
-    return supported
+    options = [spec for spec in specs.values() if spec.instrument.kind == "option"]
+    if options:
+        try:
+            research_context(settings).option_market(symbol)
+        except NotFoundError as exc:
+            get_run_logger().warning("%s: skipped %d option spec(s): %s", symbol, len(options), exc)
+            return [spec for spec in specs.values() if spec.instrument.kind != "option"]
+    return list(specs.values())
 
 
 def _gate(
@@ -181,7 +183,7 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
     records: list[StrategyRecord] = []
     reused = 0
     for symbol in (name.upper() for name in parameters.symbols):
-        specs = generate_specs(parameters, symbol)
+        specs = generate_specs(settings, parameters, symbol)
         if not specs:
             continue
         candles = load_minute_candles(settings, symbol, parameters.start, parameters.end)

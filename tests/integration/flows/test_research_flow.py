@@ -13,7 +13,7 @@ import pytest
 import tradeloop.domain
 from tradeloop.app import stores
 from tradeloop.domain.costs import BUNDLED_TABLES, CURRENT_VERSION
-from tradeloop.domain.research import unsupported_reason
+from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.domain.strategy.spec import load_spec
 from tradeloop.errors import NotFoundError, UserError
@@ -43,12 +43,11 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     )
     result = research_flow(parameters)
     rows = result.leaderboard
-    # Option specs are skipped (not backtestable yet) with a warning; the rest are all ranked.
+    # Option specs are evaluated in the options they buy (synth stored an IV): all are ranked.
     specs = [load_spec(path) for path in spec_dir.glob("*.json")]
     specs += random_specs(7, 3, "NIFTY", "5m")
-    backtestable = [spec for spec in specs if unsupported_reason(spec) is None]
-    assert len(backtestable) < len(specs)
-    assert {row.spec_id for row in rows} == {spec.id for spec in backtestable}
+    assert any(spec.instrument.kind == "option" for spec in specs)
+    assert {row.spec_id for row in rows} == {spec.id for spec in specs}
     assert [row.rank for row in rows] == list(range(1, len(rows) + 1))
     assert [row.score for row in rows] == sorted((row.score for row in rows), reverse=True)
     # 30 sessions cannot give min_trades out-of-sample trades: nothing passes, and it says why.
@@ -58,8 +57,8 @@ def test_synthesize_then_research_ranks_and_remembers_every_spec(tmp_path: Path)
     assert {record.spec_id for record in remembered} == {row.spec_id for row in rows}
     # Remembered batch by batch, four specs at a time.
     assert (result.evaluated, result.reused) == (len(rows), 0)
-    parts = list(settings.memory_dir.glob("run=*.parquet"))
-    assert len(parts) == -(-len(rows) // 4)
+    parts = [p for p in settings.memory_dir.glob("run=*.parquet") if ".gate" not in p.name]
+    assert len(parts) == -(-len(rows) // 4)  # and a gate part when a spec reached the lockbox
 
     # The same run again: everything is in memory already, and the leaderboard is the same.
     again = research_flow(parameters)
@@ -151,3 +150,22 @@ def _value(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return repr(value)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_research_skips_option_specs_without_an_iv_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings()
+    market = generate_market("NIFTY", days=12, start=date(2025, 3, 3), seed=3)
+    stores.candle_store(settings).write(market.candles)  # candles, and no IV stored
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    for name in ("nifty_macd_puts_5m.json", "nifty_ema_cross_15m.json"):
+        shutil.copy(EXAMPLES / name, spec_dir / name)
+    parameters = ResearchParameters(symbols=["NIFTY"], spec_dir=str(spec_dir), folds=2)
+    with caplog.at_level("WARNING"):
+        result = research_flow(parameters)
+    assert [row.name for row in result.leaderboard] == ["nifty_ema_cross_15m"]
+    assert "skipped 1 option spec(s): no NIFTY implied volatility is stored" in caplog.text
+    assert "tradeloop data synth --symbol NIFTY" in caplog.text

@@ -343,6 +343,7 @@ def test_a_position_never_outlives_its_contracts_expiry(frame: pl.DataFrame, sig
         f"({trade['exit_reason']}), index {trade['spot_at_exit']}"
     )
     assert trade["spot_at_exit"] != pytest.approx(22_900.0)  # the next session's index
+    assert trade["exit_reason"] == "square_off"  # at the expiry day's last close
 
 
 def test_a_position_carried_into_expiry_day_is_squared_off_that_afternoon() -> None:

@@ -24,8 +24,10 @@ from tradeloop.domain.backtest.gate import TrialStats
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.costs import CostTable
 from tradeloop.domain.market.synthetic import generate_market
+from tradeloop.domain.options.market import OptionMarket
 from tradeloop.domain.research import gate_specs, rank, split_lockbox
 from tradeloop.domain.strategy.generators import planted_edge_spec, random_specs
+from tradeloop.errors import NotFoundError
 from tradeloop.storage.memory import StrategyRecord
 
 SCORING = ScoringConfig(walk_forward_folds=2)
@@ -152,6 +154,7 @@ def test_the_research_context_gates_with_its_own_costs_and_scoring(
         calendar=calendar,
         candles=InMemoryCandleStore(calendar),
         contracts=sample_contracts(),
+        option_market=_no_implied_volatility,
     )
     lockbox = split_lockbox(candles, SCORING.lockbox_fraction)
     assert lockbox.start is not None
@@ -159,3 +162,7 @@ def test_the_research_context_gates_with_its_own_costs_and_scoring(
     [card] = context.gate([planted_edge_spec("NIFTY")], candles, lockbox.start, trials)
     assert card.trials == 1 and card.expected_max_sharpe == 0.0
     assert card.dsr == pytest.approx(card.psr)  # one trial: nothing to deflate, benchmark 0
+
+
+def _no_implied_volatility(symbol: str) -> OptionMarket:
+    raise NotFoundError(f"no {symbol} implied volatility in this test: it gates an index spec")

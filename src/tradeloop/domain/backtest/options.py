@@ -28,6 +28,7 @@ at entry (`BacktestResult.legs`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,9 +153,13 @@ class _Run:
             ist_day(int(arrays.ts[fill])),
             float(self.bar_vols[fill]),
         )
+        # The slice [signal, stop) ends on the expiry day: at the open of its first bar from
+        # the square-off time, or, when the day has none (daily bars, a short day), at the
+        # close of its last bar.
         cut = int(np.searchsorted(arrays.ts, contract.square_off_ns, side="left"))
-        stop = min(cut + 1, self.end)  # the slice [signal, stop): the cut bar's open exits
-        square_off = self._square_off_slice(signal, stop, cut)
+        on_expiry_day = cut < self.end and arrays.ts[cut] < contract.expiry_ns
+        stop = min(cut + 1 if on_expiry_day else cut, self.end)
+        square_off = self._square_off_slice(signal, stop, cut if on_expiry_day else self.end)
         premium = self._premium_market(contract, signal, stop)
         strategy = self._strategy(signal, stop, square_off, self.premium_rules)
         record = np.zeros(layout.N_TRADE_FIELDS)
@@ -179,6 +184,8 @@ class _Run:
             exit_, spot_at_exit = found
         entry_costs = float(record[layout.T_COSTS])
         close_position(record, exit_, 1.0, self.config_vector, self.rates)
+        if exit_.reason == layout.END_OF_DATA and stop < self.end:
+            record[layout.T_REASON] = layout.SQUARE_OFF  # the expiry day's last close
         for field in (layout.T_SIGNAL_BAR, layout.T_ENTRY_BAR, layout.T_EXIT_BAR):
             record[field] += signal
         spot = float(arrays.open[fill])
@@ -441,3 +448,41 @@ def _legs(trades: list[OptionTrade]) -> pl.DataFrame:
         },
         schema=LEG_SCHEMA,
     )
+
+
+@dataclass(frozen=True)
+class OptionBacktest:
+    """How option specs are backtested besides the index's candles: an options `config` (the
+    option's lot and tick, the option cost rows) and the model `market`."""
+
+    config: BacktestConfig
+    market: OptionMarket
+
+    def run(
+        self,
+        signals_list: Sequence[Signals],
+        instruments: Sequence[OptionInstrument],
+        market_data: MarketData,
+        cost_table: CostTable,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        keep_equity: bool = False,
+    ) -> list[BacktestResult]:
+        """`run_option_backtest` of each spec (its signals and its instrument) on bars
+        [start, end) of the index's candles."""
+        arrays = market_arrays(market_data)
+        return [
+            run_option_backtest(
+                signals,
+                instrument,
+                arrays,
+                self.config,
+                cost_table,
+                self.market,
+                start=start,
+                end=end,
+                keep_equity=keep_equity,
+            )
+            for signals, instrument in zip(signals_list, instruments, strict=True)
+        ]

@@ -12,7 +12,7 @@ boundaries there, so its drawdown is that of one account trading the strategy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -129,38 +129,41 @@ def run_walk_forward_batch(
 ) -> list[WalkForwardResult]:
     """Walk-forward of many strategies on the same candles, each part one batch kernel call."""
     arrays = market_arrays(market)
+
+    def parts(start: int, end: int, keep_equity: bool) -> list[BacktestResult]:
+        return run_batch(
+            signals_list, arrays, config, cost_table, start=start, end=end, keep_equity=keep_equity
+        )
+
+    spec_ids = [signals.spec_id for signals in signals_list]
+    return walk_forward(parts, spec_ids, arrays, folds=folds, mode=mode)
+
+
+BacktestParts = Callable[[int, int, bool], list[BacktestResult]]
+"""Backtests of many strategies over bars [start, end) (keeping the bar equity or not), one
+result per strategy in a fixed order: what `walk_forward` runs on each part."""
+
+
+def walk_forward(
+    backtest: BacktestParts,
+    spec_ids: Sequence[str],
+    arrays: PriceArrays,
+    *,
+    folds: int,
+    mode: WalkForwardMode = "rolling",
+) -> list[WalkForwardResult]:
+    """Walk-forward of the strategies `backtest` runs (`spec_ids`, in its order) over the
+    sessions of `arrays`: the parts of the module docstring, each one `backtest` call."""
     plan = plan_folds(arrays, folds, mode)
     per_fold: list[tuple[list[BacktestResult], list[BacktestResult]]] = []
     for fold in plan:
-        in_sample = run_batch(
-            signals_list,
-            arrays,
-            config,
-            cost_table,
-            start=fold.in_sample.start,
-            end=fold.in_sample.end,
-        )
-        out_of_sample = run_batch(
-            signals_list,
-            arrays,
-            config,
-            cost_table,
-            start=fold.out_of_sample.start,
-            end=fold.out_of_sample.end,
-        )
+        in_sample = backtest(fold.in_sample.start, fold.in_sample.end, False)
+        out_of_sample = backtest(fold.out_of_sample.start, fold.out_of_sample.end, False)
         per_fold.append((in_sample, out_of_sample))
-    combined = run_batch(
-        signals_list,
-        arrays,
-        config,
-        cost_table,
-        start=plan[0].out_of_sample.start,
-        end=plan[-1].out_of_sample.end,
-        keep_equity=True,
-    )
+    combined = backtest(plan[0].out_of_sample.start, plan[-1].out_of_sample.end, True)
     return [
         WalkForwardResult(
-            spec_id=signals.spec_id,
+            spec_id=spec_id,
             mode=mode,
             folds=tuple(
                 FoldMetrics(
@@ -172,7 +175,7 @@ def run_walk_forward_batch(
             ),
             out_of_sample=combined[index],
         )
-        for index, signals in enumerate(signals_list)
+        for index, spec_id in enumerate(spec_ids)
     ]
 
 

@@ -13,6 +13,8 @@ by its rule from the index at the signal bar's close. Nothing later is read.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -92,6 +94,24 @@ class OptionMarket:
                 f"the {self.symbol} implied volatility of {day} is {self.iv[bad][0]}: an ATM IV "
                 "must be a positive decimal per year (0.14 for 14 %); fix or re-import that day"
             )
+
+    def fingerprint(self) -> dict[str, object]:
+        """What of the model decides a backtest's prices, for a digest of its context: the
+        rates, the smile, the square-off, the strike step, the IV series, the expiry rules and
+        the holidays they move around."""
+        digest = hashlib.sha256(self.iv_days.astype("datetime64[D]").tobytes())
+        digest.update(np.ascontiguousarray(self.iv, dtype=np.float64).tobytes())
+        digest.update(repr(self.expiries.rules).encode())
+        digest.update(repr(sorted(self.expiries.calendar.holidays)).encode())
+        return {
+            "symbol": self.symbol,
+            "strike_step": self.strike_step,
+            "rate": self.rate,
+            "dividend_yield": self.dividend_yield,
+            "smile": dataclasses.asdict(self.smile),
+            "expiry_square_off": self.expiry_square_off.isoformat(),
+            "data": digest.hexdigest()[:20],
+        }
 
     def session_vols(self, arrays: PriceArrays) -> np.ndarray:
         """The ATM IV of each session of `arrays` (indexed by `arrays.session`): the stored IV
