@@ -133,8 +133,10 @@ def make_backtest_strategy(session: ResearchSession) -> FunctionTool:
             return ToolResult.failure("NoCandles", _no_candles(session, target.symbol, start, end))
         try:
             evaluation = session.context.evaluate([target], candles, folds)[0]
-        except SpecError as exc:  # valid, but not backtestable yet (an option spec)
+        except SpecError as exc:
             return spec_failure(exc)
+        except NotFoundError as exc:  # an option spec on an index with no stored IV
+            return ToolResult.failure("NoImpliedVolatility", str(exc))
         session.remember(evaluation)
         return ToolResult.ok(evaluation_view(evaluation, session.context.scoring))
 

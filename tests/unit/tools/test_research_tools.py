@@ -27,6 +27,7 @@ from tradeloop.app.options import chain_at
 from tradeloop.app.research import research_context
 from tradeloop.domain.indicators.reference import catalogue
 from tradeloop.domain.market.calendar import IST, NSECalendar
+from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import ModelError
 from tradeloop.settings import Settings
@@ -189,6 +190,43 @@ def test_backtest_remembers_its_evaluation_under_the_run_id(
         [payload(first)["spec_id"], payload(other)["spec_id"]]
     )
     assert {record.run_id for record in records} == {RUN_ID}
+
+
+PUT_SPEC = {
+    **EXAMPLE_SPEC,
+    "name": "puts_on_the_example",
+    "direction": "short",
+    "instrument": {
+        "kind": "option",
+        "option_type": "PE",
+        "strike": {"rule": "atm", "offset_steps": 0},
+    },
+    "entry": {
+        "all": [{"left": {"indicator": "rsi", "period": 14}, "op": "crosses_above", "right": 70}]
+    },
+}
+
+
+def test_backtest_of_an_option_spec_scores_the_option_it_buys(
+    registry: ToolRegistry, stored: Settings
+) -> None:
+    market = generate_market("NIFTY", days=40)  # the conftest's market
+    stores.volatility_store(stored).write(market.implied_volatility)
+    result = run_tool(registry, "backtest_strategy", spec=PUT_SPEC, folds=2)
+    data = payload(result)
+    assert result.status == "ok" and data["spec_id"] == StrategySpec.from_document(PUT_SPEC).id
+    assert int(data["out_of_sample"]["trades"]) > 0
+    [record] = stores.strategy_memory(stored).best(limit=10)
+    assert record.spec_id == data["spec_id"]
+
+
+def test_backtest_of_an_option_spec_without_a_stored_iv_says_how_to_get_one(
+    registry: ToolRegistry,
+) -> None:
+    result = run_tool(registry, "backtest_strategy", spec=PUT_SPEC, folds=2)
+    assert result.status == "error" and result.error is not None
+    assert result.error.type == "NoImpliedVolatility"
+    assert "tradeloop data synth --symbol NIFTY" in result.error.message
 
 
 def test_backtest_without_a_run_id_remembers_nothing(stored: Settings) -> None:
