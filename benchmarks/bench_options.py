@@ -17,28 +17,64 @@ Reported: rates, the speed ratio and the largest absolute disagreement with py_v
 the options both solve; the counts each returns as unsolved are printed). Timings are medians
 of runs in turns (ours, py_vollib, ...); the 100,000-option py_vollib run is timed once (it takes
 seconds). No assertions: this prints, it does not judge. Target: ours >= 10x at <= 1e-8.
+
+Option research throughput: strategy specs evaluated per second through the public research
+path (`research.evaluate_specs`, walk-forward with 4 folds), option specs next to index
+(futures-proxy) specs, in the same run on the same candles: 120 sessions of synthetic NIFTY 1m
+bars (`generate_market`, its IV series for the `OptionMarket`), specs from `random_specs` on 5m
+split by `instrument.kind == "option"` (the first 40 of each side). Timed per kind, one
+`evaluate_specs` call on only that kind's specs (option specs with `options=OptionBacktest`):
+resampling, compiling each spec (indicators included), the walk-forward backtests and scoring.
+Not timed: generating the candles and specs, building the option model, and numba compilation
+(a warm-up on the first 10 sessions compiles every kernel first). Medians of runs in turns;
+printed with the machine's load average, the specs/s of each kind, their ratio, and the
+out-of-sample trades per spec on average.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
+from datetime import time as clock
 
 import numpy as np
+import polars as pl
 from py_vollib.black_scholes_merton import black_scholes_merton as vollib_price
 from py_vollib.black_scholes_merton.greeks import analytical as vollib_greeks
 from py_vollib.black_scholes_merton.implied_volatility import (
     implied_volatility as vollib_implied_vol,
 )
 
+from tradeloop.domain.backtest.config import BacktestConfig
+from tradeloop.domain.backtest.options import OptionBacktest
+from tradeloop.domain.backtest.scoring import ScoringConfig
+from tradeloop.domain.costs import CostTable
+from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.contracts import ContractFacts
+from tradeloop.domain.market.instrument_master import ContractKind
+from tradeloop.domain.market.synthetic import generate_market
+from tradeloop.domain.options.chain import Smile
+from tradeloop.domain.options.expiries import ExpiryCalendar, bundled_expiry_rules
 from tradeloop.domain.options.implied_vol import IVReason, IVResults, black_scholes_implied_vol
+from tradeloop.domain.options.market import OptionMarket
 from tradeloop.domain.options.pricing import black_scholes_greeks, black_scholes_price
+from tradeloop.domain.research import Evaluation, evaluate_specs
+from tradeloop.domain.strategy.generators import random_specs
+from tradeloop.domain.strategy.spec import StrategySpec
 
 RATE = 0.065
 DIVIDEND = 0.012
 ROUNDS = 5
 GREEK_NAMES = ("price", "delta", "gamma", "theta", "vega", "rho")
+SESSIONS = 120
+WARM_UP_SESSIONS = 10
+SPECS_PER_KIND = 40
+TIMEFRAME = "5m"
+FOLDS = 4
+RESEARCH_ROUNDS = 3
 
 Inputs = dict[str, np.ndarray]
 
@@ -169,9 +205,96 @@ def compare(label: str, o: Inputs, peer_rounds: int) -> None:
               f"{np.max(np.abs(peer_ivs[only_peer] - true_vol[only_peer])):.2e}")  # fmt: skip
 
 
+# -- option research throughput ---------------------------------------------------------------
+
+
+def option_backtest(implied_volatility: pl.DataFrame) -> OptionBacktest:
+    """The option model the research context would build, without settings: NIFTY options on
+    the bundled expiry rules, priced from the synthetic market's daily IV on a default smile."""
+    market = OptionMarket(
+        symbol="NIFTY",
+        strike_step=50.0,
+        expiries=ExpiryCalendar(bundled_expiry_rules(), NSECalendar.default()),
+        iv_days=implied_volatility["day"].to_numpy().astype("datetime64[D]"),
+        iv=implied_volatility["iv"].to_numpy(),
+        rate=RATE,
+        dividend_yield=0.0,
+        smile=Smile(),
+        expiry_square_off=clock(15, 15),
+    )
+    facts = ContractFacts("NIFTY", ContractKind.PE, 65, 0.05, "benchmark")
+    return OptionBacktest(BacktestConfig.for_option("NIFTY", facts), market)
+
+
+def research_specs() -> tuple[list[StrategySpec], list[StrategySpec]]:
+    """The first SPECS_PER_KIND option specs and index (futures-proxy) specs of one seed."""
+    options: list[StrategySpec] = []
+    index: list[StrategySpec] = []
+    count = 0
+    while len(options) < SPECS_PER_KIND or len(index) < SPECS_PER_KIND:
+        count += 100
+        specs = random_specs(16, count, "NIFTY", TIMEFRAME)
+        options = [spec for spec in specs if spec.instrument.kind == "option"]
+        index = [spec for spec in specs if spec.instrument.kind != "option"]
+    return options[:SPECS_PER_KIND], index[:SPECS_PER_KIND]
+
+
+def research_throughput() -> None:
+    market = generate_market("NIFTY", days=SESSIONS, start=date(2025, 1, 1), seed=16)
+    candles = market.candles
+    options = option_backtest(market.implied_volatility)
+    index_config = BacktestConfig.for_symbol(
+        "NIFTY", ContractFacts("NIFTY", ContractKind.FUT, 65, 0.05, "benchmark")
+    )
+    scoring, costs = ScoringConfig(), CostTable.bundled()
+    option_specs, index_specs = research_specs()
+
+    def evaluate(
+        specs: Sequence[StrategySpec], bars: pl.DataFrame, model: OptionBacktest | None
+    ) -> list[Evaluation]:
+        return evaluate_specs(specs, bars, index_config, scoring, costs, folds=FOLDS, options=model)
+
+    warm_up = candles.head(WARM_UP_SESSIONS * (candles.height // SESSIONS))
+    evaluate(option_specs, warm_up, options)  # numba compiles outside the timings
+    evaluate(index_specs, warm_up, None)
+    option_t: list[float] = []
+    index_t: list[float] = []
+    for _ in range(RESEARCH_ROUNDS):
+        start = time.perf_counter()
+        option_evaluations = evaluate(option_specs, candles, options)
+        option_t.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        index_evaluations = evaluate(index_specs, candles, None)
+        index_t.append(time.perf_counter() - start)
+
+    one, five, fifteen = os.getloadavg()
+    kinds = [spec.instrument.kind for spec in index_specs]
+    print(f"\nOption research throughput: {SESSIONS} sessions, {candles.height:,} 1m bars, "
+          f"{TIMEFRAME} specs, {FOLDS} folds; {len(option_specs)} option specs, "
+          f"{len(index_specs)} index specs ({kinds.count('index')} index, "
+          f"{kinds.count('future')} future); medians of {RESEARCH_ROUNDS} runs in turns"
+          )  # fmt: skip
+    print(f"  load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs")
+    print("  timed: evaluate_specs (resample, compile incl. indicators, walk-forward, scoring); "
+          "not timed: data generation, numba compilation (warm-up first)")  # fmt: skip
+    rates: dict[str, float] = {}
+    for what, specs, samples, evaluations in (
+        ("option specs", option_specs, option_t, option_evaluations),
+        ("index specs ", index_specs, index_t, index_evaluations),
+    ):
+        seconds = statistics.median(samples)
+        rates[what] = len(specs) / seconds
+        trades = statistics.mean(e.walk_forward.out_of_sample.trades.height for e in evaluations)
+        print(f"  {what}  {rates[what]:>10,.1f} specs/s   ({seconds:>7.3f} s for {len(specs)}; "
+              f"{trades:>6.1f} out-of-sample trades per spec)")  # fmt: skip
+    ratio = rates["index specs "] / rates["option specs"]
+    print(f"  index / option specs/s: {ratio:.1f}x")
+
+
 def main() -> None:
     compare("Chain (2 expiries x 81 strikes x CE/PE)", flat(chain()), peer_rounds=ROUNDS)
     compare("Batch", batch(100_000, np.random.default_rng(16)), peer_rounds=1)
+    research_throughput()
 
 
 if __name__ == "__main__":
