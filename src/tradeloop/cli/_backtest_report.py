@@ -81,6 +81,8 @@ def print_report(
             )
         console.print("Out of sample (continuous over every fold):", style="bold")
     console.print(_metrics_table(result.metrics))
+    for note in result.notes:
+        console.print(f"  skipped: {note}", highlight=False, soft_wrap=True, markup=False)
     console.print(_trades_table(result))
     _print_score(card, walk is not None)
 
@@ -135,7 +137,12 @@ def _metrics_table(metrics: Metrics) -> Table:
         (
             "signals skipped",
             f"{metrics.skipped_zero_lot} zero lots, {metrics.skipped_after_square_off} after "
-            f"square-off, {metrics.skipped_invalid_stop} invalid stops",
+            f"square-off, {metrics.skipped_invalid_stop} invalid stops"
+            + (
+                f", {metrics.skipped_no_contract} without a contract"
+                if metrics.skipped_no_contract
+                else ""
+            ),
         ),
     ]
     for name, value in rows:

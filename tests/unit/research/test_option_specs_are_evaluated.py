@@ -3,6 +3,7 @@ refused by name when no option model is at hand."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, time
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_the_option_model_is_part_of_the_evaluation_context() -> None:
     )
     steeper = OptionBacktest(
         options.config,
-        OptionMarket(**{**options.market.__dict__, "smile": Smile(skew=-0.2)}),
+        dataclasses.replace(options.market, smile=Smile(skew=-0.2)),
     )
     other = evaluation_context_key(
         MARKET.candles, CONFIG, ScoringConfig(), CostTable.bundled(), folds=2, options=steeper

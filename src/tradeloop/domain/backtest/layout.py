@@ -40,8 +40,8 @@ N_TRADE_FIELDS = 22
 # What the simulation reports besides the trades (a row of float64).
 K_END_EQUITY, K_MAX_DRAWDOWN, K_MAX_DRAWDOWN_FRACTION, K_LONGEST_DRAWDOWN_BARS = range(4)
 K_LONGEST_DRAWDOWN_SESSIONS, K_SKIPPED_ZERO_LOT, K_SKIPPED_AFTER_SQUARE_OFF = range(4, 7)
-K_SKIPPED_INVALID_STOP, K_IGNORED_IN_POSITION = range(7, 9)
-N_STATS = 9
+K_SKIPPED_INVALID_STOP, K_IGNORED_IN_POSITION, K_SKIPPED_NO_CONTRACT = range(7, 10)
+N_STATS = 10
 
 # Exit reasons: the codes of `ExitReason` (domain/exits.py) as plain ints for compiled code.
 STOP = ExitReason.STOP.code
@@ -52,8 +52,8 @@ MAX_BARS = ExitReason.MAX_BARS.code
 SQUARE_OFF = ExitReason.SQUARE_OFF.code
 END_OF_DATA = ExitReason.END_OF_DATA.code
 
-# Outcomes of filling a signal.
-OPENED, SKIPPED_ZERO_LOT, SKIPPED_INVALID_STOP = range(3)
+# Outcomes of filling a signal (an option backtest adds: no contract that day).
+OPENED, SKIPPED_ZERO_LOT, SKIPPED_INVALID_STOP, SKIPPED_NO_CONTRACT = range(4)
 
 # Extremes of each block of BLOCK bars (rows of `bar_blocks`): a scan skips a whole block when
 # its extremes show nothing can happen inside it, instead of visiting each bar.

@@ -66,6 +66,13 @@ class Metrics(BaseModel):
         description="Signals with a non-positive or non-finite risk, or a target behind the fill."
     )
     ignored_in_position: int = Field(description="Signals while a position was open.")
+    skipped_no_contract: int = Field(
+        0,
+        description=(
+            "Option signals on a day the spec's expiry rule has no contract (BANKNIFTY "
+            "weeklies after 2024-11-14, a year the holiday table does not cover)."
+        ),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -255,6 +262,7 @@ def build_metrics(vector: np.ndarray, stats: np.ndarray, *, bars: int, capital: 
     values["skipped_after_square_off"] = measured[layout.K_SKIPPED_AFTER_SQUARE_OFF]
     values["skipped_invalid_stop"] = measured[layout.K_SKIPPED_INVALID_STOP]
     values["ignored_in_position"] = measured[layout.K_IGNORED_IN_POSITION]
+    values["skipped_no_contract"] = measured[layout.K_SKIPPED_NO_CONTRACT]
     for name in _INTEGER_FIELDS:
         values[name] = int(values[name])
     # Built from the kernel's own numbers: validation would only cost time in large batches.

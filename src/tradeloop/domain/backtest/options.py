@@ -63,7 +63,7 @@ from tradeloop.domain.options.market import (
 from tradeloop.domain.options.selection import OptionType
 from tradeloop.domain.strategy.rules import OptionInstrument
 from tradeloop.domain.strategy.signals import Signals
-from tradeloop.errors import UserError
+from tradeloop.errors import NotFoundError, UserError
 
 LEG_SCHEMA: dict[str, pl.DataType] = {
     "contract": pl.String(),
@@ -77,6 +77,8 @@ LEG_SCHEMA: dict[str, pl.DataType] = {
     "spot_at_exit": pl.Float64(),
 }
 """What `BacktestResult.legs` adds to an option trade list, one row per trade."""
+MAX_NOTES = 3
+"""Distinct reasons for skipped signals a result keeps."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class _Run:
     ) -> None:
         self.signals, self.instrument, self.arrays = signals, instrument, arrays
         self.market, self.end = market, end
+        self.no_contract: dict[str, None] = {}
+        """Why signals found no contract (distinct messages, in order): the result's notes."""
         self.config_vector = floats(config.kernel_vector())
         self.rates = kernel_rates(config, cost_table)
         self.lot_size = config.lot_size
@@ -145,14 +149,19 @@ class _Run:
         """The trade of the signal on bar `signal` sized from `base`, or why it was skipped
         (`layout.SKIPPED_*`)."""
         arrays, fill = self.arrays, signal + 1
-        contract = choose_contract(
-            self.market,
-            self.instrument,
-            float(arrays.close[signal]),
-            int(arrays.ts[fill]),
-            ist_day(int(arrays.ts[fill])),
-            float(self.bar_vols[fill]),
-        )
+        try:
+            contract = choose_contract(
+                self.market,
+                self.instrument,
+                float(arrays.close[signal]),
+                int(arrays.ts[fill]),
+                ist_day(int(arrays.ts[fill])),
+                float(self.bar_vols[fill]),
+            )
+        except NotFoundError as exc:  # no contract of the rule that day: the signal is skipped
+            if len(self.no_contract) < MAX_NOTES:
+                self.no_contract.setdefault(str(exc))
+            return layout.SKIPPED_NO_CONTRACT
         # The slice [signal, stop) ends on the expiry day: at the open of its first bar from
         # the square-off time, or, when the day has none (daily bars, a short day), at the
         # close of its last bar.
@@ -364,7 +373,7 @@ def run_option_backtest(
     entries = np.flatnonzero(signals.entry[start : end - 1]) + start
     equity = np.empty(end - start)
     trades: list[OptionTrade] = []
-    skipped = np.zeros(3, dtype=np.int64)  # by outcome: -, zero lot, invalid stop
+    skipped = np.zeros(4, dtype=np.int64)  # by outcome: -, zero lot, invalid stop, no contract
     skipped_after_square_off = taken = 0
     cash = config.capital
     bar = start  # the first bar whose close is flat
@@ -398,6 +407,7 @@ def run_option_backtest(
     stats[layout.K_SKIPPED_ZERO_LOT] = skipped[layout.SKIPPED_ZERO_LOT]
     stats[layout.K_SKIPPED_INVALID_STOP] = skipped[layout.SKIPPED_INVALID_STOP]
     stats[layout.K_SKIPPED_AFTER_SQUARE_OFF] = skipped_after_square_off
+    stats[layout.K_SKIPPED_NO_CONTRACT] = skipped[layout.SKIPPED_NO_CONTRACT]
     stats[layout.K_IGNORED_IN_POSITION] = len(entries) - taken
     records = (
         np.vstack([t.record for t in trades]) if trades else np.empty((0, layout.N_TRADE_FIELDS))
@@ -430,6 +440,7 @@ def run_option_backtest(
         session_equity=session_equity,
         bar_equity=equity if keep_equity else None,
         legs=_legs(trades),
+        notes=tuple(run.no_contract),
     )
 
 

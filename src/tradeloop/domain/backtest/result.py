@@ -72,6 +72,9 @@ class BacktestResult:
     legs: pl.DataFrame | None = None
     """An option backtest's contract of each trade (`options.LEG_SCHEMA`): the trade list
     shows it after the trade number; its prices are then premiums. None for an index."""
+    notes: tuple[str, ...] = ()
+    """Why signals were skipped beyond the counts of `metrics` (an option backtest: the
+    expiry rule's reasons for days without a contract)."""
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -166,6 +169,7 @@ class BacktestResult:
             "cost_table_version": self.cost_table_version,
             "config": self.config.model_dump(mode="json"),
             "metrics": self.metrics.model_dump(mode="json"),
+            "notes": list(self.notes),
         }
 
 

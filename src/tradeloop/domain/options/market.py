@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -23,13 +23,9 @@ import numpy as np
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.market.calendar import IST_OFFSET, ist_datetime
 from tradeloop.domain.market.session import CLOSE, MINUTES
+from tradeloop.domain.options import _kernels
 from tradeloop.domain.options.chain import Smile
 from tradeloop.domain.options.expiries import SECONDS_PER_YEAR, ExpiryCalendar, ExpiryRule
-from tradeloop.domain.options.pricing import (
-    black_scholes_greeks,
-    black_scholes_price,
-    forward_price,
-)
 from tradeloop.domain.options.selection import (
     OptionType,
     strike_ladder,
@@ -38,7 +34,7 @@ from tradeloop.domain.options.selection import (
     strike_steps_out_of_the_money,
 )
 from tradeloop.domain.strategy.rules import AtmStrike, DeltaStrike, OptionInstrument
-from tradeloop.errors import DataValidationError
+from tradeloop.errors import DataValidationError, NotFoundError
 
 NS_PER_YEAR = SECONDS_PER_YEAR * 1e9
 LADDER_STEPS = 20
@@ -83,6 +79,10 @@ class OptionMarket:
     smile: Smile
     expiry_square_off: time
     """IST time of day at which a position is closed on its contract's expiry day."""
+
+    _expiry_memo: dict[tuple[date, ExpiryRule, int], date | NotFoundError] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if len(self.iv_days) != len(self.iv):
@@ -131,14 +131,31 @@ class OptionMarket:
 
     def expiry(self, instrument: OptionInstrument, fill_ns: int, day: date) -> date:
         """The expiry `instrument`'s rule picks for a fill at `fill_ns` on IST `day`: today's
-        expiry once its square-off has passed rolls to the rule's next."""
+        expiry once its square-off has passed rolls to the rule's next. A NotFoundError says
+        why the rule has no contract that day."""
         rule = ExpiryRule(instrument.expiry)
         minimum = instrument.min_days_to_expiry
-        expiry = self.expiries.expiry_for(self.symbol, day, rule, min_days_left=minimum).day
+        expiry = self._expiry_on(day, rule, minimum)
         if fill_ns >= self.square_off_ns(expiry):
-            later = day + timedelta(days=1)
-            expiry = self.expiries.expiry_for(self.symbol, later, rule, min_days_left=minimum).day
+            expiry = self._expiry_on(day + timedelta(days=1), rule, minimum)
         return expiry
+
+    def _expiry_on(self, day: date, rule: ExpiryRule, minimum: int) -> date:
+        """`ExpiryCalendar.expiry_for`, remembered (a refusal too): a backtest asks it for the
+        same few days at every signal."""
+        key = (day, rule, minimum)
+        if key not in self._expiry_memo:
+            try:
+                found: date | NotFoundError = self.expiries.expiry_for(
+                    self.symbol, day, rule, min_days_left=minimum
+                ).day
+            except NotFoundError as exc:
+                found = exc
+            self._expiry_memo[key] = found
+        answer = self._expiry_memo[key]
+        if isinstance(answer, NotFoundError):
+            raise NotFoundError(str(answer))
+        return answer
 
     def square_off_ns(self, expiry: date) -> int:
         """The square-off instant of `expiry`'s day, ns UTC."""
@@ -155,27 +172,33 @@ class OptionMarket:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Price, delta and smile IV of `strikes` of one expiry and type, at `at_ns` with the
         index at `spot` and an ATM IV `vol`."""
-        years = max(expiry_ns(expiry) - at_ns, 0) / NS_PER_YEAR
-        forward = forward_price(spot, years, self.rate, self.dividend_yield)
-        vols = self.smile.vol(vol, forward, strikes, years)
-        calls = np.full(len(strikes), option_type is OptionType.CALL)
-        greeks = black_scholes_greeks(
-            spot, strikes, years, vols, self.rate, self.dividend_yield, calls
-        )
-        return np.asarray(greeks.price), np.asarray(greeks.delta), vols
+        n = len(strikes)
+        years = np.full(n, max(expiry_ns(expiry) - at_ns, 0) / NS_PER_YEAR)
+        forwards = spot * np.exp(self._carry * years)
+        vols = self.smile.vol(vol, forwards, strikes, years)
+        calls = np.full(n, option_type is OptionType.CALL)
+        rates, carries = np.full(n, self.rate), np.full(n, self._carry)
+        strikes = np.ascontiguousarray(strikes, dtype=np.float64)
+        out = _kernels.black_batch(forwards, strikes, years, vols, rates, carries, calls, True)
+        return out[:, _kernels.PRICE], out[:, _kernels.DELTA], vols
 
     def prices(
         self, contract: Contract, spots: np.ndarray, at_ns: np.ndarray, vols: np.ndarray
     ) -> np.ndarray:
         """The contract's model price at each (spot, instant, ATM IV)."""
-        years = np.maximum(contract.expiry_ns - at_ns, 0) / NS_PER_YEAR
-        forward = forward_price(spots, years, self.rate, self.dividend_yield)
-        smile_vols = self.smile.vol(vols, forward, contract.strike, years)
-        call = contract.option_type is OptionType.CALL
-        prices = black_scholes_price(
-            spots, contract.strike, years, smile_vols, self.rate, self.dividend_yield, call
+        n = len(spots)
+        years = np.maximum(contract.expiry_ns - np.asarray(at_ns), 0) / NS_PER_YEAR
+        forwards = np.asarray(spots, dtype=np.float64) * np.exp(self._carry * years)
+        smile_vols = self.smile.vol(vols, forwards, contract.strike, years)
+        calls = np.full(n, contract.option_type is OptionType.CALL)
+        prices: np.ndarray = _kernels.black_price_batch(
+            forwards, np.full(n, contract.strike), years, smile_vols, np.full(n, self.rate), calls
         )
-        return np.asarray(prices)
+        return prices
+
+    @property
+    def _carry(self) -> float:
+        return self.rate - self.dividend_yield
 
 
 def choose_contract(

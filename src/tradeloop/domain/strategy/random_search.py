@@ -165,14 +165,14 @@ def random_document(rng: random.Random, symbol: str, timeframe: str, name: str) 
         "symbol": symbol,
         "timeframe": timeframe,
         "direction": "long" if sign > 0 else "short",
-        "instrument": _instrument(rng, sign),
+        "instrument": _instrument(rng, sign, symbol),
         "entry": entry,
         "exit": {**_exit_rules(rng, sign), "square_off": square_off},
         "filters": window_filters,
     }
 
 
-def _instrument(rng: random.Random, sign: int) -> Document:
+def _instrument(rng: random.Random, sign: int, symbol: str) -> Document:
     choice = rng.random()
     if choice < 0.7:
         return {"kind": "index"}
@@ -188,8 +188,14 @@ def _instrument(rng: random.Random, sign: int) -> Document:
         "kind": "option",
         "option_type": "CE" if sign > 0 else "PE",
         "strike": strike,
-        "expiry": rng.choice(["current_weekly", "next_weekly"]),
+        "expiry": _expiry(rng.choice(["current_weekly", "next_weekly"]), symbol),
     }
+
+
+def _expiry(drawn: str, symbol: str) -> str:
+    """BANKNIFTY has had no weekly options since 2024-11-14 (the expiry rule table): its
+    option specs trade the monthly, drawn the same way so the other draws do not move."""
+    return "monthly" if symbol.upper() == "BANKNIFTY" else drawn
 
 
 def _exit_rules(rng: random.Random, sign: int) -> Document:
