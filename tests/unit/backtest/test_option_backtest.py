@@ -594,3 +594,54 @@ def test_no_signal_no_trade_and_flat_equity() -> None:
     assert result.legs is not None
     assert result.legs.height == 0
     assert result.metrics.end_equity == 1_000_000.0
+
+
+# -- a rule without a contract ------------------------------------------------------------------
+
+
+def test_a_signal_on_a_day_without_a_contract_of_the_rule_is_skipped_and_says_why() -> None:
+    """BANKNIFTY's weeklies ended on 2024-11-14: a current-weekly spec finds no contract in
+    2025; its signals are counted as skipped, with the expiry calendar's reason, and the run
+    goes on (a research run of many specs must not stop on one)."""
+    frame = random_walk_frame(WEEK, seed=3, level=48_000.0).with_columns(
+        pl.lit("BANKNIFTY").alias("symbol")
+    )
+    market = OptionMarket(
+        "BANKNIFTY",
+        100.0,
+        EXPIRIES,
+        MARKET.iv_days,
+        MARKET.iv,
+        0.065,
+        0.0,
+        Smile(),
+        SQUARE_OFF,
+    )
+    facts = ContractFacts("BANKNIFTY", ContractKind.CE, 30, 0.05, "tests")
+    entries = [10, 90, 200]
+    result = run_option_backtest(
+        signals(frame.height, entries, stop_fraction=0.004, target_fraction=0.006),
+        instrument("CE"),
+        frame,
+        BacktestConfig.for_option("BANKNIFTY", facts),
+        GOLDEN_COSTS,
+        market,
+    )
+    assert result.trades.height == 0
+    assert result.metrics.skipped_no_contract == len(entries)
+    assert result.metrics.end_equity == result.config.capital
+    assert result.notes, "the reason of the skipped signals"
+    assert all("weekly options were discontinued from 2024-11-14" in n for n in result.notes), (
+        result.notes
+    )
+    monthly = run_option_backtest(
+        signals(frame.height, entries, stop_fraction=0.004, target_fraction=0.006),
+        instrument("CE", expiry="monthly"),
+        frame,
+        BacktestConfig.for_option("BANKNIFTY", facts),
+        GOLDEN_COSTS,
+        market,
+    )
+    assert monthly.trades.height > 0 and monthly.notes == ()
+    assert monthly.metrics.skipped_no_contract == 0
+    assert set(monthly.trades["expiry"]) == {date(2025, 3, 27)}
