@@ -30,10 +30,12 @@ ChainAt = Callable[[str, datetime, float, date | None, int], OptionChain]
 """`chain_at` with its settings bound: (symbol, as_of, spot, expiry, strikes_each_side)."""
 
 
-def option_market(settings: Settings, symbol: str) -> OptionMarket:
+def option_market(settings: Settings, symbol: str, day: date | None = None) -> OptionMarket:
     """The option model of `symbol` (`domain.options.market`): the stored ATM IV by day, the
-    expiry calendar, the index's strike step and the `[options]` settings."""
+    expiry calendar, the strike step on `day` (IST, default today; `ContractTable.strike_step`)
+    and the `[options]` settings."""
     name = index_instrument(symbol).symbol
+    on = day or to_ist(datetime.now(UTC)).date()
     try:
         volatility = stores.volatility_store(settings).load(name)
     except NotFoundError:  # nothing stored for the symbol yet
@@ -47,7 +49,7 @@ def option_market(settings: Settings, symbol: str) -> OptionMarket:
     options = settings.options
     return OptionMarket(
         symbol=name,
-        strike_step=index_instrument(name).strike_step,
+        strike_step=stores.contract_table(settings).strike_step(name, on),
         expiries=stores.expiry_calendar(settings),
         iv_days=volatility.get_column("day").to_numpy().astype("datetime64[D]"),
         iv=volatility.get_column("iv").to_numpy(),
@@ -127,7 +129,7 @@ def chain_at(
         as_of=as_of,
         expiry=expiry,
         atm_vol=atm_vol,
-        strike_step=index_instrument(name).strike_step,
+        strike_step=stores.contract_table(settings).strike_step(name, day),
         strikes_each_side=strikes_each_side,
         rate=options.risk_free_rate,
         dividend_yield=options.dividend_yield,

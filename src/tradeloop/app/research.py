@@ -49,8 +49,8 @@ class ResearchContext:
         candles: the store the 1m candles are read from.
         contracts: the lot and tick of each index future and option, by day (the instrument
             master).
-        option_market: the option model of a symbol (`app.options.option_market`): what
-            option specs are priced with.
+        option_market: the option model of a symbol from a day (`app.options.option_market`):
+            what option specs are priced with.
     """
 
     risk: RiskLimits
@@ -60,7 +60,7 @@ class ResearchContext:
     calendar: NSECalendar
     candles: CandleStore
     contracts: ContractTable
-    option_market: Callable[[str], OptionMarket]
+    option_market: Callable[[str, date], OptionMarket]
 
     def backtest_config(
         self,
@@ -102,7 +102,7 @@ class ResearchContext:
             slippage_bps=self.slippage_bps,
             max_notional_pct=self.risk.max_capital_per_trade_pct,
         )
-        return OptionBacktest(config, self.option_market(symbol))
+        return OptionBacktest(config, self.option_market(symbol, first_day))
 
     def options_for(
         self, specs: Sequence[StrategySpec], candles: pl.DataFrame

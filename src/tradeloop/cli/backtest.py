@@ -100,7 +100,7 @@ def backtest(
     scoring = context.scoring
     signals = compile_spec(spec, candles)
     arrays = PriceArrays.from_candles(candles)
-    backtest = _backtester(context, spec, signals, arrays, config)
+    backtest = _backtester(context, spec, signals, candles, arrays, config)
     walk: WalkForwardResult | None = None
     if walk_forward:
         folds_mode = cast("WalkForwardMode", mode)
@@ -202,18 +202,21 @@ def _backtester(
     context: ResearchContext,
     spec: StrategySpec,
     signals: Signals,
+    candles: pl.DataFrame,
     arrays: PriceArrays,
     config: BacktestConfig,
 ) -> BacktestParts:
     """Backtests of `signals` over any bar range: the index's kernel, or the option backtest
     of the spec's instrument on the option model."""
+    from tradeloop.app.research import first_session
     from tradeloop.domain.backtest import run_backtest
     from tradeloop.domain.backtest.options import OptionBacktest
     from tradeloop.domain.strategy.rules import OptionInstrument
 
     instrument = spec.instrument
     if isinstance(instrument, OptionInstrument):
-        options = OptionBacktest(config, context.option_market(spec.symbol))
+        first_day = first_session(candles)
+        options = OptionBacktest(config, context.option_market(spec.symbol, first_day))
 
         def option_parts(start: int, end: int, keep: bool) -> list[BacktestResult]:
             return options.run(

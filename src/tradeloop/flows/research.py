@@ -21,6 +21,7 @@ from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tradeloop.app.research import research_context
+from tradeloop.clock import utc_now
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox
@@ -124,7 +125,7 @@ def generate_specs(
     options = [spec for spec in specs.values() if spec.instrument.kind == "option"]
     if options:
         try:
-            research_context(settings).option_market(symbol)
+            research_context(settings).option_market(symbol, parameters.start or utc_now().date())
         except NotFoundError as exc:
             get_run_logger().warning("%s: skipped %d option spec(s): %s", symbol, len(options), exc)
             return [spec for spec in specs.values() if spec.instrument.kind != "option"]

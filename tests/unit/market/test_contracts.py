@@ -155,3 +155,24 @@ def test_the_kind_is_the_last_word_of_a_trading_symbol() -> None:
     assert kind_of_symbol("NIFTY-Dec2026-24000-CE") is ContractKind.CE
     assert kind_of_symbol("NIFTY 24000 PE") is ContractKind.PE
     assert kind_of_symbol("NIFTY") is None
+
+
+def test_the_strike_step_comes_from_the_masters_strikes_else_the_index() -> None:
+    table = sample_contracts()
+    on = table.as_of
+    assert table.strike_step("NIFTY", on) == 50.0  # the master lists 23500, 23550, ...
+    assert table.strike_step("banknifty", on) == 100.0
+    assert table.strike_step("NIFTY", date(2020, 1, 1)) == 50.0  # before the master: INDICES
+    with pytest.raises(NotFoundError):
+        table.strike_step("FINNIFTY", on)
+
+
+def test_a_master_listing_100_point_nifty_strikes_gives_a_step_of_100() -> None:
+    wide = [
+        i
+        for i in TABLE.master
+        if i.underlying != "NIFTY" or i.strike is None or i.strike % 100 == 0
+    ]
+    master = InstrumentMaster(wide, as_of=TABLE.master.as_of, source="100-point file")
+    table = ContractTable(master, bundled_revisions())
+    assert table.strike_step("NIFTY", TABLE.master.as_of) == 100.0

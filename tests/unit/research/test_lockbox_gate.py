@@ -164,5 +164,5 @@ def test_the_research_context_gates_with_its_own_costs_and_scoring(
     assert card.dsr == pytest.approx(card.psr)  # one trial: nothing to deflate, benchmark 0
 
 
-def _no_implied_volatility(symbol: str) -> OptionMarket:
+def _no_implied_volatility(symbol: str, day: date) -> OptionMarket:
     raise NotFoundError(f"no {symbol} implied volatility in this test: it gates an index spec")

@@ -62,7 +62,10 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 
+import numpy as np
+
 from tradeloop.domain.market.instrument_master import ContractKind, InstrumentMaster
+from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.errors import DataValidationError, NotFoundError
 
 REVISIONS_RESOURCE = "lot_revisions.csv"
@@ -158,6 +161,23 @@ class ContractTable:
         if on >= self.master.as_of:
             return self._from_master(name, wanted, on)
         return self._from_revisions(name, wanted, on)
+
+    def strike_step(self, underlying: str, on: date) -> float:
+        """The gap between `underlying`'s option strikes on `on`: from the master's day on, the
+        most common gap between the strikes it lists for the nearest expiry from `on` (the
+        smaller on a tie); before it (or with too few strikes listed), the index's standard
+        step (`instruments.INDICES`: NIFTY 50, BANKNIFTY 100)."""
+        name, kind = self._listed(underlying, ContractKind.CE)
+        if on >= self.master.as_of:
+            live = [day for day in self.master.expiries(name, kind) if day >= on]
+            if live:
+                strikes = np.array(self.master.strikes(name, live[0], kind))
+                gaps = np.round(np.diff(strikes), 6)
+                gaps = gaps[gaps > 0]
+                if len(gaps) >= 2:
+                    values, counts = np.unique(gaps, return_counts=True)
+                    return float(values[int(np.argmax(counts))])
+        return index_instrument(name).strike_step
 
     def of_security(self, security_id: str) -> ContractFacts | None:
         """The facts of the listed future or option with `security_id`, else None."""
