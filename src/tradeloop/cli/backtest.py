@@ -69,7 +69,8 @@ def backtest(
     lot_size: int | None = typer.Option(
         None,
         "--lot-size",
-        help="Units per lot of the future for the whole run, over the contract table's.",
+        help="Units per lot of the future (an option spec: the option) for the whole run, over "
+        "the contract table's.",
     ),
     tick_size: float | None = typer.Option(
         None,

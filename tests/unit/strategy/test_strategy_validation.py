@@ -250,6 +250,22 @@ def test_call_bought_for_a_short_view_is_refused() -> None:
     assert 'a short view buys a PE, not a CE; use "option_type": "PE"' in refusal(doc)
 
 
+@pytest.mark.parametrize("key", ["side", "action", "write"])
+def test_asking_to_write_options_is_refused_saying_options_are_bought(key: str) -> None:
+    doc = document(
+        direction="short",
+        instrument={
+            "kind": "option",
+            "option_type": "PE",
+            "strike": {"rule": "atm"},
+            key: "sell",
+        },
+    )
+    message = refusal(doc)
+    assert f"instrument.{key}: unknown key {key!r}: options are bought, never written" in message
+    assert "a short view buys a PE" in message
+
+
 def test_option_strike_rules_are_validated() -> None:
     doc = document(instrument={"kind": "option", "option_type": "CE", "strike": {"rule": "itm"}})
     assert 'strike needs "rule": one of "atm", "delta"' in refusal(doc)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
+from tradeloop.domain.strategy.rules import OptionInstrument
 from tradeloop.domain.strategy.variants import is_tag
 
 SEMANTIC_ERROR = "spec_semantics"
@@ -74,12 +75,24 @@ def _is_bound(kind: str) -> bool:
     )
 
 
+_WRITING_WORDS = frozenset(
+    {"side", "action", "transaction_type", "write", "writing", "sell", "position", "buy_sell"}
+)
+"""Keys a spec might use to ask for writing options, which tradeloop does not do."""
+
+
 def _unknown_key(location: Sequence[int | str], root: type[BaseModel]) -> str:
     key = str(location[-1])
     model = _model_at(location[:-1], root)
     if model is None:
         return f"unknown key {key!r}: remove it ({_GENERIC_REMEDY})"
     valid = list(model.model_fields)
+    if model is OptionInstrument and key.lower() in _WRITING_WORDS:
+        return (
+            f"unknown key {key!r}: options are bought, never written (sold short): a long view "
+            'buys a CE, a short view buys a PE; set "direction" and "option_type" and remove '
+            f"{key!r}"
+        )
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key {key!r}: {hint}valid keys here: {', '.join(valid)}"
