@@ -65,7 +65,8 @@ class VolatilityStore:
                 f"no implied volatility for {symbol!r}",
                 symbol,
                 self.symbols(),
-                "Write it with `tradeloop data synth` or VolatilityStore.write.",
+                "Write it with `tradeloop data iv import FILE --symbol S` (a real series such "
+                "as India VIX), `tradeloop data synth` or VolatilityStore.write.",
             )
         if start is not None:
             frame = frame.filter(pl.col("day") >= start)
