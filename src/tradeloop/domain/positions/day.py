@@ -1,0 +1,171 @@
+"""A trading day of deployed strategies: minute bars in, decisions, sized entries, managed exits.
+
+`TradingDay.on_minute` takes each closed 1m bar of an index, in time order (from the replay or
+the live feed), and runs, in the backtester's order (`replay.PaperReplay`):
+
+1. at the bar's open, the position manager's time rules (square-off, kill switch, HALTED);
+2. on a paper broker, the bar matched as ticks (open, the worse extreme, the other, close), and
+   the fills applied;
+3. at the close, the stops ratcheted (effective from the next bar);
+4. each strategy on that index decides on the close (`SessionSignals`: the backtest's compiler
+   on the warm-up and today's minutes); an entry of a strategy without an open position is sized
+   by the risk manager on the decision's close and stop (whole lots of the contract, the
+   `[risk]` budget) and opened through the position manager, which writes it and sends it
+   through the gateway (the risk check, then the broker). A refusal is kept with its reason.
+
+The strategy's own id on every intent is its deployment id, so positions, orders and trades in
+the ledger name the deployment that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from tradeloop.clock import ManualClock
+from tradeloop.domain.execution.orders import OrderIntent, Side
+from tradeloop.domain.execution.paper import PaperBroker
+from tradeloop.domain.positions.manager import PositionManager
+from tradeloop.domain.positions.model import ExitPlan, PositionState
+from tradeloop.domain.risk.manager import RiskManager
+from tradeloop.domain.strategy.session_signals import Decision, SessionSignals
+from tradeloop.errors import TradingRefusedError
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """What a strategy's orders trade: the broker's names and the contract's lot and tick."""
+
+    symbol: str
+    """Trading symbol, e.g. NIFTY-FUT (the index's future proxy in paper)."""
+    security_id: str
+    lot_size: int
+    tick_size: float
+
+
+@dataclass
+class Strategy:
+    """One deployed strategy in the day: its id (the deployment's), decisions and contract."""
+
+    strategy_id: str
+    name: str
+    underlying: str
+    signals: SessionSignals
+    contract: Contract
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An entry decided but not opened, and why (the risk manager's reasons, or sizing's)."""
+
+    strategy_id: str
+    at: datetime
+    reason: str
+
+
+@dataclass
+class DayLog:
+    """What happened: the decisions, the entries opened and the refusals."""
+
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    """Position ids of the entries sent."""
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+class TradingDay:
+    """Feeds minutes to the position manager and the strategies (module docstring)."""
+
+    def __init__(
+        self,
+        day: date,
+        strategies: Sequence[Strategy],
+        manager: PositionManager,
+        risk: RiskManager,
+        clock: ManualClock,
+        broker: PaperBroker | None,
+    ) -> None:
+        """`broker`: the paper broker to match each bar on; None when a real broker fills."""
+        self.day = day
+        self.strategies = list(strategies)
+        self.manager = manager
+        self.risk = risk
+        self.clock = clock
+        self.broker = broker
+        self.log = DayLog()
+        self._sequence = 0
+
+    def on_minute(self, underlying: str, minute: pl.DataFrame) -> None:
+        """One closed 1m bar of the index `underlying` (a one-row candle frame)."""
+        row = minute.row(0, named=True)
+        opened: datetime = row["ts"]
+        closed = opened + timedelta(minutes=1)
+        securities = {s.contract.security_id for s in self.strategies if s.underlying == underlying}
+        self.clock.set(opened)
+        self.manager.on_time(opened)
+        if self.broker is not None:
+            for security in sorted(securities):
+                self.broker.on_bar(
+                    security, row["open"], row["high"], row["low"], row["close"], opened
+                )
+        self.manager.sync()
+        self.clock.set(closed)
+        for security in sorted(securities):
+            self.manager.on_bar_close(security, row["close"])
+        for strategy in self.strategies:
+            if strategy.underlying != underlying:
+                continue
+            decision = strategy.signals.on_minute(minute)
+            if decision is not None:
+                self.log.decisions.append((strategy.strategy_id, decision))
+                self._enter(strategy, decision)
+
+    def _enter(self, strategy: Strategy, decision: Decision) -> None:
+        now = self.clock.now()
+        active = [
+            p
+            for p in self.manager.store.positions(self.day, active_only=True)
+            if p.strategy_id == strategy.strategy_id
+        ]
+        if active:
+            return  # one position at a time per strategy, as in the backtest
+        contract = strategy.contract
+        sizing = self.risk.size(
+            self.risk.limits.capital, decision.reference, decision.stop, contract.lot_size
+        )
+        if not sizing.approved:
+            self.log.refusals.append(Refusal(strategy.strategy_id, now, sizing.reason))
+            return
+        self._sequence += 1
+        intent = OrderIntent(
+            strategy_id=strategy.strategy_id,
+            symbol=contract.symbol,
+            security_id=contract.security_id,
+            side=Side.BUY if decision.direction > 0 else Side.SELL,
+            quantity=sizing.quantity,
+            lot_size=contract.lot_size,
+            tick_size=contract.tick_size,
+            stop_loss=decision.stop,
+            target=decision.target,
+            reference_price=decision.reference,
+            reason=f"{strategy.name}: entry decided on the {decision.bar_ts:%H:%M} UTC bar",
+            trading_day=self.day,
+            sequence=self._sequence,
+        )
+        plan = ExitPlan(
+            trail_offset=decision.trail_offset,
+            trail_fraction=decision.trail_fraction,
+            break_even_r=decision.break_even_r,
+        )
+        try:
+            position = self.manager.open(intent, plan)
+        except TradingRefusedError as exc:
+            self.log.refusals.append(Refusal(strategy.strategy_id, now, str(exc)))
+            return
+        if position.state is PositionState.REJECTED:
+            self.log.refusals.append(Refusal(strategy.strategy_id, now, position.message))
+            return
+        self.log.opened.append(position.position_id)
