@@ -123,6 +123,9 @@ _OPTIONS: dict[str, tuple[str, str]] = {
     "end": ("--to", "give a day as YYYY-MM-DD, on or after --from"),
     "folds": ("--walk-forward", "give a number of folds from 1 to 20, or leave it out"),
     "batch_size": ("--batch-size", "give a whole number of specs per batch, 1 to 100000"),
+    "generator": ("--generator", "give rules (the default) or ollama"),
+    "llm_count": ("--llm-count", "give a whole number of LLM specs per symbol, 1 to 100"),
+    "llm_timeframe": ("--llm-timeframe", "give a timeframe such as 5m or 15m"),
 }
 
 
@@ -187,7 +190,7 @@ def _symbols_to_research(parameters: ResearchParameters) -> list[str]:
         from_files = {
             load_spec(path).symbol for path in sorted(Path(parameters.spec_dir).glob("*.json"))
         }
-    if parameters.templates or parameters.random_count:
+    if parameters.templates or parameters.random_count or parameters.generator == "ollama":
         return list(parameters.symbols)
     return [symbol for symbol in parameters.symbols if symbol in from_files]
 
@@ -243,12 +246,23 @@ def run(
     batch_size: int = typer.Option(
         200, "--batch-size", help="Specs evaluated and remembered together."
     ),
+    generator: str = typer.Option(
+        "rules",
+        "--generator",
+        help="rules (templates, random search, spec files) or ollama (also asks the Ollama "
+        "model of the ollama_* settings for new specs: see docs/generation.md).",
+    ),
+    llm_count: int = typer.Option(5, "--llm-count", help="LLM specs per symbol (ollama)."),
+    llm_timeframe: str = typer.Option(
+        "5m", "--llm-timeframe", help="Timeframe of the LLM specs (ollama)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
 ) -> None:
     """Run the research flow (through Prefect) and print the leaderboard.
 
     Evaluations are remembered batch by batch: a run stopped part-way keeps its finished
     batches, and a re-run with the same options evaluates only what memory does not hold.
+    With --generator ollama, Ollama must answer and have the model before anything starts.
     """
     current = settings()
     parameters = research_parameters(
@@ -261,7 +275,14 @@ def run(
         end=_day(end, "--to"),
         folds=folds,
         batch_size=batch_size,
+        generator=generator,
+        llm_count=llm_count,
+        llm_timeframe=llm_timeframe,
     )
+    if parameters.generator == "ollama":
+        from tradeloop.app.generation import llm_generator
+
+        llm_generator(current).check_model()  # no server or no model: the fix, now
     _check_candles(current, parameters)
     from tradeloop.cli._prefect import prefect_api
     from tradeloop.flows.research import research_flow

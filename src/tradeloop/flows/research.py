@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -20,11 +20,13 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tradeloop.app.generation import generate_with_llm
 from tradeloop.app.research import research_context
 from tradeloop.clock import utc_now
 from tradeloop.domain.market.candles import INTERVALS
 from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox
+from tradeloop.domain.strategy.generation import Lineage
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError, UserError
@@ -59,6 +61,16 @@ class ResearchParameters(BaseModel):
     batch_size: int = Field(
         200, ge=1, le=100_000, description="Specs evaluated and remembered together."
     )
+    generator: Literal["rules", "ollama"] = Field(
+        "rules",
+        description="rules: only the spec files, templates and random specs; ollama: also "
+        "`llm_count` specs per symbol written by the Ollama model (the `ollama_*` settings).",
+    )
+    llm_count: int = Field(5, ge=1, le=100, description="LLM specs per symbol (ollama).")
+    llm_timeframe: str = Field("5m", description="Timeframe of the LLM specs (ollama).")
+    llm_retries: int = Field(
+        2, ge=0, le=10, description="Refused replies fed back to the model per spec (ollama)."
+    )
 
     @field_validator("symbols")
     @classmethod
@@ -77,9 +89,9 @@ class ResearchParameters(BaseModel):
             _check_timeframe(timeframe)
         return timeframes
 
-    @field_validator("random_timeframe")
+    @field_validator("random_timeframe", "llm_timeframe")
     @classmethod
-    def _known_random_timeframe(cls, timeframe: str) -> str:
+    def _known_timeframe(cls, timeframe: str) -> str:
         return _check_timeframe(timeframe)
 
     @model_validator(mode="after")
@@ -98,13 +110,36 @@ def _check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
+class GeneratedSpecs(list[StrategySpec]):
+    """The specs of the generate stage (a list, as before), with the lineage of those a
+    generator described (`lineage`, by spec id: model, prompt hash, parent ids) and what the
+    generator failed to write (`failures`)."""
+
+    def __init__(
+        self,
+        specs: list[StrategySpec],
+        lineage: dict[str, Lineage] | None = None,
+        failures: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(specs)
+        kept = {spec.id for spec in specs}
+        self.lineage = {key: value for key, value in (lineage or {}).items() if key in kept}
+        self.failures = failures
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickled by Prefect's result store
+        return (GeneratedSpecs, (list(self), self.lineage, self.failures))
+
+
 @task
 def generate_specs(
     settings: Settings, parameters: ResearchParameters, symbol: str
-) -> list[StrategySpec]:
+) -> GeneratedSpecs:
     """The generate stage: every spec for `symbol` from the configured sources, deduplicated;
-    option specs only when the option model can price them (an IV series is stored)."""
+    option specs only when the option model can price them (an IV series is stored). With
+    `generator="ollama"` the Ollama model adds `llm_count` new specs, with their lineage."""
     specs: dict[str, StrategySpec] = {}
+    lineage: dict[str, Lineage] = {}
+    failures: tuple[str, ...] = ()
     if parameters.spec_dir is not None:
         directory = Path(parameters.spec_dir)
         if not directory.is_dir():
@@ -122,14 +157,30 @@ def generate_specs(
         )
         for spec in generated:
             specs.setdefault(spec.id, spec)
+    if parameters.generator == "ollama":
+        written = generate_with_llm(
+            settings,
+            symbol,
+            parameters.llm_timeframe,
+            parameters.llm_count,
+            parameters.start,
+            parameters.end,
+            max_retries=parameters.llm_retries,
+        )
+        for failure in written.failures:
+            get_run_logger().warning("%s: %s: %s", symbol, written.model, failure)
+        for spec in written.specs:
+            specs.setdefault(spec.id, spec)
+        lineage, failures = written.lineage, written.failures
     options = [spec for spec in specs.values() if spec.instrument.kind == "option"]
     if options:
         try:
             research_context(settings).option_market(symbol, parameters.start or utc_now().date())
         except NotFoundError as exc:
             get_run_logger().warning("%s: skipped %d option spec(s): %s", symbol, len(options), exc)
-            return [spec for spec in specs.values() if spec.instrument.kind != "option"]
-    return list(specs.values())
+            kept = [spec for spec in specs.values() if spec.instrument.kind != "option"]
+            return GeneratedSpecs(kept, lineage, failures)
+    return GeneratedSpecs(list(specs.values()), lineage, failures)
 
 
 def _gate(

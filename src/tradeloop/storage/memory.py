@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +47,7 @@ _SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "context_key": pl.String(),
     "gate": pl.String(),
+    "lineage": pl.String(),
 }
 
 
@@ -80,12 +81,19 @@ class StrategyRecord(BaseModel):
         description="The significance gate's numbers (`GateCard.numbers`) when the strategy "
         "reached the lockbox; empty when it did not.",
     )
+    lineage: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Where the spec came from when a generator says so (the LLM generator: "
+        "generator, model, prompt_sha256, parents, attempts); empty otherwise and on records "
+        "written before it existed.",
+    )
 
     def to_row(self) -> dict[str, Any]:
         row = self.model_dump()
         row["reasons"] = json.dumps(list(self.reasons))
         row["metrics"] = json.dumps(self.metrics, sort_keys=True)
         row["gate"] = json.dumps(self.gate, sort_keys=True)
+        row["lineage"] = json.dumps(self.lineage, sort_keys=True)
         return row
 
     @classmethod
@@ -94,6 +102,7 @@ class StrategyRecord(BaseModel):
         values["reasons"] = tuple(json.loads(values["reasons"]))
         values["metrics"] = json.loads(values["metrics"])
         values["gate"] = json.loads(values.get("gate") or "{}")
+        values["lineage"] = json.loads(values.get("lineage") or "{}")
         return cls.model_validate(values)
 
     @classmethod
@@ -103,8 +112,10 @@ class StrategyRecord(BaseModel):
         run_id: str,
         evaluated_at: datetime,
         context_key: str | None = None,
+        lineage: Mapping[str, str | list[str]] | None = None,
     ) -> StrategyRecord:
-        """The record of one evaluation: its out-of-sample metrics, score and context.
+        """The record of one evaluation: its out-of-sample metrics, score and context, and the
+        spec's `lineage` when its generator gave one.
 
         It has not passed (only the significance gate, on the lockbox, decides that): a spec
         that passed the score gate says it awaits the lockbox.
@@ -128,6 +139,7 @@ class StrategyRecord(BaseModel):
             metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
             spec_json=json.dumps(evaluation.spec.model_dump(mode="json"), sort_keys=True),
             context_key=context_key,
+            lineage=dict(lineage or {}),
         )
 
     def gated(self, card: GateCard, run_id: str, evaluated_at: datetime) -> StrategyRecord:
@@ -307,7 +319,7 @@ class ParquetStrategyMemory(_FrameMemory):
                 "SELECT * FROM read_parquet(?, union_by_name = true)", params=[files]
             ).pl()
         timestamps = ("evaluated_at", "window_start", "window_end")
-        # Files written before a column existed (context_key) read as nulls in it.
+        # Files written before a column existed (context_key, lineage) read as nulls in it.
         missing = [pl.lit(None).alias(name) for name in _SCHEMA if name not in frame.columns]
         return (
             frame.with_columns(missing)
