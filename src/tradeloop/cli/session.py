@@ -1,9 +1,14 @@
-"""`tradeloop parity SPEC.json --date D`: a spec's trades on one day, paper beside backtest.
+"""Trading days from the command line: `tradeloop manage` and `tradeloop parity`.
 
-Runs the spec alone through a paper session of the day (the position manager, the risk
-manager, the paper broker, fed the day's stored minutes) and through the backtest on the same
-warm-up, prints both trade lists side by side with what differs, and the paper session's
-refused entries with their reasons. Exit code 0 when they match, 1 when they differ.
+`tradeloop manage --date D [--speed N]` runs the manage flow: the active paper deployments
+traded through the stored session D, its prices replayed over the local Dhan feed, then the
+day's trades, P&L after costs and refused entries printed and remembered.
+
+`tradeloop parity SPEC.json --date D` runs the spec alone through a paper session of the day
+(the position manager, the risk manager, the paper broker, fed the day's stored minutes) and
+through the backtest on the same warm-up, prints both trade lists side by side with what
+differs, and the paper session's refused entries with their reasons. Exit code 0 when they
+match, 1 when they differ.
 """
 
 from __future__ import annotations
@@ -22,13 +27,81 @@ from tradeloop.domain.money import rupees
 from tradeloop.errors import UserError
 
 if TYPE_CHECKING:
+    from tradeloop.app.manage import DaySummary
     from tradeloop.app.parity import ParityReport
     from tradeloop.domain.backtest.parity import ParityTrade
 
 
 def register(app: typer.Typer) -> None:
-    """Add the top-level `parity` command to the root app."""
+    """Add the top-level `manage` and `parity` commands to the root app."""
+    app.command("manage")(manage)
     app.command("parity")(parity)
+
+
+def manage(
+    day: str = typer.Option(..., "--date", help="The IST trading day YYYY-MM-DD to trade."),
+    speed: float = typer.Option(
+        0.0, min=0, help="Replay speed × real time (600: a session in ~40 s); 0 = fastest."
+    ),
+    source: str = typer.Option(
+        "feed", help="feed: over the local replay of Dhan's feed; store: the stored minutes."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the day as JSON."),
+) -> None:
+    """Trade the active paper deployments through one stored session day, in paper."""
+    from tradeloop.cli._prefect import prefect_api
+    from tradeloop.flows.manage import ManageParameters, manage_flow
+
+    if source not in ("feed", "store"):
+        raise UserError(f"--source {source!r} is unknown: use feed or store")
+    parameters = ManageParameters(day=_day(day), speed=speed, source=source)  # type: ignore[arg-type]
+    with prefect_api():
+        summary = manage_flow(parameters)
+    if as_json:
+        typer.echo(json.dumps(_summary_document(summary), indent=2, default=str))
+        return
+    from tradeloop.flows.manage import day_report
+
+    console.print(day_report(summary), markup=False, highlight=False, soft_wrap=True)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--date {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _summary_document(summary: DaySummary) -> dict[str, Any]:
+    from tradeloop.domain.market.calendar import to_ist
+
+    return {
+        "day": summary.day.isoformat(),
+        "strategies": [{"id": sid, "name": name} for sid, name in summary.strategies],
+        "minutes": summary.minutes,
+        "decisions": summary.decisions,
+        "net_pnl": summary.net_pnl,
+        "costs": summary.costs,
+        "trades": [
+            {
+                "strategy_id": t.strategy_id,
+                "direction": t.direction,
+                "quantity": t.quantity,
+                "entry_time": to_ist(t.entry_time).isoformat(),
+                "entry_price": t.entry_price,
+                "exit_time": to_ist(t.exit_time).isoformat(),
+                "exit_price": t.exit_price,
+                "exit_reason": t.exit_reason.value,
+                "costs": t.costs,
+                "net_pnl": t.net_pnl,
+            }
+            for t in summary.trades
+        ],
+        "refusals": [
+            {"strategy_id": r.strategy_id, "at": to_ist(r.at).isoformat(), "reason": r.reason}
+            for r in summary.refusals
+        ],
+    }
 
 
 def parity(
@@ -41,11 +114,7 @@ def parity(
     from tradeloop.app.parity import parity as run_parity
     from tradeloop.domain.strategy.spec import load_spec
 
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise UserError(f"--date {day!r} is not a date: use YYYY-MM-DD") from None
-    report = run_parity(settings(), load_spec(spec_file), when)
+    report = run_parity(settings(), load_spec(spec_file), _day(day))
     if as_json:
         typer.echo(json.dumps(_document(report), indent=2, default=str))
     else:

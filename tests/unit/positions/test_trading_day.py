@@ -50,7 +50,7 @@ def trade_day(specs: list[StrategySpec], **limits: object) -> tuple[TradingDay, 
     return day, session
 
 
-SPECS = random_specs(11, 6, "NIFTY", "5m")
+SPECS = [s for s in random_specs(11, 8, "NIFTY", "5m") if s.instrument.kind != "option"]
 
 
 def test_decisions_become_positions_that_all_close_by_the_square_off() -> None:

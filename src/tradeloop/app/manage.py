@@ -1,0 +1,168 @@
+"""Manage a trading day in paper: the deployed strategies, the day's prices over the feed, and
+what the day did.
+
+`manage_paper_day` trades the active paper deployments through a `TradingDay` on the configured
+ledger. Its minutes come over the wire: the stored candles of the day are served by the local
+replay of Dhan's feed (`ReplayFeedServer`, 127.0.0.1) at `speed`, read by the same
+`DhanFeedClient` as the live feed, and built into 1m bars (`FeedBars`), each handed to the day
+as it closes; the tick loop runs in this call. `source="store"` feeds the stored minutes
+directly instead (the same bars, no socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import polars as pl
+
+from tradeloop.app import stores
+from tradeloop.app.session import paper_day, replay_minutes
+from tradeloop.clock import SystemClock
+from tradeloop.domain.market.bars import Bar
+from tradeloop.domain.market.candles import CANDLE_SCHEMA
+from tradeloop.domain.positions.day import Refusal, TradingDay
+from tradeloop.domain.positions.model import TradeRecord
+from tradeloop.domain.strategy.spec import StrategySpec
+from tradeloop.errors import NotFoundError
+from tradeloop.settings import Settings
+
+MinuteSource = Literal["feed", "store"]
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """What a managed day did: its trades (after costs), the refused entries and why."""
+
+    day: date
+    strategies: list[tuple[str, str]]
+    """(deployment id, strategy name) of each strategy traded."""
+    minutes: int
+    decisions: int
+    trades: list[TradeRecord]
+    refusals: list[Refusal]
+
+    @property
+    def net_pnl(self) -> float:
+        return sum(trade.net_pnl for trade in self.trades)
+
+    @property
+    def costs(self) -> float:
+        return sum(trade.costs for trade in self.trades)
+
+
+def deployed_strategies(settings: Settings) -> list[tuple[str, StrategySpec]]:
+    """(deployment id, spec) of every active paper deployment of an index or future spec."""
+    deployments = stores.deployment_store(settings).deployments()
+    found = []
+    for deployment in deployments:
+        if deployment.mode != "paper":
+            continue
+        spec = StrategySpec.model_validate_json(deployment.spec_json)
+        if spec.instrument.kind == "option":
+            continue  # a paper session has no option quotes to fill on (docs/trading.md)
+        found.append((deployment.id, spec))
+    return found
+
+
+def manage_paper_day(
+    settings: Settings,
+    day: date,
+    *,
+    speed: float = 0.0,
+    source: MinuteSource = "feed",
+    strategies: list[tuple[str, StrategySpec]] | None = None,
+) -> DaySummary:
+    """Trade `strategies` (default: the active paper deployments) on `day` in paper."""
+    chosen = deployed_strategies(settings) if strategies is None else strategies
+    if not chosen:
+        raise NotFoundError(
+            "no active paper deployment of an index or future spec to trade: a research run "
+            "deploys the strategies that pass the gate (`tradeloop research run`), see "
+            "`tradeloop deployments ls`"
+        )
+    ledger = stores.ledger(settings)
+    try:
+        trading, _ = paper_day(settings, day, chosen, ledger)
+        if source == "store":
+            minutes = replay_minutes(settings, trading)
+        else:
+            minutes = asyncio.run(_over_the_feed(settings, trading, speed))
+        ids = {strategy_id for strategy_id, _ in chosen}
+        return DaySummary(
+            day=day,
+            strategies=[(strategy_id, spec.name) for strategy_id, spec in chosen],
+            minutes=minutes,
+            decisions=len(trading.log.decisions),
+            trades=[t for t in ledger.trades(day) if t.strategy_id in ids],
+            refusals=trading.log.refusals,
+        )
+    finally:
+        ledger.close()
+
+
+async def _over_the_feed(settings: Settings, trading: TradingDay, speed: float) -> int:
+    """Serve the day's stored candles as Dhan's feed on loopback, read them with the feed
+    client, and hand each closed 1m bar to `trading`; the number of minutes handed."""
+    from tradeloop.adapters.dhan.feed_bars import FeedBars
+    from tradeloop.adapters.dhan.feed_codec import FeedMode
+    from tradeloop.adapters.dhan.replay import ReplayFeedServer
+    from tradeloop.app.feed import feed_instrument, replay_feed_client, replay_tape
+    from tradeloop.domain.market.quotes import LtpCache
+
+    symbols = sorted({strategy.underlying for strategy in trading.strategies})
+    instruments = {feed_instrument(symbol): symbol for symbol in symbols}
+    handed = 0
+
+    def on_bar(_instrument: object, bar: Bar) -> None:
+        nonlocal handed
+        trading.on_minute(bar.symbol, _frame(bar))
+        handed += 1
+
+    bars = FeedBars(
+        instruments, calendar=stores.calendar(settings), price_decimals=2, on_bar=on_bar
+    )
+    tape = replay_tape(settings, symbols, trading.day)
+    async with ReplayFeedServer(tape, speed=speed, port=0) as server:
+        client = replay_feed_client(
+            server.url,
+            # A replay is a session in progress whatever the wall clock says.
+            cache=LtpCache(stale_after=timedelta(seconds=30), is_market_open=lambda _now: True),
+            clock=SystemClock(),
+            on_packet=bars.on_packet,
+        )
+        await client.subscribe(list(instruments), FeedMode.QUOTE)
+        run = asyncio.create_task(client.run(), name="manage-feed")
+        finished = asyncio.create_task(server.finished.wait())
+        try:
+            await asyncio.wait({run, finished}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await client.close()
+            finished.cancel()
+            if not run.done():
+                run.cancel()
+            done, _ = await asyncio.wait({run}, timeout=5)
+            for task in done:
+                if not task.cancelled():
+                    task.result()  # a feed error says why the day stopped
+    bars.flush()
+    return handed
+
+
+def _frame(bar: Bar) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "symbol": [bar.symbol],
+            "interval": ["1m"],
+            "ts": [bar.ts],
+            "open": [bar.open],
+            "high": [bar.high],
+            "low": [bar.low],
+            "close": [bar.close],
+            "volume": [bar.volume],
+            "oi": [bar.oi],
+        },
+        schema=CANDLE_SCHEMA,
+    )

@@ -1,0 +1,76 @@
+"""Manage tasks: trade a day in paper, and remember what it did.
+
+`trade_paper_day` is not retried by Prefect: the day's orders carry deterministic ids and the
+position manager reconciles from the ledger, so running it again is safe, but whether to run a
+trading day again is a person's call (`tradeloop manage` again, or the flow from the UI).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tradeloop.app import stores
+from tradeloop.app.manage import DaySummary, MinuteSource, manage_paper_day
+from tradeloop.app.session import day_minutes
+from tradeloop.clock import utc_now
+from tradeloop.domain.market.regime import classify_regime
+from tradeloop.settings import Settings
+from tradeloop.storage.memory import StrategyRecord
+from tradeloop.tasks.retry import only_transient
+
+
+@task(retries=0, cache_policy=NO_CACHE)
+def trade_paper_day(
+    settings: Settings, day: date, speed: float, source: MinuteSource
+) -> DaySummary:
+    """Trade the active paper deployments on `day` (the tick loop runs inside this task)."""
+    return manage_paper_day(settings, day, speed=speed, source=source)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
+def remember_day(settings: Settings, run_id: str, summary: DaySummary) -> list[StrategyRecord]:
+    """One paper record per strategy of the day in strategy memory: its trades, P&L after
+    costs and refusals, with the day's regime (a retry replaces the part, never adds to it)."""
+    memory = stores.strategy_memory(settings)
+    deployments = {d.id: d for d in stores.deployment_store(settings).deployments()}
+    now = utc_now()
+    records = []
+    for strategy_id, name in summary.strategies:
+        deployment = deployments.get(strategy_id)
+        if deployment is None:
+            continue  # a session of specs that are not deployments (tests, parity)
+        minutes = day_minutes(settings, deployment.symbol, summary.day)
+        trades = [t for t in summary.trades if t.strategy_id == strategy_id]
+        refused = [r for r in summary.refusals if r.strategy_id == strategy_id]
+        wins = sum(1 for t in trades if t.net_pnl > 0)
+        records.append(
+            StrategyRecord(
+                run_id=run_id,
+                evaluated_at=now,
+                spec_id=deployment.spec_id,
+                name=name,
+                symbol=deployment.symbol,
+                timeframe=deployment.timeframe,
+                regime=classify_regime(minutes),
+                window_start=minutes["ts"][0],
+                window_end=minutes["ts"][-1],
+                score=float(deployment.evidence.get("score", 0.0)),
+                passed=True,
+                reasons=tuple(r.reason for r in refused),
+                metrics={
+                    "trades": float(len(trades)),
+                    "wins": float(wins),
+                    "net_pnl": sum(t.net_pnl for t in trades),
+                    "costs": sum(t.costs for t in trades),
+                    "refused": float(len(refused)),
+                },
+                spec_json=deployment.spec_json,
+                source="paper",
+            )
+        )
+    if records:
+        memory.remember(run_id, records, part=f"paper.{summary.day}")
+    return records
