@@ -198,7 +198,10 @@ class StrategyMemory(Protocol):
         symbol: str | None = None,
         timeframe: str | None = None,
         passed_only: bool = False,
-    ) -> list[StrategyRecord]: ...
+    ) -> list[StrategyRecord]:
+        """The best research evaluations (source "backtest"), the latest of each spec, by
+        score; paper and live records are in `history`."""
+        ...
 
     def history(self, spec_id: str) -> list[StrategyRecord]: ...
 
@@ -214,6 +217,8 @@ def _select(
     timeframe: str | None,
     passed_only: bool,
 ) -> list[StrategyRecord]:
+    # The leaderboard ranks research evaluations; paper and live results are a spec's history.
+    frame = frame.filter(pl.col("source") == "backtest")
     if symbol is not None:
         frame = frame.filter(pl.col("symbol") == symbol.upper())
     if timeframe is not None:

@@ -82,3 +82,21 @@ def test_filters_by_symbol_and_passed(memory: StrategyMemory) -> None:
 def test_empty_memory_answers_empty(memory: StrategyMemory) -> None:
     assert memory.best() == []
     assert memory.history("nope") == []
+
+
+def test_a_paper_day_joins_the_history_and_leaves_the_leaderboard_to_research(
+    memory: StrategyMemory,
+) -> None:
+    researched = _record("a", 0.7)
+    paper = researched.model_copy(
+        update={
+            "run_id": "day",
+            "evaluated_at": T0 + timedelta(days=1),
+            "source": "paper",
+            "metrics": {"trades": 2.0, "net_pnl": -1500.0},
+        }
+    )
+    memory.remember("r1", [researched])
+    memory.remember("day", [paper])
+    assert memory.best() == [researched]
+    assert [record.source for record in memory.history("a")] == ["backtest", "paper"]
