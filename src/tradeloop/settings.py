@@ -166,6 +166,18 @@ class OptionsSettings(_Section):
     )
 
 
+class DeploySettings(_Section):
+    """What research deploys: the best strategies that passed the significance gate."""
+
+    top_k: int = Field(
+        3, ge=0, description="Deploy this many of a research run's passing strategies (0: none)."
+    )
+    mode: Literal["paper"] = Field(
+        "paper",
+        description="Research deploys to paper only; `tradeloop deployments promote` goes live.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting tradeloop reads. Build it once with `load_settings()`."""
 
@@ -207,6 +219,7 @@ class Settings(BaseSettings):
     market: MarketSettings = MarketSettings()
     plausibility: PlausibilityRules = PlausibilityRules()
     options: OptionsSettings = OptionsSettings()
+    deploy: DeploySettings = DeploySettings()
 
     @field_validator("data_dir", mode="before")
     @classmethod

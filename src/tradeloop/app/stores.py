@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tradeloop.domain.market.instrument_master import InstrumentMaster
     from tradeloop.domain.options.expiries import ExpiryCalendar
     from tradeloop.storage.candles import ParquetCandleStore
+    from tradeloop.storage.deployments import SqlDeploymentStore
     from tradeloop.storage.instruments import InstrumentStore
     from tradeloop.storage.ledger import Ledger
     from tradeloop.storage.memory import ParquetStrategyMemory
@@ -88,6 +89,13 @@ def ledger(settings: Settings) -> Ledger:
     from tradeloop.storage.ledger import open_ledger
 
     return open_ledger(settings.ledger_url)
+
+
+def deployment_store(settings: Settings) -> SqlDeploymentStore:
+    """The deployments, in the ledger's database (`database_url`)."""
+    from tradeloop.storage.deployments import open_deployment_store
+
+    return open_deployment_store(settings.ledger_url)
 
 
 def plausibility_rules(

@@ -10,6 +10,7 @@ from tradeloop.cli import (
     backtest,
     config,
     data,
+    deployments,
     feed,
     instruments,
     options,
@@ -52,6 +53,7 @@ for module in (
     research,
     agent,
     trading,
+    deployments,
 ):
     module.register(app)
 

@@ -1,4 +1,5 @@
-"""SQLModel tables of the ledger (orders, fills, positions, trades, controls, the paper book).
+"""SQLModel tables of the ledger (orders, fills, positions, trades, controls, the paper book,
+deployments).
 
 The tables live in their own registry, so the ledger creates only its own tables in its
 database. Timestamps are stored in UTC and always read back tz-aware, on SQLite as on
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Dialect, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Dialect, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -204,3 +205,33 @@ class PaperFillRow(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     fill_id: str = Field(unique=True)
     data: dict[str, Any] = _json()
+
+
+class DeploymentRow(LedgerTable, table=True):
+    """A deployed strategy (`tradeloop.domain.deploy.Deployment`).
+
+    `active_spec_id` is the spec id while the deployment is active and NULL once retired: its
+    unique constraint lets the database refuse a second active deployment of one spec (NULLs
+    never collide, on SQLite as on PostgreSQL).
+    """
+
+    __tablename__ = "deployments"
+
+    id: str = Field(primary_key=True, max_length=64)
+    spec_id: str = Field(index=True, max_length=40)
+    active_spec_id: str | None = Field(default=None, unique=True, max_length=40)
+    spec_version: int
+    name: str
+    symbol: str
+    timeframe: str
+    spec_json: str = Field(sa_column=Column(Text, nullable=False))
+    mode: str
+    status: str = Field(index=True)
+    run_id: str = Field(index=True)
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON text, not a JSON column: evidence may hold NaN or infinity, which PostgreSQL's JSON
+    type refuses."""
+    deployed_at: datetime = _utc()
+    retired_at: datetime | None = _utc(nullable=True)
+    retire_reason: str | None = None
+    promoted_at: datetime | None = _utc(nullable=True)

@@ -1,5 +1,5 @@
 """Research tasks: load a window, find what memory already knows, evaluate and remember a batch,
-gate the candidates on the lockbox.
+gate the candidates on the lockbox, deploy the best that passed.
 
 Each task asks the composition root for what the settings configure (`tradeloop.app`), so a
 flow run on a worker uses that worker's settings and data directory. Specs and candles reach the
@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from tradeloop.app import stores
 from tradeloop.app.research import research_context
 from tradeloop.clock import utc_now
+from tradeloop.domain.deploy import Deployment, choose_deployments
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.settings import Settings
 from tradeloop.storage.memory import StrategyRecord
@@ -90,3 +91,32 @@ def gate_candidates(
     ]
     memory.remember(run_id, gated, part=f"{symbol}.gate")
     return gated
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)
+def deploy_passing(
+    settings: Settings, run_id: str, records: Sequence[StrategyRecord]
+) -> list[Deployment]:
+    """Deploy to paper the best `[deploy] top_k` of `records` that passed the gate, skipping
+    specs deployed by earlier runs, with this run's id and each one's evidence.
+
+    Returns the deployments this run made. A second call for the same run (a Prefect retry,
+    even after a partial first attempt) chooses the same specs, creates only what is missing
+    and returns the same deployments.
+    """
+    store = stores.deployment_store(settings)
+    try:
+        everything = store.deployments(include_retired=True)
+        earlier = [deployment for deployment in everything if deployment.run_id != run_id]
+        ours = {d.spec_id: d for d in everything if d.run_id == run_id}
+        chosen = choose_deployments(records, settings.deploy.top_k, earlier)
+        now = utc_now()
+        made = []
+        for record in chosen:
+            done = ours.get(record.spec_id)  # deployed by an earlier attempt of this run
+            if done is None:
+                done = store.add(record, run_id=run_id, mode=settings.deploy.mode, at=now)
+            made.append(done)
+        return made
+    finally:
+        store.close()
