@@ -55,7 +55,11 @@ class DaySummary:
 
 def deployed_strategies(settings: Settings) -> list[tuple[str, StrategySpec]]:
     """(deployment id, spec) of every active paper deployment of an index or future spec."""
-    deployments = stores.deployment_store(settings).deployments()
+    store = stores.deployment_store(settings)
+    try:
+        deployments = store.deployments()
+    finally:
+        store.close()
     found = []
     for deployment in deployments:
         if deployment.mode != "paper":

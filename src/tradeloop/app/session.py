@@ -88,6 +88,8 @@ def paper_day(
 ) -> tuple[TradingDay, TradingStack]:
     """A paper `TradingDay` of `strategies` ((strategy id, spec) pairs: the id is the
     deployment's) on a paper stack over `ledger`, its clock at the day's open."""
+    for symbol in sorted({spec.symbol for _, spec in strategies}):
+        day_minutes(settings, symbol, day)  # a day with nothing to trade is refused first
     clock = ManualClock(ist_datetime(day, time(9, 15)))
     stack = paper_stack(settings, ledger, clock)
     members = []

@@ -15,6 +15,7 @@ from tradeloop.cli import (
     instruments,
     options,
     research,
+    session,
     strategy,
     trading,
 )
@@ -54,6 +55,7 @@ for module in (
     agent,
     trading,
     deployments,
+    session,
 ):
     module.register(app)
 

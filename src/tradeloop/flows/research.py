@@ -33,6 +33,7 @@ from tradeloop.errors import NotFoundError, UserError
 from tradeloop.settings import Settings, load_settings
 from tradeloop.storage.memory import StrategyRecord
 from tradeloop.tasks.research import (
+    deploy_passing,
     evaluate_batch,
     gate_candidates,
     known_evaluations,
@@ -216,6 +217,8 @@ class ResearchResult(BaseModel):
         leaderboard: every spec of the run, ranked, whether evaluated now or reused.
         evaluated: specs this run walked forward.
         reused: specs strategy memory already held for the same candles, costs and settings.
+        deployed: the deployment ids this run made: the best `[deploy] top_k` strategies that
+            passed the significance gate, to paper (`tradeloop deployments ls`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -223,6 +226,7 @@ class ResearchResult(BaseModel):
     leaderboard: list[LeaderboardRow]
     evaluated: int
     reused: int
+    deployed: list[str] = []
 
 
 @flow(name="research", flow_run_name="research-{parameters.seed}")
@@ -263,9 +267,22 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
             part = f"{symbol}.{index:05d}"
             evaluated.extend(
                 evaluate_batch(
-                    settings, run_id, part, _as_is(batch), _as_is(research), parameters.folds, key
+                    settings,
+                    run_id,
+                    part,
+                    _as_is(batch),
+                    _as_is(research),
+                    parameters.folds,
+                    key,
+                    specs.lineage,
                 )
             )
         records.extend(_gate(settings, run_id, symbol, evaluated, candles, lockbox.start))
+    deployed = deploy_passing(settings, run_id, _as_is(records))
     rows = rank([record.leaderboard_row() for record in records])
-    return ResearchResult(leaderboard=rows, evaluated=len(records) - reused, reused=reused)
+    return ResearchResult(
+        leaderboard=rows,
+        evaluated=len(records) - reused,
+        reused=reused,
+        deployed=[d.id for d in deployed],
+    )

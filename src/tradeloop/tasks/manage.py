@@ -35,7 +35,11 @@ def remember_day(settings: Settings, run_id: str, summary: DaySummary) -> list[S
     """One paper record per strategy of the day in strategy memory: its trades, P&L after
     costs and refusals, with the day's regime (a retry replaces the part, never adds to it)."""
     memory = stores.strategy_memory(settings)
-    deployments = {d.id: d for d in stores.deployment_store(settings).deployments()}
+    store = stores.deployment_store(settings)
+    try:
+        deployments = {d.id: d for d in store.deployments(include_retired=True)}
+    finally:
+        store.close()
     now = utc_now()
     records = []
     for strategy_id, name in summary.strategies:

@@ -9,7 +9,7 @@ through as they are instead of walking every nested object of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 import polars as pl
@@ -20,6 +20,7 @@ from tradeloop.app import stores
 from tradeloop.app.research import research_context
 from tradeloop.clock import utc_now
 from tradeloop.domain.deploy import Deployment, choose_deployments
+from tradeloop.domain.strategy.generation import Lineage
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.settings import Settings
 from tradeloop.storage.memory import StrategyRecord
@@ -57,12 +58,18 @@ def evaluate_batch(
     candles: pl.DataFrame,
     folds: int | None,
     context_key: str,
+    lineage: Mapping[str, Lineage] | None = None,
 ) -> list[StrategyRecord]:
     """Walk `specs` forward, score them, and remember them at once as part `part` of the run
-    (a retry replaces the part, never adds to it)."""
+    (a retry replaces the part, never adds to it), each with its `lineage` (by spec id) when
+    a generator gave one."""
     evaluations = research_context(settings).evaluate(specs, candles, folds)
     now = utc_now()
-    records = [StrategyRecord.of(e, run_id, now, context_key) for e in evaluations]
+    known = lineage or {}
+    records = [
+        StrategyRecord.of(e, run_id, now, context_key, lineage=known.get(e.spec.id))
+        for e in evaluations
+    ]
     stores.strategy_memory(settings).remember(run_id, records, part=part)
     return records
 

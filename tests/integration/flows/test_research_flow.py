@@ -18,6 +18,7 @@ from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.domain.strategy.spec import load_spec
 from tradeloop.errors import NotFoundError, UserError
 from tradeloop.flows.data import SynthParameters, synthesize_flow
+from tradeloop.flows.manage import ManageParameters, manage_flow
 from tradeloop.flows.research import ResearchParameters, research_flow
 from tradeloop.settings import load_settings
 
@@ -81,7 +82,8 @@ def test_the_research_flow_gates_the_planted_edge_on_the_lockbox_and_remembers_i
     parameters = ResearchParameters(
         symbols=["NIFTY"], spec_dir=str(spec_dir), random_count=60, batch_size=25
     )
-    rows = research_flow(parameters).leaderboard
+    result = research_flow(parameters)
+    rows = result.leaderboard
     planted = next(row for row in rows if row.name == "planted_edge_nifty_reversion_5m")
     assert planted.rank == 1 and planted.passed, planted.reason
     assert planted.trials == len(rows) and planted.dsr >= 0.95 and planted.psr >= 0.95
@@ -90,10 +92,29 @@ def test_the_research_flow_gates_the_planted_edge_on_the_lockbox_and_remembers_i
     best = stores.strategy_memory(load_settings()).best(limit=3, passed_only=True)
     assert [record.spec_id for record in best] == [planted.spec_id]
     assert best[0].gate["dsr"] == pytest.approx(planted.dsr)
+    # Deployed to paper: the passing spec only, with the evidence it passed on.
+    store = stores.deployment_store(load_settings())
+    [deployment] = store.deployments()
+    assert result.deployed == [deployment.id] and deployment.spec_id == planted.spec_id
+    assert deployment.mode == "paper" and deployment.run_id  # the research run's id
+    assert deployment.evidence["dsr"] == pytest.approx(planted.dsr)
     # Run again: nothing is evaluated twice, and the verdict is given again on the same trials.
     again = research_flow(parameters)
     assert again.evaluated == 0 and again.leaderboard[0].passed
     assert again.leaderboard[0].trials == planted.trials
+    assert again.deployed == [] and len(store.deployments()) == 1  # already active
+    store.close()
+
+    # Manage a day of the lockbox in paper: the deployment trades it over the replayed feed,
+    # and the day joins the spec's history in strategy memory (not its leaderboard place).
+    day = date(2026, 11, 2)
+    summary = manage_flow(ManageParameters(day=day, source="feed"))
+    assert summary.strategies == [(deployment.id, planted.name)] and summary.minutes == 375
+    memory = stores.strategy_memory(load_settings())
+    history = memory.history(planted.spec_id)
+    assert history[-1].source == "paper" and history[-1].window_start.date() == day
+    assert history[-1].metrics["trades"] == len(summary.trades)
+    assert memory.best(limit=1)[0].source == "backtest"
 
 
 @pytest.mark.usefixtures("prefect_harness")

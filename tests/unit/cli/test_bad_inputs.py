@@ -33,6 +33,7 @@ class Case:
 
 
 SHOW = ("config", "show")
+ORB_SPEC = Path(__file__).parents[3] / "examples" / "strategies" / "nifty_orb_vwap_5m.json"
 RUN = ("research", "run")
 DEEP = "[" * 100_000 + "]" * 100_000
 SYNTH = ("data", "synth")
@@ -917,6 +918,54 @@ CASES = [
         2,
         ("option chain from Dhan", "TRADELOOP_DHAN_CLIENT_ID", "TRADELOOP_DHAN_ACCESS_TOKEN"),
         env=NO_DHAN_CREDENTIALS,
+    ),
+    # -- data iv import: the unit must be said, never guessed ----------------------------------
+    Case(
+        "data-iv-import-unit-missing",
+        ("data", "iv", "import", "{tmp}/vix.csv", "--symbol", "NIFTY"),
+        2,
+        ("looks like percent", "pass --percent"),
+        files={"vix.csv": "day,iv\n2025-01-02,14.2\n"},
+    ),
+    # -- deployments: a bad database, an unknown id, promote without the live switches --------
+    Case(
+        "deployments-ls-database-url-typo",
+        ("deployments", "ls"),
+        2,
+        ("TRADELOOP_DATABASE_URL", "mysql"),
+        env={"TRADELOOP_DATABASE_URL": "mysql://u@localhost/x"},
+    ),
+    Case(
+        "deployments-retire-unknown",
+        ("deployments", "retire", "dep-x-1", "--reason", "old"),
+        2,
+        ("no deployment 'dep-x-1'", "Active deployments: none"),
+    ),
+    Case(
+        "deployments-promote-refused",
+        ("deployments", "promote", "dep-x-1", "--live"),
+        1,
+        ("live trading refused", "TRADELOOP_LIVE_CONFIRM"),
+    ),
+    # -- trading days: manage and parity, refused before any flow or session starts ------------
+    Case("manage-bad-date", ("manage", "--date", "2025-13-01"), 2, ("--date", "YYYY-MM-DD")),
+    Case(
+        "manage-unknown-source",
+        ("manage", "--date", "2025-03-04", "--source", "socket"),
+        2,
+        ("--source", "'socket'", "feed or store"),
+    ),
+    Case(
+        "parity-spec-missing",
+        ("parity", "{tmp}/nope.json", "--date", "2025-03-04"),
+        2,
+        ("nope.json",),
+    ),
+    Case(
+        "parity-not-a-trading-day",
+        ("parity", str(ORB_SPEC), "--date", "2025-03-08"),
+        2,
+        ("2025-03-08", "not an NSE trading day"),
     ),
 ]
 
