@@ -126,3 +126,27 @@ def replay_minutes(settings: Settings, trading: TradingDay) -> int:
         minute = minutes.slice(index, 1)
         trading.on_minute(minute["symbol"][0], minute)
     return minutes.height
+
+
+def last_decision_day(settings: Settings, spec: StrategySpec, sessions: int = 20) -> date | None:
+    """The last stored session, among the last `sessions`, on which `spec` decides an entry
+    (the backtest's signals over them and their warm-up); None when it decides none."""
+    from tradeloop.domain.market.calendar import to_ist
+    from tradeloop.domain.market.resample import resample
+    from tradeloop.domain.strategy.compiler import compile_spec
+
+    name = index_instrument(spec.symbol).symbol
+    store = stores.candle_store(settings)
+    series = next((s for s in store.series() if s.symbol == name and s.interval == "1m"), None)
+    if series is None:
+        return None
+    calendar = stores.calendar(settings)
+    first = to_ist(series.last).date()
+    for _ in range(sessions + WARMUP_SESSIONS):
+        first = calendar.previous_trading_day(first)
+    minutes = store.load(name, "1m", ist_datetime(first, time(0, 0)))
+    bars = minutes if spec.timeframe == "1m" else resample(minutes, spec.timeframe)
+    entries = compile_spec(spec, bars).entry.nonzero()[0]
+    if len(entries) == 0:
+        return None
+    return to_ist(bars["ts"][int(entries[-1])]).date()

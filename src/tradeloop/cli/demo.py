@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -130,8 +131,7 @@ def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
     )
     console.print(
         f"Evaluated {result.evaluated} strategies × {current.strategy.walk_forward_folds}-fold "
-        f"walk-forward in {research_seconds:.1f} s{reused} "
-        f"(whole demo {time.perf_counter() - started:.0f} s)."
+        f"walk-forward in {research_seconds:.1f} s{reused}."
     )
     gated = [row for row in rows if row.trials]
     console.print(
@@ -146,15 +146,57 @@ def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
         console.print(
             "No edge was planted in this market: refusing everything is the right answer."
         )
+    day = _trade_a_day(current, result.deployed)
+    console.print(f"(whole demo {time.perf_counter() - started:.0f} s)")
     console.rule("next")
+    day_text = day.isoformat() if day is not None else "YYYY-MM-DD"
     console.print(
+        "  .venv/bin/tradeloop deployments ls          # what trades in paper, with its evidence\n"
+        f"  .venv/bin/tradeloop manage --date {day_text} --speed 600   # a day over the replayed "
+        "feed\n"
+        "  .venv/bin/tradeloop research best --limit 5   # every gate number and reason\n"
         "  .venv/bin/tradeloop backtest examples/strategies/nifty_ema_cross_15m.json"
         " --walk-forward 4\n"
-        "  .venv/bin/tradeloop research best --limit 5   # every gate number and reason\n"
         "  make demo ARGS='--regime null'             # the same loop on a market with no edge\n"
         "  .venv/bin/tradeloop strategy schema        # write your own spec against it\n"
-        "  .venv/bin/tradeloop live check             # paper is the default; see docs/trading.md"
+        "  .venv/bin/tradeloop live check             # paper is the default; see docs/trading.md\n"
+        "  .venv/bin/prefect server start             # then open http://127.0.0.1:4200: the "
+        "runs, their artifacts (docs/operations.md)",
+        highlight=False,
     )
+
+
+def _trade_a_day(current: Settings, deployed: list[str]) -> date | None:
+    """Deploy → manage → remember: trade the last stored session in paper with what the run
+    deployed, over the replayed feed, then check paper against the backtest for that day."""
+    from tradeloop.app.manage import deployed_strategies
+    from tradeloop.app.parity import parity
+    from tradeloop.app.session import last_decision_day
+    from tradeloop.cli.session import print_parity
+    from tradeloop.flows.manage import ManageParameters, day_report, manage_flow
+
+    console.rule("deploy → manage a day in paper")
+    strategies = deployed_strategies(current)
+    if not strategies:
+        console.print("Nothing passed the gate, so nothing is deployed and no day is traded.")
+        return None
+    for deployment_id, spec in strategies:
+        new = " (deployed by this run)" if deployment_id in deployed else ""
+        console.print(f"  deployed to paper: [bold]{deployment_id}[/] {spec.name}{new}")
+    day = last_decision_day(current, strategies[0][1])
+    if day is None:
+        console.print("The deployed strategy decides no entry in the last 20 sessions stored.")
+        return None
+    console.print(
+        f"Trading {day} (the last stored session it decides an entry on) in paper: its prices "
+        "replayed over the local Dhan feed, each minute's decisions sized by the risk manager "
+        "and sent through the gateway…"
+    )
+    summary = manage_flow(ManageParameters(day=day, source="feed"))
+    console.print(day_report(summary), markup=False, highlight=False, soft_wrap=True)
+    for _, spec in strategies:
+        print_parity(parity(current, spec, day))
+    return day
 
 
 if __name__ == "__main__":

@@ -118,11 +118,12 @@ def parity(
     if as_json:
         typer.echo(json.dumps(_document(report), indent=2, default=str))
     else:
-        _print(report)
+        print_parity(report)
     raise typer.Exit(0 if report.matches else 1)
 
 
-def _print(report: ParityReport) -> None:
+def print_parity(report: ParityReport) -> None:
+    """The report: both trade lists side by side, what differs, the refused entries."""
     spec = report.spec
     console.print(
         f"[bold]{spec.name}[/]  {spec.symbol} {spec.timeframe}  {report.day}: "
