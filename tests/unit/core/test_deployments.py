@@ -34,3 +34,16 @@ def test_schedules_are_cron_in_india_time(deployment: dict[str, Any]) -> None:
     for schedule in deployment["schedules"]:
         assert schedule["timezone"] == "Asia/Kolkata"
         CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_prefect_deploy_accepts_the_deployment(deployment: dict[str, Any]) -> None:
+    """`prefect deploy` reads each entry as its own DeploymentConfig (a typo'd key fails)."""
+    from prefect.cli.deploy._models import DeploymentConfig
+
+    DeploymentConfig.model_validate(deployment)
+
+
+def test_a_trading_day_runs_one_at_a_time() -> None:
+    [manage] = [d for d in DEPLOYMENTS if d["name"] == "manage-day"]
+    assert manage["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
