@@ -38,10 +38,12 @@ def test_schedules_are_cron_in_india_time(deployment: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
 def test_prefect_deploy_accepts_the_deployment(deployment: dict[str, Any]) -> None:
-    """`prefect deploy` reads each entry as its own DeploymentConfig (a typo'd key fails)."""
+    """`prefect deploy` reads each entry as its own DeploymentConfig; it ignores unknown keys,
+    so each key is checked to be one of its fields."""
     from prefect.cli.deploy._models import DeploymentConfig
 
     DeploymentConfig.model_validate(deployment)
+    assert set(deployment) <= set(DeploymentConfig.model_fields)
 
 
 def test_a_trading_day_runs_one_at_a_time() -> None:
