@@ -2,9 +2,13 @@
 
 `default_registry(session)` is the registry the CLI and flows use: the generic tools
 (`finish`, `refuse`, `echo`, `current_time`), the research tools (indicators, the spec format,
-validate, backtest, strategy memory) and a model option chain. No tool here can place an
+validate, backtest, strategy memory) and a model option chain. No tool in it can place an
 order; `UNAVAILABLE` names what a goal may ask that none of them does, so the planner points
 the model at `refuse`.
+
+`trading_registry(desk)` is a separate registry: the generic tools and the order tools of
+`tradeloop.tools.trading` (place_order, exit_position, modify_stop, positions,
+market_snapshot), behind the risk manager.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from tradeloop.tools.options import make_fetch_option_chain
 from tradeloop.tools.research import research_tools
 from tradeloop.tools.session import ResearchSession
 from tradeloop.tools.spec_grammar import narrow_spec_definitions
+from tradeloop.tools.trading import TradingDesk, trading_tools
 
 _NO_ORDERS = "no research tool places, changes or cancels an order (the trading commands do)"
 _NO_DEPLOY = "no research tool deploys a strategy or talks to the broker"
@@ -56,4 +61,13 @@ def default_registry(session: ResearchSession) -> ToolRegistry:
     )
 
 
-__all__ = ["ResearchSession", "default_registry"]
+def trading_registry(desk: TradingDesk) -> ToolRegistry:
+    """The generic tools and the trading tools on `desk`: orders for deployed strategies, behind
+    the risk manager (`tradeloop.tools.trading`). Not the research agent's registry.
+
+    Build the desk with `tradeloop.app.agent_trading.trading_desk(settings)`.
+    """
+    return ToolRegistry([*builtin_tools(default_timezone=IST.key), *trading_tools(desk)])
+
+
+__all__ = ["ResearchSession", "TradingDesk", "default_registry", "trading_registry"]

@@ -1,0 +1,477 @@
+"""The trading tools: what the agent may do on the order path, behind the risk manager.
+
+The model names *what* (a deployment and a direction, a position, a tighter stop); the system
+computes everything else and the risk manager decides (DESIGN invariant 1):
+
+* `place_order(deployment_id, direction)`: the contract, the reference price (the last stored
+  1m close), the stop and target (the deployed spec compiled on the stored candles, the last
+  bar's levels: `compile_spec` + `decision_at`, as a trading day decides), and the quantity
+  (`RiskManager.size`). The intent is risk-checked first, so a refusal writes nothing; an
+  approved one goes through `PositionManager.open` (which writes the position, then the
+  gateway checks it again and sends it).
+* `exit_position(position_id)`: the position manager's exit path (reason MANUAL).
+* `modify_stop(position_id, stop)`: only ever tighter, on the right side of the last price and
+  on the tick; the new stop is written, then sent by the manager's stop sync (`resend_stop`).
+* `positions()`, `market_snapshot(symbol)`: compact views.
+
+No argument carries a quantity, a price, a stop for an entry or a target; the argument schemas
+refuse unknown keys. Refusals come back as error results with their reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+import polars as pl
+from pydantic import Field, JsonValue
+
+from tradeloop.agent import FunctionTool, ToolResult, tool
+from tradeloop.app.trading import TradingStack
+from tradeloop.domain.deploy import Deployment, DeploymentStore, unknown_deployment
+from tradeloop.domain.execution.contract import is_on_tick, on_tick, tick_of
+from tradeloop.domain.execution.orders import OrderIntent, Side
+from tradeloop.domain.exits import ExitReason
+from tradeloop.domain.market import session
+from tradeloop.domain.market.calendar import ist_datetime, to_ist
+from tradeloop.domain.market.instruments import index_instrument
+from tradeloop.domain.market.regime import classify_regime
+from tradeloop.domain.market.resample import resample
+from tradeloop.domain.positions.day import Contract
+from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
+from tradeloop.domain.positions.recorder import PositionRecorder
+from tradeloop.domain.positions.stopsync import MANAGED
+from tradeloop.domain.strategy.compiler import compile_spec
+from tradeloop.domain.strategy.session_signals import Decision, decision_at
+from tradeloop.domain.strategy.spec import StrategySpec
+from tradeloop.errors import NotFoundError, TradingRefusedError
+from tradeloop.storage.candles import CandleStore
+from tradeloop.storage.volatility import VolatilityStore
+
+ONE_MINUTE = timedelta(minutes=1)
+DeploymentId = Annotated[str, Field(min_length=1, max_length=80)]
+PositionId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+@dataclass
+class TradingDesk:
+    """What the trading tools share: the order path and the stores they read prices from.
+
+    Attributes:
+        stack: the order path (`app.trading.trading_stack`); its mode is the only mode traded.
+        deployments: the deployments; only an ACTIVE one of the stack's mode may be traded.
+        candles: stored 1m candles (prices, levels, regime).
+        volatility: stored daily implied volatility.
+        contract_for: what an index's orders trade on a day (`app.session.index_contract`).
+        warmup_sessions: sessions of stored minutes the spec's indicators warm up on.
+        regime_sessions: sessions the snapshot's regime is classified on.
+        stale_after: a last price older than this in session time is stale.
+    """
+
+    stack: TradingStack
+    deployments: DeploymentStore
+    candles: CandleStore
+    volatility: VolatilityStore
+    contract_for: Callable[[str, date], Contract]
+    warmup_sessions: int
+    regime_sessions: int
+    stale_after: timedelta
+
+    def now(self) -> datetime:
+        return self.stack.clock.now()
+
+    def sessions_before(self, day: date, count: int) -> date:
+        first = day
+        for _ in range(count):
+            first = self.stack.calendar.previous_trading_day(first)
+        return first
+
+    def minutes(self, symbol: str, first: date, now: datetime) -> pl.DataFrame:
+        """Stored 1m candles of `symbol` from the session `first` to the bars closed by `now`."""
+        try:
+            frame = self.candles.load(symbol, "1m", ist_datetime(first, time(0, 0)), now)
+        except NotFoundError:
+            return pl.DataFrame()
+        return frame.filter(pl.col("ts") <= now - ONE_MINUTE)
+
+    def session_minutes_since(self, then: datetime, now: datetime) -> float:
+        """Minutes of trading session between `then` and `now` (closed minutes do not count)."""
+        calendar = self.stack.calendar
+        total = 0.0
+        day = to_ist(then).date()
+        last = to_ist(now).date()
+        while day <= last:
+            if calendar.is_trading_day(day):
+                start = max(ist_datetime(day, session.OPEN), then)
+                end = min(ist_datetime(day, session.CLOSE), now)
+                total += max((end - start).total_seconds() / 60, 0.0)
+            day += timedelta(days=1)
+        return total
+
+
+@dataclass(frozen=True)
+class LastPrice:
+    price: float
+    at: datetime
+    """When the bar that set it closed."""
+    stale: bool
+
+
+def last_price(desk: TradingDesk, symbol: str, now: datetime) -> LastPrice | None:
+    """The last stored 1m close of `symbol` closed by `now`, its time and its stale flag."""
+    day = to_ist(now).date()
+    frame = desk.minutes(symbol, desk.sessions_before(day, 5), now)
+    if frame.is_empty():
+        return None
+    row = frame.row(frame.height - 1, named=True)
+    closed_at: datetime = row["ts"] + ONE_MINUTE
+    stale = desk.session_minutes_since(closed_at, now) > desk.stale_after.total_seconds() / 60
+    return LastPrice(float(row["close"]), closed_at, stale)
+
+
+def refused(reason: str) -> ToolResult:
+    return ToolResult.failure("Refused", reason)
+
+
+# ------------------------------------------------------------------------------ place_order
+
+
+def _deployment(desk: TradingDesk, deployment_id: str) -> Deployment | ToolResult:
+    deployment = desk.deployments.get(deployment_id)
+    if deployment is None:
+        known = desk.deployments.deployments(include_retired=True)
+        return refused(str(unknown_deployment(deployment_id, known)))
+    if not deployment.active:
+        return refused(
+            f"deployment {deployment_id} is retired ({deployment.retire_reason}): only an "
+            "active deployment may trade"
+        )
+    mode = desk.stack.mode.value
+    if deployment.mode != mode:
+        return refused(
+            f"deployment {deployment_id} is a {deployment.mode} deployment and this trading "
+            f"stack is in {mode} mode: it may only trade {mode} deployments"
+        )
+    return deployment
+
+
+def _levels(desk: TradingDesk, spec: StrategySpec, now: datetime) -> Decision | ToolResult:
+    """The spec's levels on the last bar of the stored candles closed by `now`."""
+    day = to_ist(now).date()
+    candles = desk.minutes(spec.symbol, desk.sessions_before(day, desk.warmup_sessions), now)
+    if candles.is_empty():
+        return refused(f"no stored 1m candles of {spec.symbol} before {to_ist(now):%Y-%m-%d %H:%M}")
+    bars = candles if spec.timeframe == "1m" else resample(candles, spec.timeframe)
+    decision = decision_at(compile_spec(spec, bars), bars, bars.height - 1, now)
+    if not math.isfinite(decision.stop) or decision.risk <= 0:
+        return refused(
+            f"the stop of {spec.name!r} cannot be computed on the stored candles yet (its "
+            "indicators are not warmed up)"
+        )
+    if decision.target is None or not math.isfinite(decision.target):
+        return refused(
+            f"{spec.name!r} has no take profit, and every entry needs a target: it cannot be "
+            "placed by the agent"
+        )
+    return decision
+
+
+def place_order(
+    desk: TradingDesk, deployment_id: str, direction: Literal["long", "short"]
+) -> ToolResult:
+    found = _deployment(desk, deployment_id)
+    if isinstance(found, ToolResult):
+        return found
+    spec = StrategySpec.model_validate_json(found.spec_json)
+    if direction != spec.direction:
+        return refused(
+            f"deployment {deployment_id} ({spec.name}) trades {spec.direction} only; "
+            f"{direction} is not what it was deployed for"
+        )
+    if spec.instrument.kind == "option":
+        return refused(f"{spec.name!r} buys options: the agent places index future entries only")
+    now = desk.now()
+    day = to_ist(now).date()
+    manager = desk.stack.positions
+    today = [p for p in manager.store.positions(day) if p.strategy_id == deployment_id]
+    active = [p.position_id for p in today if not p.state.is_final]
+    if active:
+        return refused(
+            f"deployment {deployment_id} already has position {active[0]} open: one position "
+            "per deployment; exit it first"
+        )
+    price = last_price(desk, spec.symbol, now)
+    if price is None or price.stale:
+        return refused(
+            f"no fresh price of {spec.symbol} (last {'none' if price is None else price.at}): "
+            "new entries need a current price"
+        )
+    decision = _levels(desk, spec, now)
+    if isinstance(decision, ToolResult):
+        return decision
+    contract = desk.contract_for(spec.symbol, day)
+    risk = desk.stack.risk
+    sizing = risk.size(risk.limits.capital, decision.reference, decision.stop, contract.lot_size)
+    if not sizing.approved:
+        return refused(sizing.reason)
+    intent = on_tick(
+        OrderIntent(
+            strategy_id=deployment_id,
+            symbol=contract.symbol,
+            security_id=contract.security_id,
+            side=Side.BUY if decision.direction > 0 else Side.SELL,
+            quantity=sizing.quantity,
+            lot_size=contract.lot_size,
+            tick_size=contract.tick_size,
+            stop_loss=decision.stop,
+            target=decision.target,
+            reference_price=decision.reference,
+            reason=f"agent: place_order {direction} for deployment {deployment_id}",
+            trading_day=day,
+            sequence=len(today) + 1,
+        ),
+        desk.stack.gateway.contracts,
+    )
+    try:
+        desk.stack.guard.require_can_send(desk.stack.broker)
+    except TradingRefusedError as exc:
+        return refused(str(exc))
+    portfolio = manager.portfolio(now, {contract.security_id: decision.reference})
+    verdict = risk.check(intent, portfolio, now)
+    if not verdict.approved:
+        return refused("; ".join(verdict.reasons))
+    plan = ExitPlan(
+        trail_offset=decision.trail_offset,
+        trail_fraction=decision.trail_fraction,
+        break_even_r=decision.break_even_r,
+    )
+    try:
+        position = manager.open(intent, plan, portfolio)
+    except TradingRefusedError as exc:
+        return refused(str(exc))
+    if position.state is PositionState.REJECTED:
+        return refused(f"position {position.position_id} was rejected: {position.message}")
+    return ToolResult.ok(
+        {**position_view(position, decision.reference), "levels_from": f"{decision.bar_ts}"}
+    )
+
+
+# ---------------------------------------------------------------------- exits and stops
+
+
+def _position(desk: TradingDesk, position_id: str) -> Position | ToolResult:
+    position = desk.stack.positions.store.position(position_id)
+    if position is None:
+        open_ids = [p.position_id for p in desk.stack.positions.store.positions(active_only=True)]
+        return refused(
+            f"no position {position_id!r}; open positions: {', '.join(open_ids) or 'none'} "
+            "(see `positions`)"
+        )
+    if position.state.is_final:
+        return refused(f"position {position_id} is already {position.state}: nothing to do")
+    return position
+
+
+def exit_position(desk: TradingDesk, position_id: str) -> ToolResult:
+    found = _position(desk, position_id)
+    if isinstance(found, ToolResult):
+        return found
+    if found.state is PositionState.UNKNOWN:
+        return refused(
+            f"position {position_id}: its entry's outcome is unknown; it is reconciled with the "
+            "broker before it can be closed"
+        )
+    try:
+        closed = desk.stack.positions.close(position_id, ExitReason.MANUAL)
+    except TradingRefusedError as exc:
+        return refused(str(exc))
+    return ToolResult.ok({"position_id": position_id, "state": closed.state.value})
+
+
+def modify_stop(desk: TradingDesk, position_id: str, stop: float) -> ToolResult:
+    found = _position(desk, position_id)
+    if isinstance(found, ToolResult):
+        return found
+    if found.state not in MANAGED or found.stop is None:
+        return refused(
+            f"position {position_id} is {found.state}: only the stop of an open position "
+            "(OPEN, BREAK_EVEN, TRAILING) can be moved"
+        )
+    side = "long" if found.direction > 0 else "short"
+    if found.direction * (stop - found.stop) <= 0:
+        wanted = "above" if found.direction > 0 else "below"
+        return refused(
+            f"stop {stop:g} is not tighter than the current {found.stop:g}: a {side} stop only "
+            f"moves {wanted} it"
+        )
+    tick = tick_of(found.entry_intent, desk.stack.gateway.contracts)
+    if tick is not None and not is_on_tick(stop, tick):
+        return refused(f"stop {stop:g} is not on the tick {tick:g} of {found.symbol}")
+    underlying = found.symbol.split("-")[0]
+    price = last_price(desk, underlying, desk.now())
+    if price is None:
+        return refused(f"no stored price of {underlying}: the stop cannot be checked")
+    if found.direction * (price.price - stop) <= 0:
+        relation = "below" if found.direction > 0 else "above"
+        return refused(
+            f"stop {stop:g} is not {relation} the last price {price.price:g}: a {side} stop "
+            "must be on the protective side (use exit_position to close now)"
+        )
+    now = desk.now()
+    moved = PositionRecorder(desk.stack.positions.store).write(
+        found.model_copy(update={"stop": stop}),
+        "stop_moved",
+        now,
+        from_state=found.state,
+        detail={"from": found.stop, "to": stop, "rule": "manual"},
+    )
+    sent = desk.stack.positions.resend_stop(moved)
+    return ToolResult.ok(
+        {
+            "position_id": position_id,
+            "stop": sent.stop,
+            "acknowledged": sent.broker_stop == sent.stop,
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- views
+
+
+def position_view(position: Position, mark: float | None) -> dict[str, JsonValue]:
+    unrealised = None
+    if position.entry_price is not None and mark is not None:
+        unrealised = round(
+            position.net_quantity * (mark - position.entry_price) - position.entry_costs, 2
+        )
+    return {
+        "position_id": position.position_id,
+        "deployment": position.strategy_id,
+        "side": "long" if position.direction > 0 else "short",
+        "state": position.state.value,
+        "quantity": position.open_quantity or position.quantity,
+        "entry": position.entry_price,
+        "stop": position.stop,
+        "target": position.target,
+        "unrealised_pnl": unrealised,
+    }
+
+
+def positions(desk: TradingDesk) -> ToolResult:
+    now = desk.now()
+    rows: list[JsonValue] = []
+    for position in desk.stack.positions.store.positions(active_only=True):
+        price = last_price(desk, position.symbol.split("-")[0], now)
+        rows.append(position_view(position, None if price is None else price.price))
+    return ToolResult.ok({"positions": rows})
+
+
+def market_snapshot(desk: TradingDesk, symbol: str) -> ToolResult:
+    name = index_instrument(symbol).symbol
+    now = desk.now()
+    day = to_ist(now).date()
+    price = last_price(desk, name, now)
+    if price is None:
+        return refused(f"no stored 1m candles of {name} before {to_ist(now):%Y-%m-%d %H:%M}")
+    history = desk.minutes(name, desk.sessions_before(day, desk.regime_sessions), now)
+    dated = history.with_columns(pl.col("ts").dt.convert_time_zone("Asia/Kolkata").dt.date())
+    last_day = dated["ts"][-1]
+    before = history.filter(dated["ts"] < last_day)
+    change = None
+    if before.height:
+        previous = float(before["close"][-1])
+        change = round((price.price / previous - 1) * 100, 2)
+    return ToolResult.ok(
+        {
+            "symbol": name,
+            "ltp": price.price,
+            "at": f"{to_ist(price.at):%Y-%m-%d %H:%M} IST",
+            "day_change_pct": change,
+            "regime": classify_regime(history),
+            "atm_iv": _implied_volatility(desk, name, day),
+            "stale": price.stale,
+        }
+    )
+
+
+def _implied_volatility(desk: TradingDesk, symbol: str, day: date) -> float | None:
+    try:
+        frame = desk.volatility.load(symbol, end=day + timedelta(days=1))
+    except NotFoundError:
+        return None
+    return None if frame.is_empty() else round(float(frame["iv"][-1]), 4)
+
+
+# ----------------------------------------------------------------------------- tools
+
+
+def trading_tools(desk: TradingDesk) -> list[FunctionTool]:
+    """The trading tools on `desk` (module docstring)."""
+
+    @tool(name="place_order", idempotent=False, deterministic=False, keywords=("buy", "sell"))
+    def place_order_tool(
+        deployment_id: DeploymentId, direction: Literal["long", "short"]
+    ) -> ToolResult:
+        """Enter a trade for an ACTIVE deployed strategy. You choose only the deployment and the
+        direction (its deployed direction); the system computes the quantity (risk sizing), the
+        stop and the target (the strategy's exit rules) and the risk manager approves or
+        refuses. A refusal comes back with its reasons: do not retry it unchanged.
+
+        Args:
+            deployment_id: The deployment's id (dep-<spec id>-<n>), as `tradeloop deployments
+                ls` lists it.
+            direction: "long" or "short": must be the deployed strategy's direction.
+        """
+        return place_order(desk, deployment_id, direction)
+
+    @tool(name="exit_position", idempotent=False, deterministic=False, keywords=("close",))
+    def exit_position_tool(position_id: PositionId) -> ToolResult:
+        """Close an open position now at market (reason: manual), cancelling its stop and
+        target orders.
+
+        Args:
+            position_id: The position's id, as `positions` lists it.
+        """
+        return exit_position(desk, position_id)
+
+    @tool(name="modify_stop", idempotent=False, deterministic=False, keywords=("tighten",))
+    def modify_stop_tool(
+        position_id: PositionId, stop: Annotated[float, Field(gt=0)]
+    ) -> ToolResult:
+        """Move an open position's stop TIGHTER (long: higher, short: lower), still on the
+        protective side of the last price and on the instrument's tick. A looser stop is
+        refused.
+
+        Args:
+            position_id: The position's id, as `positions` lists it.
+            stop: The new stop price.
+        """
+        return modify_stop(desk, position_id, stop)
+
+    @tool(name="positions", deterministic=False, keywords=("open", "holdings", "pnl"))
+    def positions_tool() -> ToolResult:
+        """The open positions: id, deployment, side, state, quantity, entry, stop, target and
+        unrealised P&L (rupees, after entry costs) at the last price."""
+        return positions(desk)
+
+    @tool(name="market_snapshot", deterministic=False, keywords=("price", "ltp", "regime"))
+    def market_snapshot_tool(symbol: Annotated[str, Field(max_length=20)]) -> ToolResult:
+        """An index's last price (the last stored 1m close and its time), day change in
+        percent, trend/volatility regime, ATM implied volatility and whether the price is
+        stale.
+
+        Args:
+            symbol: The index: NIFTY or BANKNIFTY.
+        """
+        return market_snapshot(desk, symbol)
+
+    return [
+        place_order_tool,
+        exit_position_tool,
+        modify_stop_tool,
+        positions_tool,
+        market_snapshot_tool,
+    ]
