@@ -289,3 +289,21 @@ def test_exits_skip_entry_rules(risk: RiskManager) -> None:
 def test_flatten_path_refuses_entries(risk: RiskManager) -> None:
     decision = risk.check(entry(), Portfolio(), AT_0930, flatten=True)
     assert RiskCheck.FLATTEN_NOT_EXIT in decision.checks
+
+
+def test_reward_risk_lost_only_to_tick_rounding_is_not_refused(risk: RiskManager) -> None:
+    """A spec's 1.5 R target, rounded toward the entry (and the reference away from the stop)
+    onto the tick, is a hair under 1.5 R: that rounding alone is no reason to refuse it."""
+    from tradeloop.domain.execution.contract import tick_of
+
+    base = entry()
+    tick = tick_of(base, risk.contracts)
+    assert tick is not None
+    reference, stop = base.reference_price, base.stop_loss
+    assert reference is not None and stop is not None
+    one_and_a_half = reference + 1.5 * (reference - stop)
+    rounded = entry(target=one_and_a_half - tick)
+    assert risk.check(rounded, Portfolio(), AT_0930).approved
+    short_of_it = entry(target=one_and_a_half - 3 * tick)
+    decision = risk.check(short_of_it, Portfolio(), AT_0930)
+    assert RiskCheck.REWARD_RISK in decision.checks

@@ -22,16 +22,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
 from tradeloop.clock import ManualClock
 from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.execution.paper import PaperBroker
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.positions.manager import PositionManager
 from tradeloop.domain.positions.model import ExitPlan, PositionState
 from tradeloop.domain.risk.manager import RiskManager
-from tradeloop.domain.strategy.session_signals import Decision, SessionSignals
+from tradeloop.domain.strategy.session_signals import Decision, SessionSignals, completes_bar
 from tradeloop.errors import TradingRefusedError
 
 
@@ -97,24 +99,20 @@ class TradingDay:
         self.broker = broker
         self.log = DayLog()
         self._sequence = 0
+        self._bars = _matching_bars(self.strategies)
+        self._max_bars: dict[str, int] = {}
+        """Position id → the spec's max bars held (0: none)."""
+        self._held: dict[str, int] = {}
+        """Position id → bars of the matching timeframe closed while it was open."""
 
     def on_minute(self, underlying: str, minute: pl.DataFrame) -> None:
         """One closed 1m bar of the index `underlying` (a one-row candle frame)."""
         row = minute.row(0, named=True)
-        opened: datetime = row["ts"]
-        closed = opened + timedelta(minutes=1)
-        securities = {s.contract.security_id for s in self.strategies if s.underlying == underlying}
-        self.clock.set(opened)
-        self.manager.on_time(opened)
-        if self.broker is not None:
-            for security in sorted(securities):
-                self.broker.on_bar(
-                    security, row["open"], row["high"], row["low"], row["close"], opened
-                )
-        self.manager.sync()
-        self.clock.set(closed)
-        for security in sorted(securities):
-            self.manager.on_bar_close(security, row["close"])
+        for security, bars in self._bars.items():
+            if bars.underlying == underlying:
+                closed = bars.add(row)
+                if closed is not None:
+                    self._on_bar(security, closed)
         for strategy in self.strategies:
             if strategy.underlying != underlying:
                 continue
@@ -122,6 +120,26 @@ class TradingDay:
             if decision is not None:
                 self.log.decisions.append((strategy.strategy_id, decision))
                 self._enter(strategy, decision)
+
+    def _on_bar(self, security: str, bar: _Bar) -> None:
+        """One bar of the matching timeframe, in the backtester's order: the time rules and
+        the max-bars exits at its open, the match, the stops ratcheted at its close."""
+        self.clock.set(bar.ts)
+        self.manager.on_time(bar.ts)
+        for position in self.manager.store.positions(self.day, active_only=True):
+            limit = self._max_bars.get(position.position_id, 0)
+            held = self._held.get(position.position_id, 0)
+            due = position.security_id == security and limit and held >= limit
+            if due and position.state is PositionState.OPEN:
+                self.manager.close(position.position_id, ExitReason.MAX_BARS)
+        if self.broker is not None:
+            self.broker.on_bar(security, bar.open, bar.high, bar.low, bar.close, bar.ts)
+        self.manager.sync()
+        self.clock.set(bar.close_time)
+        self.manager.on_bar_close(security, bar.close)
+        for position in self.manager.store.positions(self.day, active_only=True):
+            if position.security_id == security and position.state is PositionState.OPEN:
+                self._held[position.position_id] = self._held.get(position.position_id, 0) + 1
 
     def _enter(self, strategy: Strategy, decision: Decision) -> None:
         now = self.clock.now()
@@ -168,4 +186,57 @@ class TradingDay:
         if position.state is PositionState.REJECTED:
             self.log.refusals.append(Refusal(strategy.strategy_id, now, position.message))
             return
+        self._max_bars[position.position_id] = decision.max_bars_held
         self.log.opened.append(position.position_id)
+
+
+@dataclass
+class _Bar:
+    """A bar of the matching timeframe being built from minutes."""
+
+    ts: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    close_time: datetime
+
+
+class _MatchingBars:
+    """Minutes of one index into bars of `minutes` length, as `resample` labels them: a bar is
+    handed on when the minute that completes it closes."""
+
+    def __init__(self, underlying: str, minutes: int) -> None:
+        self.underlying = underlying
+        self.minutes = minutes
+        self._building: _Bar | None = None
+
+    def add(self, row: dict[str, Any]) -> _Bar | None:
+        opened: datetime = row["ts"]
+        bar = self._building
+        if bar is None:
+            bar = _Bar(opened, row["open"], row["high"], row["low"], row["close"], opened)
+        else:
+            bar.high, bar.low = max(bar.high, row["high"]), min(bar.low, row["low"])
+            bar.close = row["close"]
+        bar.close_time = opened + timedelta(minutes=1)
+        self._building = bar
+        if not completes_bar(opened, self.minutes):
+            return None
+        self._building = None
+        return bar
+
+
+def _matching_bars(strategies: Sequence[Strategy]) -> dict[str, _MatchingBars]:
+    """Per security, bars of the finest timeframe among the strategies that trade it: paper
+    matches and ratchets on the bars the backtest of that timeframe reads."""
+    finest: dict[str, tuple[str, int]] = {}
+    for strategy in strategies:
+        security = strategy.contract.security_id
+        minutes = strategy.signals.minutes
+        if security not in finest or minutes < finest[security][1]:
+            finest[security] = (strategy.underlying, minutes)
+    return {
+        security: _MatchingBars(underlying, minutes)
+        for security, (underlying, minutes) in sorted(finest.items())
+    }

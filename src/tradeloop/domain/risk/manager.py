@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tradeloop.domain.execution.contract import contract_failures
+from tradeloop.domain.execution.contract import contract_failures, tick_of
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
 from tradeloop.domain.market.calendar import NSECalendar, to_ist
 from tradeloop.domain.market.contracts import ContractTable
@@ -191,7 +191,10 @@ class RiskManager:
         if intent.target is None:
             failures.append((RiskCheck.NO_TARGET, "a target is required on every entry: set it"))
         if entry is not None and intent.stop_loss is not None and intent.target is not None:
-            failures += self._level_failures(intent.side, entry, intent.stop_loss, intent.target)
+            tick = tick_of(intent, self.contracts) or 0.0
+            failures += self._level_failures(
+                intent.side, entry, intent.stop_loss, intent.target, tick
+            )
         if not self._calendar.is_open(now):
             failures.append(
                 (RiskCheck.MARKET_CLOSED, f"the market is closed at {local:%Y-%m-%d %H:%M} IST")
@@ -224,7 +227,7 @@ class RiskManager:
         return failures
 
     def _level_failures(
-        self, side: Side, entry: float, stop: float, target: float
+        self, side: Side, entry: float, stop: float, target: float, tick: float
     ) -> list[tuple[RiskCheck, str]]:
         sign = side.sign
         if not (sign * (target - entry) > 0 and sign * (entry - stop) > 0):
@@ -236,7 +239,13 @@ class RiskManager:
                 )
             ]
         reward_risk = abs(target - entry) / abs(entry - stop)
-        if reward_risk < self.limits.min_reward_risk:
+        # Prices go out on the tick, each rounded the way that adds no risk (contract.on_tick):
+        # the reference and the target can each lose a tick of reward. Levels that met the
+        # minimum before that rounding are not refused for it.
+        unrounded_best = (abs(target - entry) + 2 * tick) / abs(entry - stop)
+        if reward_risk < self.limits.min_reward_risk and (
+            unrounded_best < self.limits.min_reward_risk
+        ):
             return [
                 (
                     RiskCheck.REWARD_RISK,

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
 from tradeloop.domain.market.resample import resample
-from tradeloop.domain.market.session import MINUTES
+from tradeloop.domain.market.session import MINUTES, OPEN_MINUTE
 from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.domain.strategy.spec import StrategySpec
@@ -79,7 +80,7 @@ class SessionSignals:
         _check_minutes(minute, self.spec.symbol, "a session minute")
         self._today.append(minute)
         ts: datetime = minute["ts"][0]
-        if not self._completes_bar(ts):
+        if not completes_bar(ts, self.minutes):
             return None
         candles = pl.concat([self._warmup, *self._today], how="vertical")
         bars = candles if self.spec.timeframe == "1m" else resample(candles, self.spec.timeframe)
@@ -88,13 +89,6 @@ class SessionSignals:
         if not signals.entry[last]:
             return None
         return decision_at(signals, bars, last, ts + timedelta(minutes=1))
-
-    def _completes_bar(self, ts: datetime) -> bool:
-        from tradeloop.domain.market.calendar import to_ist
-
-        local = to_ist(ts)
-        minute = local.hour * 60 + local.minute - (9 * 60 + 15)
-        return (minute + 1) % self.minutes == 0 or minute == MINUTES - 1
 
 
 def decision_at(signals: Signals, bars: pl.DataFrame, bar: int, decided_at: datetime) -> Decision:
@@ -136,3 +130,11 @@ def _check_minutes(frame: pl.DataFrame, symbol: str, what: str) -> None:
             f"{what} holds {sorted(symbols)} {sorted(intervals)} candles: a session of a "
             f"{symbol} spec takes {symbol} 1m candles"
         )
+
+
+def completes_bar(minute_ts: datetime, minutes: int) -> bool:
+    """Whether the 1m bar opening at `minute_ts` is the last minute of a `minutes` bar (bars
+    counted from 09:15 IST, as `resample` labels them; the session's last minute ends one)."""
+    local = to_ist(minute_ts)
+    minute = local.hour * 60 + local.minute - OPEN_MINUTE
+    return (minute + 1) % minutes == 0 or minute == MINUTES - 1
