@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 from session_kit import DAY, SECURITY, build_session
 
-from tradeloop.domain.market.calendar import NSECalendar
+from tradeloop.domain.market.calendar import IST, NSECalendar
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.positions.day import Contract, Strategy, TradingDay
 from tradeloop.domain.positions.model import PositionState
@@ -18,6 +18,7 @@ from tradeloop.domain.strategy.session_signals import SessionSignals
 from tradeloop.domain.strategy.spec import StrategySpec
 
 CALENDAR = NSECalendar.default()
+DAY_TZ = IST
 
 
 def _market() -> pl.DataFrame:
@@ -86,3 +87,32 @@ def test_an_entry_the_budget_cannot_size_is_refused_with_the_reason() -> None:
     assert day.log.refusals
     assert all("zero lots" in refusal.reason for refusal in day.log.refusals)
     assert not session.store.positions(DAY)
+
+
+def test_max_bars_held_closes_at_the_open_of_the_bar_after_it() -> None:
+    specs = []
+    for spec in SPECS:
+        document = spec.model_dump(mode="json")
+        document["exit"]["max_bars_held"] = 2
+        document["name"] = f"{spec.name}_2_bars"
+        specs.append(StrategySpec.from_document(document))
+    day, session = trade_day(specs)
+    reasons = [trade.exit_reason.value for trade in session.store.trades(DAY)]
+    assert "max_bars" in reasons, reasons
+    by_strategy = {s.strategy_id: s for s in day.strategies}
+    for trade in session.store.trades(DAY):
+        if trade.exit_reason.value != "max_bars":
+            continue
+        strategy = by_strategy[trade.strategy_id]
+        bars = strategy.signals.spec.exit.max_bars_held
+        minutes = strategy.signals.minutes
+        assert trade.exit_time == trade.entry_time + timedelta(minutes=bars * minutes)
+
+
+def test_a_5m_strategy_is_matched_on_5m_bars() -> None:
+    spec = next(spec for spec in SPECS if spec.timeframe == "5m")
+    day, session = trade_day([spec])
+    for trade in session.store.trades(DAY):
+        for moment in (trade.entry_time, trade.exit_time):
+            minute = moment.astimezone(DAY_TZ).minute
+            assert minute % 5 == 0, f"{moment} is not a 5m bar's open"

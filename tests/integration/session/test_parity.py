@@ -1,0 +1,74 @@
+"""`tradeloop parity`: paper and the backtest of one spec on one stored day, paired.
+
+What already agrees is pinned here for the example strategies and a random sample on several
+days: every trade is taken at the same bar, at the same price, in the same size and direction;
+a trade on one side only is explained by a refusal of the risk manager. The exits still differ
+where docs/manage.md says they do (the levels are measured from the decision close in paper,
+from the fill, slippage included, in the backtest).
+"""
+
+from __future__ import annotations
+
+import glob
+from datetime import date
+
+import pytest
+
+from tradeloop.app import stores
+from tradeloop.app.parity import parity
+from tradeloop.domain.market.synthetic import generate_market
+from tradeloop.domain.strategy.generators import random_specs
+from tradeloop.domain.strategy.spec import StrategySpec, load_spec
+from tradeloop.settings import load_settings
+
+DAYS = [date(2025, 3, 24), date(2025, 3, 25), date(2025, 3, 26)]
+
+
+def _specs() -> list[StrategySpec]:
+    examples = [load_spec(path) for path in sorted(glob.glob("examples/strategies/nifty_*.json"))]
+    sampled = random_specs(11, 14, "NIFTY", "5m")
+    return [spec for spec in [*examples, *sampled] if spec.instrument.kind != "option"]
+
+
+@pytest.fixture
+def stored() -> None:
+    market = generate_market("NIFTY", days=40, start=date(2025, 2, 3), seed=21)
+    stores.candle_store(load_settings()).write(market.candles)
+
+
+@pytest.mark.usefixtures("stored")
+def test_paper_takes_the_backtests_entries_or_says_why_not() -> None:
+    settings = load_settings()
+    paired = 0
+    for spec in _specs():
+        for day in DAYS:
+            report = parity(settings, spec, day)
+            for row in report.rows:
+                if row.paper is not None and row.backtest is not None:
+                    paired += 1
+                    ours, theirs = row.paper, row.backtest
+                    assert (ours.direction, ours.quantity) == (theirs.direction, theirs.quantity)
+                    assert ours.entry_price == pytest.approx(theirs.entry_price, abs=1e-6)
+                elif row.backtest is not None:
+                    # The backtest took it; paper was refused (or still held an earlier one).
+                    assert report.refusals or any(
+                        r.paper is not None and r.paper.exit_time > row.backtest.entry_time
+                        for r in report.rows
+                    ), (spec.name, day, row)
+    assert paired >= 10
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_trade_held_to_the_square_off_matches_in_full() -> None:
+    settings = load_settings()
+    squared = [
+        row
+        for spec in _specs()
+        for day in DAYS
+        for row in parity(settings, spec, day).rows
+        if row.paper is not None
+        and row.backtest is not None
+        and row.paper.exit_reason == row.backtest.exit_reason == "square_off"
+    ]
+    assert squared, "a trade held to the square-off to compare"
+    assert all(not row.differences for row in squared), [r.differences for r in squared]
