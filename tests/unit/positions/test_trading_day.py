@@ -111,7 +111,7 @@ def test_max_bars_held_closes_at_the_open_of_the_bar_after_it() -> None:
 
 def test_a_5m_strategy_is_matched_on_5m_bars() -> None:
     spec = next(spec for spec in SPECS if spec.timeframe == "5m")
-    day, session = trade_day([spec])
+    _, session = trade_day([spec])
     for trade in session.store.trades(DAY):
         for moment in (trade.entry_time, trade.exit_time):
             minute = moment.astimezone(DAY_TZ).minute
