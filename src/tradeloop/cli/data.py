@@ -19,7 +19,6 @@ from tradeloop.cli._plausibility import ALLOW_FUTURE_OPTION, MAX_MOVE_OPTION, pl
 from tradeloop.errors import ConfigError, DataValidationError, UserError
 
 if TYPE_CHECKING:
-    import polars as pl
     from rich.progress import Progress
 
 # The bar intervals of `domain.market.candles.INTERVALS`, written out for the help text: that
@@ -37,11 +36,6 @@ iv_app = typer.Typer(
 data_app.add_typer(iv_app, name="iv")
 DEFAULT_SYMBOLS = ["NIFTY", "BANKNIFTY"]
 GAPS_SHOWN = 50
-IV_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d-%b-%Y")
-"""Text days: ISO first; NSE's India VIX downloads write 02-Jan-2025."""
-LOWEST_PLAUSIBLE_MEDIAN_IV = 0.01
-"""1% a year: a typical day below it means the values were divided once too often."""
-ROWS_NOTE = "(rows count the file's data rows from 0; in a CSV, line = row + 2)"
 
 
 def register(app: typer.Typer) -> None:
@@ -242,17 +236,14 @@ def import_implied_volatility(
 
     from tradeloop.app import stores
     from tradeloop.domain.market.instruments import index_instrument
+    from tradeloop.storage.iv_import import ROWS_NOTE, IvUnit, read_iv_file
 
     name = index_instrument(symbol).symbol
     if percent and decimal:
         raise UserError("--percent and --decimal: pass one, the unit of the file's values")
-    raw = _read_iv_file(file)
-    if raw.is_empty():
-        raise DataValidationError(f"{file}: no data rows, nothing was imported")
-    days = _iv_days(raw[_column(raw, day_column, "--day-column", file)], file)
-    values = _iv_numbers(raw[_column(raw, iv_column, "--iv-column", file)], file)
-    iv = _in_decimal(values, percent, decimal, file)
-    frame = pl.DataFrame({"symbol": name, "day": days, "iv": iv})
+    unit: IvUnit | None = "percent" if percent else "decimal" if decimal else None
+    read = read_iv_file(file, day_column=day_column, iv_column=iv_column, unit=unit)
+    frame = pl.DataFrame({"symbol": name, "day": read["day"], "iv": read["iv"]})
     store = stores.volatility_store(settings())
     try:
         report = store.write(frame)
@@ -265,150 +256,6 @@ def import_implied_volatility(
         f"{stored.len():,} days stored, from {stored[0]} to {stored[-1]}",
         highlight=False,
     )
-
-
-def _read_iv_file(file: Path) -> pl.DataFrame:
-    import polars as pl
-
-    from tradeloop.domain.market.refusals import clip
-    from tradeloop.errors import NotFoundError
-    from tradeloop.storage.importer import CSV_SUFFIXES, NULL_MARKERS, PARQUET_SUFFIXES
-
-    if not file.is_file():
-        raise NotFoundError(f"file {file} does not exist (or is not a file): check the path")
-    name = file.name.lower()
-    try:
-        if name.endswith(CSV_SUFFIXES):
-            return pl.read_csv(
-                file, try_parse_dates=True, null_values=NULL_MARKERS, infer_schema_length=None
-            )
-        if name.endswith(PARQUET_SUFFIXES):
-            return pl.read_parquet(file)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataValidationError(f"cannot read {file}: {clip(str(exc), 300)}") from exc
-    raise DataValidationError(
-        f"{file}: unsupported file type; import a CSV ({', '.join(CSV_SUFFIXES)}) or Parquet "
-        f"({', '.join(PARQUET_SUFFIXES)}) file"
-    )
-
-
-def _column(raw: pl.DataFrame, wanted: str, option: str, file: Path) -> str:
-    """The file's column named `wanted`, ignoring case and surrounding spaces (NSE writes
-    "Date ")."""
-    from tradeloop.domain.market.refusals import clip_list
-    from tradeloop.storage._files import did_you_mean
-
-    matches = [column for column in raw.columns if column.strip().lower() == wanted.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    found = "several columns" if matches else "no column"
-    raise DataValidationError(
-        f"{file}: {found} named {wanted!r} ({option}). Columns found: {clip_list(raw.columns)}. "
-        f"Pass {option} with the file's column name.{did_you_mean(wanted, raw.columns)} "
-        "Nothing was imported."
-    )
-
-
-def _iv_days(raw: pl.Series, file: Path) -> pl.Series:
-    """Each row's day: dates as they are, timestamps as their IST date, text as a date."""
-    import polars as pl
-
-    dtype = raw.dtype
-    if dtype == pl.Date:
-        return raw.alias("day")
-    if isinstance(dtype, pl.Datetime):
-        aware = raw if dtype.time_zone else raw.dt.replace_time_zone("Asia/Kolkata")
-        return aware.dt.convert_time_zone("Asia/Kolkata").dt.date().alias("day")
-    if dtype != pl.String:
-        raise DataValidationError(
-            f"{file}: the day column {raw.name!r} has type {dtype}; expected dates (YYYY-MM-DD) "
-            "or timestamps. Nothing was imported."
-        )
-    text = raw.str.strip_chars()
-    parsed = min(
-        (text.str.to_date(format_, strict=False) for format_ in IV_DATE_FORMATS),
-        key=lambda candidate: candidate.null_count(),
-    )
-    _refuse_rows(
-        text, text.is_not_null() & parsed.is_null(), file, "not a date", "write YYYY-MM-DD"
-    )
-    return parsed.alias("day")
-
-
-def _iv_numbers(raw: pl.Series, file: Path) -> pl.Series:
-    import polars as pl
-
-    if raw.dtype.is_numeric() or raw.dtype == pl.Null:
-        return raw.cast(pl.Float64).alias("iv")
-    text = raw.cast(pl.String).str.strip_chars()
-    parsed = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-    _refuse_rows(text, text.is_not_null() & parsed.is_null(), file, "not a number", "fix them")
-    return parsed.alias("iv")
-
-
-def _refuse_rows(values: pl.Series, bad: pl.Series, file: Path, problem: str, fix: str) -> None:
-    import polars as pl
-
-    from tradeloop.domain.market.refusals import clip
-
-    if not bad.any():
-        return
-    rows = pl.DataFrame({"value": values, "bad": bad}).with_row_index("row").filter("bad")
-    shown = ", ".join(f"row {row} {clip(str(text))!r}" for row, text, _ in rows.head(5).iter_rows())
-    raise DataValidationError(
-        f"{file}: nothing was imported. Column {values.name!r} has {rows.height} value(s) "
-        f"{problem}: {shown}. {fix[0].upper()}{fix[1:]} or remove those rows.\n{ROWS_NOTE}"
-    )
-
-
-def _in_decimal(values: pl.Series, percent: bool, decimal: bool, file: Path) -> pl.Series:
-    """The values as annualised fractions, in the unit the user chose; refused when no unit was
-    chosen, or when the typical value contradicts the chosen one (1% to 300% a year)."""
-    from tradeloop.storage.volatility import MAX_PLAUSIBLE_IV
-
-    iv = values / 100 if percent else values
-    positive = iv.filter(iv.is_finite() & (iv > 0))
-    median = positive.median() if positive.len() else None
-    if percent == decimal:
-        raise UserError(_unit_refusal(file, median))
-    if not isinstance(median, float):
-        return iv  # every value is missing or not above zero: the store names those rows
-    given = "--percent" if percent else "--decimal"
-    if median > MAX_PLAUSIBLE_IV:
-        hint = "check --iv-column names the implied volatility" if percent else "pass --percent"
-        raise UserError(
-            f"{file}: with {given} the median iv is {median:g} ({median:.0%} a year), "
-            f"implausibly high; the values look like percent: {hint}. Nothing was imported."
-        )
-    if median < LOWEST_PLAUSIBLE_MEDIAN_IV:
-        hint = (
-            "the values look like decimals already: pass --decimal"
-            if percent
-            else ("check --iv-column names the implied volatility")
-        )
-        raise UserError(
-            f"{file}: with {given} the median iv is {median:g} ({median:.2%} a year), "
-            f"implausibly low: {hint}. Nothing was imported."
-        )
-    return iv
-
-
-def _unit_refusal(file: Path, median: object) -> str:
-    from tradeloop.storage.volatility import MAX_PLAUSIBLE_IV
-
-    if isinstance(median, float) and median > MAX_PLAUSIBLE_IV:
-        seen = f"the median value is {median:g}: looks like percent (India VIX is): pass --percent"
-    elif isinstance(median, float) and median < LOWEST_PLAUSIBLE_MEDIAN_IV:
-        seen = (
-            f"the median value is {median:g}, below 1% a year even as a decimal: check "
-            "--iv-column names the implied volatility, then pass --decimal or --percent"
-        )
-    else:
-        seen = (
-            "pass --percent if 14.2 means 14.2% a year (India VIX is in percent), --decimal if "
-            "0.142 does"
-        )
-    return f"{file}: the unit of the values is not given; {seen}. Nothing was imported."
 
 
 @data_app.command("ls")

@@ -17,6 +17,7 @@ from tradeloop.app import stores
 from tradeloop.cli import app, main
 from tradeloop.errors import DataValidationError, NotFoundError, UserError
 from tradeloop.settings import load_settings
+from tradeloop.storage.iv_import import read_iv_file
 
 GOOD_CSV = "day,iv\n2025-01-01,14.2\n2025-01-02,13.9\n2025-01-03,15.0\n"
 EXAMPLE_SPEC = Path(__file__).parents[3] / "examples" / "strategies" / "nifty_macd_puts_5m.json"
@@ -97,6 +98,26 @@ def test_reimporting_replaces_the_days_it_names(tmp_path: Path) -> None:
     stored = _stored()
     assert stored is not None
     assert stored["iv"].to_list() == pytest.approx([0.142, 0.139, 0.20, 0.21])
+
+
+def test_read_iv_file_returns_days_and_decimals_without_writing(tmp_path: Path) -> None:
+    text = 'Date ,Close \n02-Jan-2025,14.2\n03-Jan-2025,"1,3.9"\n'
+
+    frame = read_iv_file(
+        _write(tmp_path, text), day_column="date", iv_column="close", unit="percent"
+    )
+
+    assert frame.columns == ["day", "iv"]
+    assert frame["day"].to_list() == [date(2025, 1, 2), date(2025, 1, 3)]
+    assert frame["iv"].to_list() == pytest.approx([0.142, 0.139])
+    assert _stored() is None
+
+
+def test_read_iv_file_refuses_a_missing_file_and_an_unknown_unit(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="does not exist"):
+        read_iv_file(tmp_path / "absent.csv", unit="percent")
+    with pytest.raises(UserError, match="unit of the values is not given"):
+        read_iv_file(_write(tmp_path, "day,iv\n2025-01-06,0.14\n"), unit=None)
 
 
 BAD_INPUTS = {
