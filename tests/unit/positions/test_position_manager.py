@@ -210,3 +210,57 @@ def test_unknown_entry_still_absent_two_minutes_later_is_settled_not_placed() ->
     assert lossy.manager.portfolio().open_position_count == 0
     assert lossy.broker.orders() == []  # nothing was ever sent again
     assert lossy.manager.start().ok
+
+
+def test_tighter_manual_stop_is_rounded_written_then_sent_and_acknowledged(
+    session: Session,
+) -> None:
+    position_id = opened(session, ExitPlan(break_even_r=None))  # stop 98, last close 100.1
+
+    moved = session.manager.tighten_stop(position_id, 99.02)
+
+    assert (moved.stop, moved.broker_stop, moved.state) == (99.05, 99.05, PositionState.OPEN)
+    events = session.store.events(position_id)
+    assert [event.kind for event in events[-2:]] == ["stop_moved", "stop_acknowledged"]
+    assert events[-2].detail == {"from": 98.0, "to": 99.05, "rule": "manual"}
+    assert session.store.position(position_id) == moved
+    assert session.broker.stop_of("PAPER-000001") == 99.05
+
+
+@pytest.mark.parametrize(("side", "stop"), [(Side.BUY, 97.5), (Side.BUY, 98.0), (Side.SELL, 102.5)])
+def test_looser_manual_stop_is_refused_and_nothing_is_written(
+    session: Session, side: Side, stop: float
+) -> None:
+    position_id = opened(session, ExitPlan(break_even_r=None), side)
+    before = session.store.events(position_id)
+
+    with pytest.raises(UserError, match=f"position {position_id}: .*not tighter"):
+        session.manager.tighten_stop(position_id, stop)
+
+    assert session.store.events(position_id) == before
+
+
+def test_manual_stop_of_a_pending_or_missing_position_is_refused(session: Session) -> None:
+    session.clock.set(at(9, 31))
+    pending = session.manager.open(entry(), TRAIL)
+    assert pending.state is PositionState.PENDING
+    before = session.store.events(pending.position_id)
+
+    with pytest.raises(UserError, match=f"position {pending.position_id} is PENDING"):
+        session.manager.tighten_stop(pending.position_id, 99.0)
+    with pytest.raises(UserError, match="no position nope"):
+        session.manager.tighten_stop("nope", 99.0)
+    assert session.store.events(pending.position_id) == before
+
+
+def test_manual_stop_beyond_the_last_mark_is_refused_and_nothing_is_written(
+    session: Session,
+) -> None:
+    position_id = opened(session, ExitPlan(break_even_r=None))  # last close 100.1
+    before = session.store.events(position_id)
+
+    with pytest.raises(UserError, match=r"not below the last price 100\.1"):
+        session.manager.tighten_stop(position_id, 100.2)
+
+    assert session.store.events(position_id) == before
+    assert session.broker.stop_of("PAPER-000001") == 98.0

@@ -339,8 +339,9 @@ def test_modify_stop_tighter_is_written_and_sent_looser_is_refused(desk: Desk) -
     assert moved is not None and moved.stop == moved.broker_stop == tighter
     [stop_leg] = [o for o in desk.ledger.paper_orders() if o.leg is FillLeg.STOP_LOSS]
     assert stop_leg.trigger_price == tighter
-    kinds = [event.kind for event in desk.ledger.events(position.position_id)]
-    assert kinds[-2:] == ["stop_moved", "stop_acknowledged"]
+    events = desk.ledger.events(position.position_id)
+    assert [event.kind for event in events[-2:]] == ["stop_moved", "stop_acknowledged"]
+    assert events[-2].detail["rule"] == "manual"
 
 
 def test_exit_position_closes_through_the_position_manager(desk: Desk) -> None:

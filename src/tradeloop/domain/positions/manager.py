@@ -9,7 +9,8 @@ updates (`sync`), and bar closes (`on_bar_close`), it
   to REJECTED when the entry is refused, rejected, never sent or settled as not placed;
 * on each close ratchets the stop (trailing, break-even) and keeps the broker's stop in line
   with it (stopsync.py): the new stop is written, sent with `modify_stop`, its acknowledgement
-  written; an unacknowledged stop is sent again on the next close;
+  written; an unacknowledged stop is sent again on the next close. A stop tightened by hand
+  (`tighten_stop`) takes the same path;
 * closes it on a stop or target fill (by the broker's legs), at the square-off time, and when
   the kill switch is on or the day is HALTED (the flatten path): CLOSING is written with the
   exit intent, then the legs are cancelled, then the exit goes out through the gateway
@@ -187,6 +188,18 @@ class PositionManager:
     def resend_stop(self, position: Position) -> Position:
         """Send the stop the ledger holds but the broker never acknowledged."""
         return self._stops.send(position)
+
+    def tighten_stop(self, position_id: str, stop: float) -> Position:
+        """Tighten an open position's stop by hand (long: higher, short: lower), on the tick
+        toward the position and on the protective side of its last mark: the new stop is
+        written (`stop_moved`, rule "manual"), then sent as `on_bar_close` sends stops (its
+        acknowledgement written, or sent again on the next close). Returns the position as
+        updated. A UserError naming the position and why, with nothing written, when it is
+        unknown, not OPEN/BREAK_EVEN/TRAILING, or the stop is looser or beyond the mark."""
+        position = self.store.position(position_id)
+        if position is None:
+            raise UserError(f"no position {position_id}: see `tradeloop positions`")
+        return self._stops.tighten(position, stop, self._marks.get(position.security_id))
 
     def reject_unsent(self, position: Position) -> Position:
         return self._recorder.transition(

@@ -7,6 +7,10 @@ position: never looser); then, whenever the two differ, the wanted stop is sent.
 broker never acknowledged (a dropped connection, a timeout: a `TransientError`) is sent again
 on the next close, and again, until the broker confirms it, not only after a restart. (So is
 one whose order the broker's lookup does not show yet: OrderStateUnknownError.)
+
+A person or the agent may also tighten the stop by hand (`tighten`): only tighter, rounded onto
+the tick toward the position, on the protective side of the last mark; written (rule "manual"),
+then sent the same way.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from tradeloop.domain.positions.model import Position, PositionState
 from tradeloop.domain.positions.recorder import PositionRecorder
 from tradeloop.domain.positions.stops import stop_after_close
 from tradeloop.domain.positions.store import PositionStore
-from tradeloop.errors import OrderStateUnknownError, TransientError
+from tradeloop.errors import OrderStateUnknownError, TransientError, UserError
 
 _log = logging.getLogger(__name__)
 
 MANAGED = (PositionState.OPEN, PositionState.BREAK_EVEN, PositionState.TRAILING)
 """States whose stop the manager moves (a CLOSING position's legs are being cancelled)."""
+_NOISE = 1e-9
+"""Two stops closer than this are the same stop (float noise on the tick grid)."""
 
 
 class StopSync:
@@ -84,6 +90,43 @@ class StopSync:
             detail={"stop": position.stop},
         )
 
+    def tighten(self, position: Position, stop: float, mark: float | None) -> Position:
+        """Move a MANAGED position's stop to `stop` (on the tick, toward the position): written as
+        a manual `stop_moved`, then sent (`send`). Refused with a UserError, writing nothing,
+        when the position is not MANAGED, the stop is not tighter, or it is not on the
+        protective side of `mark` (the last price seen, when known)."""
+        name = position.position_id
+        if position.state not in MANAGED or position.stop is None:
+            raise UserError(
+                f"position {name} is {position.state}: only the stop of an open position "
+                "(OPEN, BREAK_EVEN, TRAILING) can be moved"
+            )
+        direction = position.direction
+        side = "long" if direction > 0 else "short"
+        tick = tick_of(position.entry_intent, self.gateway.contracts)
+        wanted = protective_stop(direction, stop, tick)
+        asked = f"stop {stop:g}" + (f" (on the tick {wanted:g})" if wanted != stop else "")
+        if direction * (wanted - position.stop) <= _NOISE:
+            moves = "above" if direction > 0 else "below"
+            raise UserError(
+                f"position {name}: {asked} is not tighter than the current {position.stop:g}: "
+                f"a {side} stop only moves {moves} it"
+            )
+        if mark is not None and direction * (mark - wanted) <= 0:
+            relation = "below" if direction > 0 else "above"
+            raise UserError(
+                f"position {name}: {asked} is not {relation} the last price {mark:g}: a {side} "
+                "stop must be on the protective side (close the position to exit now)"
+            )
+        moved = self.recorder.write(
+            position.model_copy(update={"stop": wanted}),
+            "stop_moved",
+            self.clock.now(),
+            from_state=position.state,
+            detail={"from": position.stop, "to": wanted, "rule": "manual"},
+        )
+        return self.send(moved)
+
     def _ratchet(self, position: Position, close: float) -> Position:
         assert position.entry_price is not None and position.stop is not None
         assert position.initial_stop is not None
@@ -100,7 +143,7 @@ class StopSync:
             return position
         tick = tick_of(position.entry_intent, self.gateway.contracts)
         stop = protective_stop(position.direction, move.stop, tick)
-        if math.isclose(stop, position.stop, rel_tol=0.0, abs_tol=1e-9):
+        if math.isclose(stop, position.stop, rel_tol=0.0, abs_tol=_NOISE):
             return position  # the move was float noise on a stop already on the tick
         return self.recorder.write(
             position.model_copy(update={"stop": stop, "state": move.state}),
