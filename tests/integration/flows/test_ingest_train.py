@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from support.dhan_charts import DhanChartsServer
 from tradeloop.app import stores
 from tradeloop.app.research import research_context
 from tradeloop.domain.market.calendar import to_ist
@@ -68,6 +69,29 @@ def test_ingest_extends_the_synthetic_market_by_the_missing_sessions_and_is_idem
     again = ingest_flow(IngestParameters(symbols=["NIFTY"], until=date(2026, 1, 9)))
     assert again["NIFTY"].sessions_added == 0 and again["NIFTY"].rows_inserted == 0
     assert store.load("NIFTY", "1m").height == extended.height
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_fetches_the_missing_sessions_from_dhan_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with DhanChartsServer(access_token="TOKEN-SECRET-123", client_id="1000000007") as server:
+        monkeypatch.setenv("TRADELOOP_DHAN_CLIENT_ID", "1000000007")
+        monkeypatch.setenv("TRADELOOP_DHAN_ACCESS_TOKEN", "TOKEN-SECRET-123")
+        monkeypatch.setenv("TRADELOOP_DHAN_BASE_URL", server.base_url)
+        parameters = IngestParameters(symbols=["NIFTY"], days_back=10, until=date(2026, 1, 9))
+        first = ingest_flow(parameters)
+        asked = len(server.requests)
+        again = ingest_flow(parameters)
+        assert len(server.requests) == asked  # nothing is missing: nothing is asked for
+    calendar = stores.calendar(load_settings())
+    sessions = calendar.trading_days(date(2025, 12, 31), date(2026, 1, 9))
+    assert first["NIFTY"].source == "dhan" and asked >= 1
+    assert first["NIFTY"].sessions_added == len(sessions)
+    assert first["NIFTY"].last_session == date(2026, 1, 9)
+    assert again["NIFTY"].sessions_added == 0 and again["NIFTY"].rows_inserted == 0
 
 
 @pytest.mark.usefixtures("prefect_harness")
