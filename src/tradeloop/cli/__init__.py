@@ -15,6 +15,7 @@ from tradeloop.cli import (
     instruments,
     options,
     research,
+    serve,
     session,
     strategy,
     trading,
@@ -56,6 +57,7 @@ for module in (
     trading,
     deployments,
     session,
+    serve,
 ):
     module.register(app)
 

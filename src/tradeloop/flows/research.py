@@ -16,6 +16,7 @@ from typing import Literal, TypeVar, cast
 
 import polars as pl
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,13 @@ from tradeloop.domain.strategy.generation import Lineage
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
 from tradeloop.errors import NotFoundError, UserError
+from tradeloop.flows.artifacts import (
+    LEADERBOARD_KEY,
+    LEADERBOARD_ROWS,
+    REPORT_KEY,
+    leaderboard_table,
+    research_report,
+)
 from tradeloop.settings import Settings, load_settings
 from tradeloop.storage.memory import StrategyRecord
 from tradeloop.tasks.research import (
@@ -280,6 +288,16 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
         records.extend(_gate(settings, run_id, symbol, evaluated, candles, lockbox.start))
     deployed = deploy_passing(settings, run_id, _as_is(records))
     rows = rank([record.leaderboard_row() for record in records])
+    create_table_artifact(
+        table=leaderboard_table(rows),
+        key=LEADERBOARD_KEY,
+        description=f"The top {LEADERBOARD_ROWS} of {len(rows)} strategies of this research run",
+    )
+    create_markdown_artifact(
+        markdown=research_report(rows, len(records) - reused, reused, deployed, settings.strategy),
+        key=REPORT_KEY,
+        description="What this research run evaluated, what passed the gate, what it deployed",
+    )
     return ResearchResult(
         leaderboard=rows,
         evaluated=len(records) - reused,
