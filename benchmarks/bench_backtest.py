@@ -72,6 +72,7 @@ CONFIG = BacktestConfig(
     slippage_bps=0.0,
     apply_costs=False,
     stops_from_entry_bar=False,
+    levels_from="fill",  # the peers measure the stop and target from the fill
 )
 
 

@@ -95,29 +95,46 @@ def test_kernel_charges_equal_the_shared_cost_model() -> None:
 
 
 def test_slippage_moves_market_fills_against_the_trader_but_not_target_fills() -> None:
-    """2 bps + 1 tick (0.05): entry 24,000 + 4.80 + 0.05 = 24,004.85. Target 1% of the fill =
-    24,244.8985, a resting limit order: filled at its level, no slippage. Slippage paid =
-    65 × 4.85 = 315.25 (already inside the prices)."""
+    """2 bps + 1 tick (0.05): entry 24,000 + 4.80 + 0.05 = 24,004.85. Target 1% of the signal's
+    close 24,000 = 24,240, a resting limit order: filled at its level, no slippage. Slippage
+    paid = 65 × 4.85 = 315.25 (already inside the prices)."""
     config = ONE_LOT.model_copy(
         update={"slippage_bps": 2.0, "slippage_ticks": 1.0, "apply_costs": False}
     )
     rows = [(24000, 24010, 23990, 24000), (24000, 24260, 23990, 24200)]
     _, trade = _trade(rows, config, stop_fraction=0.01, target_fraction=0.01)
     assert trade["entry_price"] == pytest.approx(24004.85)
-    assert trade["exit_price"] == pytest.approx(24004.85 * 1.01)
+    assert trade["exit_price"] == pytest.approx(24240.0)
     assert trade["slippage"] == pytest.approx(65 * 4.85)
 
 
+def test_levels_measured_from_the_fill_move_with_its_slippage() -> None:
+    """levels_from='fill' (the peers' convention): the target is 1% of the fill, 24,004.85 ×
+    1.01 = 24,244.8985, on the 0.05 tick toward the entry: 24,244.85."""
+    config = ONE_LOT.model_copy(
+        update={
+            "slippage_bps": 2.0,
+            "slippage_ticks": 1.0,
+            "apply_costs": False,
+            "levels_from": "fill",
+        }
+    )
+    rows = [(24000, 24010, 23990, 24000), (24000, 24260, 23990, 24200)]
+    _, trade = _trade(rows, config, stop_fraction=0.01, target_fraction=0.01)
+    assert trade["entry_price"] == pytest.approx(24004.85)
+    assert trade["exit_price"] == pytest.approx(24244.85)
+
+
 def test_stop_fill_pays_slippage_below_its_level() -> None:
-    """Entry 24,000 + 2 bps = 24,004.80; stop 1% below the fill = 23,764.752; a stop-market
-    order fills 2 bps below its level: 23,764.752 × (1 − 0.0002) = 23,760.0990496."""
+    """Entry 24,000 + 2 bps = 24,004.80; stop 1% below the signal's close 24,000 = 23,760; a
+    stop-market order fills 2 bps below its level: 23,760 × (1 − 0.0002) = 23,755.248."""
     config = ONE_LOT.model_copy(update={"slippage_bps": 2.0, "apply_costs": False})
     rows = [(24000, 24010, 23990, 24000), (24000, 24010, 23700, 23800)]
     _, trade = _trade(rows, config, stop_fraction=0.01, target_fraction=0.01)
     assert trade["exit_reason"] == "stop"
-    assert trade["initial_stop"] == pytest.approx(23764.752)
-    assert trade["exit_price"] == pytest.approx(23764.752 * (1 - 0.0002))
-    assert trade["slippage"] == pytest.approx(65 * (4.8 + 23764.752 * 0.0002))
+    assert trade["initial_stop"] == pytest.approx(23760.0)
+    assert trade["exit_price"] == pytest.approx(23760.0 * (1 - 0.0002))
+    assert trade["slippage"] == pytest.approx(65 * (4.8 + 23760.0 * 0.0002))
 
 
 def test_costs_off_charges_nothing() -> None:

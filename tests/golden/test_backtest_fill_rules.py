@@ -83,10 +83,11 @@ def test_trailing_stop_ratchets_on_closes_and_never_loosens() -> None:
     """Initial stop 2% (98), no target, trail 1% of each close, effective from the next bar:
 
     bar 1 close 101   → trail 101 − 1.01 = 99.99 > 98       → stop 99.99
-    bar 2 close 102.5 → trail 102.5 − 1.025 = 101.475       → stop 101.475
-    bar 3 close 101.9 → trail 101.9 − 1.019 = 100.881 lower → stop stays 101.475
-    bar 4 low 101.0 <= 101.475 → exit at 101.475, trailing_stop, four bars held.
-    Bar 2's high 103 never moves the stop: only closes do.
+    bar 2 close 102.5 → trail 102.5 − 1.025 = 101.475       → stop 101.5 (on the 0.05 tick,
+                                                              rounded toward the position)
+    bar 3 close 101.9 → trail 101.9 − 1.019 = 100.881 lower → stop stays 101.5
+    bar 4 low 101.0 <= 101.5 → exit at 101.5, trailing_stop, four bars held.
+    Bar 2's high 103 never moves the stop: only closes do. (Bar 1's 99.99 is 100.0 on the tick.)
     """
     rows = [
         (100, 100.2, 99.8, 100),
@@ -99,7 +100,7 @@ def test_trailing_stop_ratchets_on_closes_and_never_loosens() -> None:
     result = _run(rows, stop_fraction=0.02, target_fraction=None, trail_fraction=0.01)
     trade = _only_trade(result)
     assert trade["exit_reason"] == "trailing_stop"
-    assert trade["exit_price"] == pytest.approx(101.475)
+    assert trade["exit_price"] == pytest.approx(101.5)
     assert trade["bars_held"] == 4
     assert trade["initial_stop"] == pytest.approx(98.0)
 
@@ -111,8 +112,9 @@ def test_break_even_moves_stop_to_entry_plus_round_trip_costs() -> None:
     0.173, SEBI 0.01, stamp 0.20, GST 18% × 3.183 = 0.57294 → 3.95594.
     Estimated exit charges (sell 100 @ 100): brokerage 3.00, STT 2.00, exchange 0.173, SEBI
     0.01, GST 0.57294 → 5.75594. Per unit: (3.95594 + 5.75594) / 100 = 0.0971188.
-    Bar 2 closes at 101.2 >= 100 + 1 × 1R → from bar 3 the stop is 100.0971188; bar 3's low
-    100.05 touches it: exit at 100.0971188, break_even_stop, and the trade nets ~0.
+    Bar 2 closes at 101.2 >= 100 + 1 × 1R → from bar 3 the stop is 100.0971188, on the 0.05
+    tick toward the position 100.1; bar 3's low 100.05 touches it: exit at 100.1,
+    break_even_stop, and the trade nets at least zero (less than a tick a unit above it).
     """
     config = BacktestConfig(
         sizing="fixed_quantity", quantity=100, slippage_bps=0.0, apply_costs=True
@@ -126,8 +128,8 @@ def test_break_even_moves_stop_to_entry_plus_round_trip_costs() -> None:
     result = _run(rows, config=config, target_fraction=None, break_even_r=1.0)
     trade = _only_trade(result)
     assert trade["exit_reason"] == "break_even_stop"
-    assert trade["exit_price"] == pytest.approx(100.0971188, abs=1e-9)
-    assert abs(trade["net_pnl"]) < 0.01
+    assert trade["exit_price"] == pytest.approx(100.1, abs=1e-9)
+    assert 0.0 <= trade["net_pnl"] < 100 * 0.05
 
 
 def test_break_even_not_reached_keeps_initial_stop() -> None:

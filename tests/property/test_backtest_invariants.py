@@ -103,6 +103,7 @@ def configs(draw: st.DrawFn) -> BacktestConfig:
         slippage_ticks=draw(st.sampled_from([0.0, 1.0])),
         stops_from_entry_bar=draw(st.booleans()),
         apply_costs=draw(st.booleans()),
+        levels_from=draw(st.sampled_from(["signal", "fill"])),
     )
 
 

@@ -23,6 +23,20 @@ from tradeloop.domain.strategy.signals import Signals
 
 COSTS = CostTable.bundled()
 
+
+def on_grid(price: float, tick: float, direction: int) -> float:
+    """`price` on the tick grid, up (direction > 0) or down, unless already on it: written out
+    here with `decimal` (not the shared function) as the independent reading."""
+    from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+    units = price / tick
+    if abs(units - round(units)) <= 1e-6:
+        return float(Decimal(round(units)) * Decimal(str(tick)))
+    rounding = ROUND_CEILING if direction > 0 else ROUND_FLOOR
+    whole = Decimal(float(units)).to_integral_value(rounding=rounding)
+    return float(whole * Decimal(str(tick)))
+
+
 TABLE = CostTable.bundled()
 
 
@@ -56,31 +70,44 @@ def reference_trades(
             t += 1
             continue
         fill = market.open[fill_bar] + d * slip(market.open[fill_bar])
-        risk = signals.stop_offset[t] * signals.stop_scale + signals.stop_fraction * fill
-        reward = signals.target_offset[t] + signals.target_fraction * fill
+        # Levels and size from the signal's close (the order path's price) or from the fill.
+        anchor = market.close[t] if config.levels_from == "signal" else fill
+        risk = signals.stop_offset[t] * signals.stop_scale + signals.stop_fraction * anchor
+        reward = signals.target_offset[t] + signals.target_fraction * anchor
         reward += signals.target_r * risk
         if not (risk > 0 and math.isfinite(risk)) or reward <= 0:
             t += 1
             continue
-        stop = fill - d * risk
+        stop = anchor - d * risk
         if config.sizing == "fixed_quantity":
             quantity = config.quantity
         else:
             base = cash if config.compounding else config.capital
             quantity = risk_quantity(
-                base, config.risk_per_trade_pct / 100, fill, stop, config.lot_size
+                base, config.risk_per_trade_pct / 100, anchor, stop, config.lot_size
             )
         if quantity <= 0:
             t += 1
             continue
         entry_costs = charges(d > 0, fill, quantity)
-        target = fill + d * reward
+        target = anchor + d * reward
+        # Levels on the tick, each rounded the way that adds no risk.
+        tick = config.tick_size
+        stop = on_grid(stop, tick, d)
+        if not math.isnan(target):
+            target = on_grid(target, tick, -d)
+        initial_risk = abs(fill - stop)  # R of the break-even rule: the fill to the stop
         kind = "stop"
         break_even_done = False
         break_even = (entry_costs.total + charges(d < 0, fill, quantity).total) / quantity
         break_even += slip(fill)
         exit_bar, reference, reason, at_open = -1, 0.0, "", False
+        gapped = config.stops_from_entry_bar and d * (fill - stop) <= 0
         for i in range(fill_bar, n):
+            if gapped:  # filled through the stop: it goes off on the bar's worse extreme
+                worst = market.low[i] if d > 0 else market.high[i]
+                exit_bar, reference, reason = i, worst, "stop"
+                break
             if i > fill_bar:
                 opening = market.open[i]
                 if d * (opening - stop) <= 0:
@@ -113,12 +140,12 @@ def reference_trades(
                 offset = signals.trail_offset[i] * signals.trail_scale
                 trail = close - d * (offset + signals.trail_fraction * close)
                 if d * (trail - stop) > 0:
-                    stop, kind = trail, "trailing_stop"
-            reached = d * (close - fill) >= signals.break_even_r * risk  # False for NaN
+                    stop, kind = on_grid(trail, tick, d), "trailing_stop"
+            reached = d * (close - fill) >= signals.break_even_r * initial_risk  # NaN: False
             if reached and not break_even_done:
                 break_even_done = True
                 if d * (fill + d * break_even - stop) > 0:
-                    stop, kind = fill + d * break_even, "break_even_stop"
+                    stop, kind = on_grid(fill + d * break_even, tick, d), "break_even_stop"
         exit_price = (
             reference if reason == "target" and not at_open else reference - d * slip(reference)
         )

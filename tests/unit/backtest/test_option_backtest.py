@@ -25,6 +25,7 @@ from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.options.chain import Smile
 from tradeloop.domain.options.expiries import ExpiryCalendar, bundled_expiry_rules
 from tradeloop.domain.options.market import OptionMarket, choose_contract, ist_day
+from tradeloop.domain.price_ticks import round_to_tick
 from tradeloop.domain.strategy.rules import OptionInstrument
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
@@ -198,10 +199,12 @@ def test_trades_are_whole_lots_with_premium_at_risk_inside_the_budget(
         assert quantity % LOT == 0
         assert trade["lots"] == quantity // LOT
         base = equity if compounding else 1_000_000.0
-        at_risk = (trade["entry_price"] - trade["initial_stop"]) * quantity
+        # The premium at risk as sized: from the decision's premium (premium exits) or from
+        # the fill (index exits) to the initial stop, the risk manager's measure.
+        at_risk = trade["risk_per_unit"] * quantity
         assert 0 < at_risk <= base * 0.005 + 1e-6
         # the most lots inside the budget: one more would have been over it
-        assert (trade["entry_price"] - trade["initial_stop"]) * (quantity + LOT) > base * 0.005
+        assert trade["risk_per_unit"] * (quantity + LOT) > base * 0.005
         equity += trade["net_pnl"]
 
 
@@ -461,9 +464,12 @@ def falling_day(direction: int) -> pl.DataFrame:
     return candles(session_bars("2025-03-04", closes), interval="5m")
 
 
-def premium_bars(result: BacktestResult, frame: pl.DataFrame, option_type: str) -> np.ndarray:
-    """The model's premium at each bar's adverse extreme (at the bar's close time), for the
-    first trade's contract, rebuilt from the market: what the stop is checked against."""
+def premium_bars(
+    result: BacktestResult, frame: pl.DataFrame, option_type: str, column: str | None = None
+) -> np.ndarray:
+    """The model's premium at each bar's adverse extreme (or `column`) at the bar's close
+    time, for the first trade's contract, rebuilt from the market: what the stop is checked
+    against."""
     trade = trade_rows(result)[0]
     signal = int(trade["signal_bar"])
     stamps = frame["ts"].dt.epoch("ns").to_numpy()
@@ -478,6 +484,8 @@ def premium_bars(result: BacktestResult, frame: pl.DataFrame, option_type: str) 
     )
     assert contract.strike == trade["strike"]
     adverse = frame["low"] if option_type == "CE" else frame["high"]
+    if column is not None:
+        adverse = frame[column]
     ends = stamps + 5 * 60_000_000_000
     vols = np.full(frame.height, IV)
     return MARKET.prices(contract, adverse.to_numpy(), ends, vols)
@@ -498,11 +506,14 @@ def test_a_premium_stop_exits_when_the_premium_falls_through_it(option_type: str
     )
     (trade,) = trade_rows(result)
     assert trade["exit_reason"] == "stop"
-    entry = trade["entry_price"]
-    assert trade["initial_stop"] == pytest.approx(entry * (1 - pct), abs=1e-9)
-    slip = trade["initial_stop"] * 2.0 / 10_000
-    assert trade["exit_price"] <= entry * (1 - pct) - slip + 1e-9
-    assert trade["exit_price"] >= entry * (1 - pct) - slip - 1e-6  # no gap: filled at the stop
+    # 30 % below the premium the decision was taken at (the signal bar's close).
+    decided = trade["risk_per_unit"] / pct
+    stop = trade["initial_stop"]
+    assert stop == pytest.approx(round_to_tick(decided * (1 - pct), 0.05, 1), abs=1e-9)
+    assert decided == pytest.approx(premium_bars(result, frame, option_type, "close")[5])
+    slip = stop * 2.0 / 10_000
+    assert trade["exit_price"] <= stop - slip + 1e-9
+    assert trade["exit_price"] >= stop - slip - 1e-6  # no gap: filled at the stop
     assert trade["net_pnl"] < 0
     lows = premium_bars(result, frame, option_type)
     entry_bar, exit_bar = int(trade["entry_bar"]), int(trade["exit_bar"])

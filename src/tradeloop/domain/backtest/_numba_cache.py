@@ -33,6 +33,7 @@ COMPILED_MODULES: tuple[Path, ...] = (
 COMPILED_CALLEES: tuple[Path, ...] = (
     _HERE.parent / "exits.py",
     _HERE.parent / "stops.py",
+    _HERE.parent / "price_ticks.py",
     _HERE.parent / "risk" / "sizing.py",
 )
 _COVERED = frozenset(str(path) for path in COMPILED_MODULES)

@@ -23,6 +23,7 @@ from tradeloop.domain.market.contracts import ContractFacts
 from tradeloop.domain.market.instrument_master import ContractKind
 
 SizingMode = Literal["risk", "fixed_quantity"]
+LevelsFrom = Literal["signal", "fill"]
 
 
 class BacktestConfig(BaseModel):
@@ -76,6 +77,14 @@ class BacktestConfig(BaseModel):
         ),
     )
     apply_costs: bool = Field(True, description="Charge brokerage, STT, fees, stamp duty, GST.")
+    levels_from: LevelsFrom = Field(
+        "signal",
+        description=(
+            "Where the stop, target and size are measured from: 'signal', the signal bar's "
+            "close, as the order path sends them (the last price when the order goes out); "
+            "'fill', the fill at the next open, slippage included (vectorbt, backtesting.py)."
+        ),
+    )
     max_notional_pct: float | None = Field(
         None,
         gt=0,
@@ -144,6 +153,7 @@ class BacktestConfig(BaseModel):
                 1.0 if self.stops_from_entry_bar else 0.0,
                 1.0 if self.apply_costs else 0.0,
                 math.inf if self.max_notional_pct is None else self.max_notional_pct / 100.0,
+                1.0 if self.levels_from == "signal" else 0.0,
             ],
             dtype=np.float64,
         )

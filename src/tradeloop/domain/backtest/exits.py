@@ -19,6 +19,7 @@ from tradeloop.domain.backtest.layout import (
     BLOCK,
     C_APPLY_COSTS,
     C_STOPS_FROM_ENTRY_BAR,
+    C_TICK_SIZE,
     END_OF_DATA,
     MAX_BARS,
     P_BREAK_EVEN_R,
@@ -35,7 +36,6 @@ from tradeloop.domain.backtest.layout import (
     T_ENTRY_PRICE,
     T_INITIAL_STOP,
     T_QUANTITY,
-    T_RISK,
     T_TARGET,
     TARGET,
     X_MAX_CLOSE,
@@ -47,6 +47,7 @@ from tradeloop.domain.backtest.layout import (
     Market,
     Strategy,
 )
+from tradeloop.domain.price_ticks import round_to_tick
 from tradeloop.domain.stops import ratchet_stop
 
 
@@ -122,6 +123,12 @@ def find_exit(
     if rules[P_MAX_BARS] > 0:
         limit = min(limit, entry_bar + int(rules[P_MAX_BARS]))
     first = entry_bar if config[C_STOPS_FROM_ENTRY_BAR] > 0 else entry_bar + 1
+    fill = record[T_ENTRY_PRICE]
+    if first == entry_bar and position.direction * (fill - position.stop) <= 0.0:
+        # Levels measured from the signal's close, and the open gapped through the stop: the
+        # stop order goes off on the first price after the fill, the bar's worse extreme.
+        adverse = market.low[entry_bar] if position.direction > 0 else market.high[entry_bar]
+        return Exit(entry_bar, STOP, adverse, False)
     if rules[P_HAS_TRAIL] == 0 and math.isnan(rules[P_BREAK_EVEN_R]):
         # Fixed levels: find the first bar that reaches either, then apply that bar's rules.
         bar = _first_touch(market, first, limit, position)
@@ -130,11 +137,13 @@ def find_exit(
         return _exit_at_limit(market, limit, square_off_bar, end, position)
 
     # A stop that moves on each close, from the next bar: follow the position bar by bar.
-    direction, fill = position.direction, record[T_ENTRY_PRICE]
+    direction = position.direction
+    tick = config[C_TICK_SIZE]
     close, trail_offset = market.close, strategy.trail_offset
     has_trail = rules[P_HAS_TRAIL] > 0
     trail_scale, trail_fraction = rules[P_TRAIL_SCALE], rules[P_TRAIL_FRACTION]
-    break_even_move = rules[P_BREAK_EVEN_R] * record[T_RISK]  # NaN: no break-even
+    # R is the fill's distance to the initial stop, as the position manager measures it.
+    break_even_move = rules[P_BREAK_EVEN_R] * abs(fill - record[T_INITIAL_STOP])  # NaN: none
     break_even_buffer = 0.0
     if not math.isnan(rules[P_BREAK_EVEN_R]):
         # The break-even stop nets ~zero: round-trip charges and the exit's slippage, per unit.
@@ -161,6 +170,7 @@ def find_exit(
             break_even_move,
             break_even_buffer,
         )
+        stop = round_to_tick(stop, tick, int(direction))  # a moved stop goes out on the tick
         position = OpenPosition(direction, entry_bar, stop, stop_kind, position.target)
     return _exit_at_limit(market, limit, square_off_bar, end, position)
 

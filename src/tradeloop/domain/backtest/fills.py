@@ -15,6 +15,7 @@ from tradeloop.domain.backtest import _numba_cache  # noqa: F401  (before any @n
 from tradeloop.domain.backtest.layout import (
     C_APPLY_COSTS,
     C_FIXED_SIZING,
+    C_LEVELS_FROM_SIGNAL,
     C_LOT_SIZE,
     C_MAX_NOTIONAL_FRACTION,
     C_QUANTITY,
@@ -66,6 +67,7 @@ from tradeloop.domain.backtest.layout import (
     Market,
     Strategy,
 )
+from tradeloop.domain.price_ticks import round_to_tick
 from tradeloop.domain.risk.sizing import risk_quantity
 
 
@@ -122,15 +124,18 @@ def open_position(
     bar = signal_bar + 1
     reference = market.open[bar]
     price = reference + direction * slippage(reference, config)
-    risk = strategy.stop_offset[signal_bar] * rules[P_STOP_SCALE] + rules[P_STOP_FRACTION] * price
+    # The levels and the size are measured from the signal's close (the order path's last
+    # price when the order goes out) or from the fill (the peers' convention).
+    anchor = market.close[signal_bar] if config[C_LEVELS_FROM_SIGNAL] > 0 else price
+    risk = strategy.stop_offset[signal_bar] * rules[P_STOP_SCALE] + rules[P_STOP_FRACTION] * anchor
     reward = (
         strategy.target_offset[signal_bar]
-        + rules[P_TARGET_FRACTION] * price
+        + rules[P_TARGET_FRACTION] * anchor
         + rules[P_TARGET_R] * risk
     )
     if not (risk > 0.0 and math.isfinite(risk)) or reward <= 0.0:
         return SKIPPED_INVALID_STOP
-    stop = price - direction * risk
+    stop = anchor - direction * risk
     if config[C_FIXED_SIZING] > 0:
         quantity = config[C_QUANTITY]
     else:
@@ -141,7 +146,7 @@ def open_position(
             risk_quantity(
                 base,
                 config[C_RISK_FRACTION],
-                price,
+                anchor,
                 stop,
                 lot_size,
                 base * config[C_MAX_NOTIONAL_FRACTION],
@@ -154,8 +159,14 @@ def open_position(
     record[T_ENTRY_BAR] = bar
     record[T_ENTRY_PRICE] = price
     record[T_QUANTITY] = quantity
-    record[T_INITIAL_STOP] = stop
-    record[T_TARGET] = price + direction * reward  # NaN reward: no target
+    # The levels go out on the tick, each rounded the way that adds no risk (the stop toward
+    # the position, the target toward the entry), as the order path rounds them.
+    tick = config[C_TICK_SIZE]
+    record[T_INITIAL_STOP] = round_to_tick(stop, tick, int(direction))
+    target = anchor + direction * reward  # NaN reward: no target
+    if not math.isnan(target):
+        target = round_to_tick(target, tick, -int(direction))
+    record[T_TARGET] = target
     record[T_RISK] = risk
     record[T_SLIPPAGE] = quantity * (price - reference) * direction
     if config[C_APPLY_COSTS] > 0:

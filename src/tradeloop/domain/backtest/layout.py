@@ -18,8 +18,8 @@ from tradeloop.domain.exits import ExitReason
 # Config vector (BacktestConfig.kernel_vector).
 C_CAPITAL, C_RISK_FRACTION, C_FIXED_SIZING, C_QUANTITY, C_LOT_SIZE, C_COMPOUNDING = range(6)
 C_SLIPPAGE_BPS, C_SLIPPAGE_TICKS, C_TICK_SIZE, C_STOPS_FROM_ENTRY_BAR, C_APPLY_COSTS = range(6, 11)
-C_MAX_NOTIONAL_FRACTION = 11
-N_CONFIG = 12
+C_MAX_NOTIONAL_FRACTION, C_LEVELS_FROM_SIGNAL = 11, 12
+N_CONFIG = 13
 
 # Spec vector: the scalar fields of `Signals` (the square-off arrives as `square_off_bars`).
 P_DIRECTION, P_STOP_FRACTION, P_TARGET_FRACTION, P_TARGET_R, P_TRAIL_FRACTION = range(5)

@@ -135,6 +135,10 @@ class _Run:
         premium_rules = rules.copy()
         premium_rules[layout.P_DIRECTION] = 1.0  # premium is bought, whatever the view
         self.premium_rules = floats(premium_rules)
+        # The premium's offsets below are measured from its fill: size them from the fill.
+        fill_config = config.kernel_vector()
+        fill_config[layout.C_LEVELS_FROM_SIGNAL] = 0.0
+        self.fill_config = floats(fill_config)
         index_config = config.kernel_vector()
         index_config[layout.C_FIXED_SIZING] = 1.0
         index_config[layout.C_QUANTITY] = 1.0
@@ -263,7 +267,7 @@ class _Run:
             square_off,
             floats(rules),
         )
-        outcome = open_position(premium, sizing, self.config_vector, self.rates, 0, base, record)
+        outcome = open_position(premium, sizing, self.fill_config, self.rates, 0, base, record)
         if outcome != layout.OPENED:
             return int(outcome)
         index_exit = exits.find_exit(

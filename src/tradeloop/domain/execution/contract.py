@@ -39,11 +39,10 @@ else (DH-906), but only after the request has left. So both are settled before a
 
 from __future__ import annotations
 
-import math
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
+from tradeloop.domain import price_ticks
 from tradeloop.domain.execution.orders import ExchangeSegment, OrderIntent
 from tradeloop.domain.market.contracts import (
     ContractFacts,
@@ -53,7 +52,7 @@ from tradeloop.domain.market.contracts import (
 )
 from tradeloop.errors import NotFoundError
 
-_SNAP = 1e-6
+_SNAP = price_ticks.SNAP
 """A price within this many ticks of the grid is on it (float noise: 24000.050000000003)."""
 
 
@@ -202,23 +201,13 @@ def is_on_tick(value: float, tick: float) -> bool:
 
 
 def round_to_tick(value: float, tick: float, direction: int) -> float:
-    """`value` on the grid of `tick`: up (`direction` > 0) or down (< 0) when it is off it."""
-    units = value / tick
-    nearest = round(units)
-    if abs(units - nearest) <= _SNAP:
-        whole = nearest
-    else:
-        whole = math.ceil(units) if direction > 0 else math.floor(units)
-    return round(whole * tick, _decimals(tick))
+    """`value` on the grid of `tick`: up (`direction` > 0) or down (< 0) when it is off it
+    (`domain/price_ticks.py`, the rule the backtester rounds its levels with too)."""
+    return float(price_ticks.round_to_tick(float(value), float(tick), int(direction)))
 
 
 def _shown(price: float) -> str:
     return format(price, ".10g")
-
-
-def _decimals(tick: float) -> int:
-    exponent = Decimal(str(tick)).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 2
 
 
 def _is_multiple(tick: float, of: float) -> bool:
