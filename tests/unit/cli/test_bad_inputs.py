@@ -947,6 +947,13 @@ CASES = [
         1,
         ("live trading refused", "TRADELOOP_LIVE_CONFIRM"),
     ),
+    # -- serve: a deployments file that is not there, named with the way on -------------------
+    Case(
+        "serve-deployments-file-missing",
+        ("serve", "--file", "{tmp}/nope.yaml"),
+        2,
+        ("nope.yaml", "does not exist", "--file"),
+    ),
     # -- trading days: manage and parity, refused before any flow or session starts ------------
     Case("manage-bad-date", ("manage", "--date", "2025-13-01"), 2, ("--date", "YYYY-MM-DD")),
     Case(
