@@ -53,7 +53,7 @@ def test_every_deployment_of_the_file_is_served_in_ist_with_its_parameters() -> 
     assert deployment.flow_name == "research" and deployment.entrypoint == (
         "tradeloop.flows.research.research_flow"
     )
-    assert [schedule.schedule.cron for schedule in deployment.schedules or []] == ["0 18 * * 1-5"]
+    assert [schedule.schedule.cron for schedule in deployment.schedules or []] == ["0 19 * * 1-5"]
 
 
 def test_the_manage_deployment_runs_one_at_a_time_cancelling_a_new_run() -> None:
@@ -206,7 +206,7 @@ def test_served_research_deployment_completes_with_its_artifacts(tmp_path: Path)
         served = serve_log.read_text(encoding="utf-8", errors="replace")
         assert state["state"] == "COMPLETED", f"{state}\n{served[-4000:]}"
         assert {"leaderboard", "research-report"} <= state["artifacts"], state
-        assert "nightly-research" in served and "0 18 * * 1-5 (IST)" in served, served
+        assert "nightly-research" in served and "0 19 * * 1-5 (IST)" in served, served
         assert "Traceback" not in served, served
     assert server.returncode is not None and serving.returncode is not None
 
