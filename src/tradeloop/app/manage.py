@@ -88,8 +88,9 @@ def manage_paper_day(
             "`tradeloop deployments ls`"
         )
     ledger = stores.ledger(settings)
+    progress = stores.session_progress(settings)
     try:
-        trading, _ = paper_day(settings, day, chosen, ledger)
+        trading, _ = paper_day(settings, day, chosen, ledger, progress)
         if source == "store":
             minutes = replay_minutes(settings, trading)
         else:
@@ -104,6 +105,7 @@ def manage_paper_day(
             refusals=trading.log.refusals,
         )
     finally:
+        progress.close()
         ledger.close()
 
 

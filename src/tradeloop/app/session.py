@@ -20,7 +20,7 @@ from tradeloop.domain.execution.paper import PaperBroker
 from tradeloop.domain.market.calendar import ist_datetime
 from tradeloop.domain.market.instrument_master import ContractKind
 from tradeloop.domain.market.instruments import index_instrument
-from tradeloop.domain.positions.day import Contract, Strategy, TradingDay
+from tradeloop.domain.positions.day import Contract, SessionProgress, Strategy, TradingDay
 from tradeloop.domain.strategy.session_signals import SessionSignals
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import NotFoundError, SpecError
@@ -85,9 +85,12 @@ def paper_day(
     day: date,
     strategies: Sequence[tuple[str, StrategySpec]],
     ledger: Ledger,
+    progress: SessionProgress | None = None,
 ) -> tuple[TradingDay, TradingStack]:
     """A paper `TradingDay` of `strategies` ((strategy id, spec) pairs: the id is the
-    deployment's) on a paper stack over `ledger`, its clock at the day's open."""
+    deployment's) on a paper stack over `ledger`, its clock at the day's open. With
+    `progress`, a day processed before resumes after its last recorded bar, once the position
+    manager has reconciled the ledger with the paper book."""
     for symbol in sorted({spec.symbol for _, spec in strategies}):
         day_minutes(settings, symbol, day)  # a day with nothing to trade is refused first
     clock = ManualClock(ist_datetime(day, time(9, 15)))
@@ -110,7 +113,10 @@ def paper_day(
             )
         )
     broker = stack.broker if isinstance(stack.broker, PaperBroker) else None
-    trading = TradingDay(day, members, stack.positions, stack.risk, clock, broker)
+    trading = TradingDay(day, members, stack.positions, stack.risk, clock, broker, progress)
+    if trading.resumed_after is not None:
+        clock.set(trading.resumed_after)
+        stack.positions.start(strict=False)
     return trading, stack
 
 

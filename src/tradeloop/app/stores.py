@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tradeloop.storage.instruments import InstrumentStore
     from tradeloop.storage.ledger import Ledger
     from tradeloop.storage.memory import ParquetStrategyMemory
+    from tradeloop.storage.session_progress import SqlSessionProgress
     from tradeloop.storage.volatility import VolatilityStore
 
 
@@ -96,6 +97,13 @@ def deployment_store(settings: Settings) -> SqlDeploymentStore:
     from tradeloop.storage.deployments import open_deployment_store
 
     return open_deployment_store(settings.ledger_url)
+
+
+def session_progress(settings: Settings) -> SqlSessionProgress:
+    """How far each trading day has been processed, in the ledger's database."""
+    from tradeloop.storage.session_progress import open_session_progress
+
+    return open_session_progress(settings.ledger_url)
 
 
 def plausibility_rules(

@@ -235,3 +235,14 @@ class DeploymentRow(LedgerTable, table=True):
     retired_at: datetime | None = _utc(nullable=True)
     retire_reason: str | None = None
     promoted_at: datetime | None = _utc(nullable=True)
+
+
+class SessionProgressRow(LedgerTable, table=True):
+    """How far a trading day of one set of strategies has been processed: the close time of
+    its last bar whose every step (time rules, match, ratchet, decisions) was written."""
+
+    __tablename__ = "session_progress"
+
+    day: date = Field(primary_key=True)
+    session_key: str = Field(primary_key=True, max_length=64)
+    last_bar: datetime = _utc()

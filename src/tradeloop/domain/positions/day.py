@@ -19,10 +19,11 @@ the ledger name the deployment that made them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -78,8 +79,23 @@ class DayLog:
     refusals: list[Refusal] = field(default_factory=list)
 
 
+class SessionProgress(Protocol):
+    """Where a day's processing got to: the close time of the last bar fully processed."""
+
+    def last_bar(self, day: date, session_key: str) -> datetime | None: ...
+
+    def record(self, day: date, session_key: str, last_bar: datetime) -> None: ...
+
+
 class TradingDay:
-    """Feeds minutes to the position manager and the strategies (module docstring)."""
+    """Feeds minutes to the position manager and the strategies (module docstring).
+
+    With a `progress` store, each bar's processing is recorded once every step of it is
+    written, and a day started again (after a crash, a kill) takes the minutes up to the last
+    recorded bar as already traded: they rebuild each strategy's day (no decision, no match)
+    and trading resumes with the next bar. The position manager reconciles the ledger with the
+    broker before the first minute (`start`).
+    """
 
     def __init__(
         self,
@@ -89,9 +105,13 @@ class TradingDay:
         risk: RiskManager,
         clock: ManualClock,
         broker: PaperBroker | None,
+        progress: SessionProgress | None = None,
     ) -> None:
         """`broker`: the paper broker to match each bar on; None when a real broker fills."""
         self.day = day
+        self.progress = progress
+        self.session_key = session_key(strategies)
+        self.resumed_after = None if progress is None else progress.last_bar(day, self.session_key)
         self.strategies = list(strategies)
         self.manager = manager
         self.risk = risk
@@ -108,11 +128,16 @@ class TradingDay:
     def on_minute(self, underlying: str, minute: pl.DataFrame) -> None:
         """One closed 1m bar of the index `underlying` (a one-row candle frame)."""
         row = minute.row(0, named=True)
+        if self.resumed_after is not None and row["ts"] < self.resumed_after:
+            self._catch_up(underlying, row, minute)
+            return
         for security, bars in self._bars.items():
             if bars.underlying == underlying:
                 closed = bars.add(row)
                 if closed is not None:
                     self._on_bar(security, closed)
+                    if self.progress is not None:
+                        self.progress.record(self.day, self.session_key, closed.close_time)
         for strategy in self.strategies:
             if strategy.underlying != underlying:
                 continue
@@ -120,6 +145,15 @@ class TradingDay:
             if decision is not None:
                 self.log.decisions.append((strategy.strategy_id, decision))
                 self._enter(strategy, decision)
+
+    def _catch_up(self, underlying: str, row: dict[str, Any], minute: pl.DataFrame) -> None:
+        """A minute traded before a restart: it rebuilds the bars and the strategies' day."""
+        for bars in self._bars.values():
+            if bars.underlying == underlying:
+                bars.add(row)
+        for strategy in self.strategies:
+            if strategy.underlying == underlying:
+                strategy.signals.catch_up(minute)
 
     def _on_bar(self, security: str, bar: _Bar) -> None:
         """One bar of the matching timeframe, in the backtester's order: the time rules and
@@ -225,6 +259,12 @@ class _MatchingBars:
             return None
         self._building = None
         return bar
+
+
+def session_key(strategies: Sequence[Strategy]) -> str:
+    """The day's progress is kept per set of strategies (a digest of their ids)."""
+    ids = ",".join(sorted(strategy.strategy_id for strategy in strategies))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
 
 
 def _matching_bars(strategies: Sequence[Strategy]) -> dict[str, _MatchingBars]:

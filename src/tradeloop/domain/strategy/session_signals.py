@@ -74,6 +74,12 @@ class SessionSignals:
         self._warmup = warmup
         self._today: list[pl.DataFrame] = []
 
+    def catch_up(self, minute: pl.DataFrame) -> None:
+        """Take a minute already traded (a session resumed after a restart): it joins today's
+        minutes, and nothing is decided on it."""
+        _check_minutes(minute, self.spec.symbol, "a session minute")
+        self._today.append(minute)
+
     def on_minute(self, minute: pl.DataFrame) -> Decision | None:
         """Take one closed 1m bar (a one-row candle frame of the spec's symbol); the entry
         decided on its close when it completes a bar of the spec's timeframe, else None."""
