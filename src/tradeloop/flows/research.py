@@ -13,10 +13,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, TypeVar, cast
+from uuid import UUID
 
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -246,7 +252,12 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
     run_id = str(flow_run.get_id() or f"local-{parameters.seed}")
     records: list[StrategyRecord] = []
     reused = 0
-    for symbol in (name.upper() for name in parameters.symbols):
+    symbols = [name.upper() for name in parameters.symbols]
+    # The run's progress in the UI: symbols done, and batches done of the symbol in hand.
+    progress = cast(  # a sync call in a sync flow returns the id, not a coroutine
+        UUID, create_progress_artifact(0.0, description="research: share of the batches done")
+    )
+    for place, symbol in enumerate(symbols):
         specs = generate_specs(settings, parameters, symbol)
         if not specs:
             continue
@@ -270,6 +281,7 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
         evaluated = list(known)
         reused += len(known)
         size = parameters.batch_size
+        batches = max(1, -(-len(todo) // size))
         for index, first in enumerate(range(0, len(todo), size)):
             batch = todo[first : first + size]
             part = f"{symbol}.{index:05d}"
@@ -285,7 +297,10 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
                     specs.lineage,
                 )
             )
+            done_share = (place + (index + 1) / batches) / len(symbols)
+            update_progress_artifact(progress, 100.0 * done_share)
         records.extend(_gate(settings, run_id, symbol, evaluated, candles, lockbox.start))
+        update_progress_artifact(progress, 100.0 * (place + 1) / len(symbols))
     deployed = deploy_passing(settings, run_id, _as_is(records))
     rows = rank([record.leaderboard_row() for record in records])
     create_table_artifact(
