@@ -29,11 +29,11 @@ from pydantic import Field
 from tradeloop.agent import FunctionTool, ToolResult, tool
 from tradeloop.domain.deploy import Deployment, unknown_deployment
 from tradeloop.domain.execution.contract import is_on_tick, on_tick, tick_of
-from tradeloop.domain.execution.orders import OrderIntent, Side
 from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.market.resample import resample
-from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
+from tradeloop.domain.positions.day import entry_intent, exit_plan
+from tradeloop.domain.positions.model import Position, PositionState
 from tradeloop.domain.strategy.compiler import compile_spec
 from tradeloop.domain.strategy.session_signals import Decision, decision_at
 from tradeloop.domain.strategy.spec import StrategySpec
@@ -148,20 +148,14 @@ def place_order(
     if not sizing.approved:
         return refused(sizing.reason)
     intent = on_tick(
-        OrderIntent(
+        entry_intent(
+            decision,
+            contract,
+            sizing.quantity,
             strategy_id=deployment_id,
-            symbol=contract.symbol,
-            security_id=contract.security_id,
-            side=Side.BUY if decision.direction > 0 else Side.SELL,
-            quantity=sizing.quantity,
-            lot_size=contract.lot_size,
-            tick_size=contract.tick_size,
-            stop_loss=decision.stop,
-            target=decision.target,
-            reference_price=decision.reference,
-            reason=f"agent: place_order {direction} for deployment {deployment_id}",
-            trading_day=day,
+            day=day,
             sequence=len(today) + 1,
+            reason=f"agent: place_order {direction} for deployment {deployment_id}",
         ),
         desk.stack.gateway.contracts,
     )
@@ -173,13 +167,8 @@ def place_order(
     verdict = risk.check(intent, portfolio, now)
     if not verdict.approved:
         return refused("; ".join(verdict.reasons))
-    plan = ExitPlan(
-        trail_offset=decision.trail_offset,
-        trail_fraction=decision.trail_fraction,
-        break_even_r=decision.break_even_r,
-    )
     try:
-        position = manager.open(intent, plan, portfolio)
+        position = manager.open(intent, exit_plan(decision), portfolio)
     except TradingRefusedError as exc:
         return refused(str(exc))
     if position.state is PositionState.REJECTED:

@@ -192,26 +192,16 @@ class TradingDay:
             self.log.refusals.append(Refusal(strategy.strategy_id, now, sizing.reason))
             return
         self._sequence += 1
-        intent = OrderIntent(
+        intent = entry_intent(
+            decision,
+            contract,
+            sizing.quantity,
             strategy_id=strategy.strategy_id,
-            symbol=contract.symbol,
-            security_id=contract.security_id,
-            side=Side.BUY if decision.direction > 0 else Side.SELL,
-            quantity=sizing.quantity,
-            lot_size=contract.lot_size,
-            tick_size=contract.tick_size,
-            stop_loss=decision.stop,
-            target=decision.target,
-            reference_price=decision.reference,
-            reason=f"{strategy.name}: entry decided on the {decision.bar_ts:%H:%M} UTC bar",
-            trading_day=self.day,
+            day=self.day,
             sequence=self._sequence,
+            reason=f"{strategy.name}: entry decided on the {decision.bar_ts:%H:%M} UTC bar",
         )
-        plan = ExitPlan(
-            trail_offset=decision.trail_offset,
-            trail_fraction=decision.trail_fraction,
-            break_even_r=decision.break_even_r,
-        )
+        plan = exit_plan(decision)
         try:
             position = self.manager.open(intent, plan)
         except TradingRefusedError as exc:
@@ -222,6 +212,44 @@ class TradingDay:
             return
         self._max_bars[position.position_id] = decision.max_bars_held
         self.log.opened.append(position.position_id)
+
+
+def entry_intent(
+    decision: Decision,
+    contract: Contract,
+    quantity: int,
+    *,
+    strategy_id: str,
+    day: date,
+    sequence: int,
+    reason: str,
+) -> OrderIntent:
+    """The entry order of `decision` on `contract`: the side of its view, `quantity` units (the
+    risk manager's sizing), its stop and target, and its close as the reference price."""
+    return OrderIntent(
+        strategy_id=strategy_id,
+        symbol=contract.symbol,
+        security_id=contract.security_id,
+        side=Side.BUY if decision.direction > 0 else Side.SELL,
+        quantity=quantity,
+        lot_size=contract.lot_size,
+        tick_size=contract.tick_size,
+        stop_loss=decision.stop,
+        target=decision.target,
+        reference_price=decision.reference,
+        reason=reason,
+        trading_day=day,
+        sequence=sequence,
+    )
+
+
+def exit_plan(decision: Decision) -> ExitPlan:
+    """How the position manager moves the stop of `decision`'s position."""
+    return ExitPlan(
+        trail_offset=decision.trail_offset,
+        trail_fraction=decision.trail_fraction,
+        break_even_r=decision.break_even_r,
+    )
 
 
 @dataclass
