@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import Session, col, select
 
 from tradeloop.domain.deploy import (
@@ -26,25 +25,15 @@ from tradeloop.domain.deploy import (
 from tradeloop.errors import UserError
 from tradeloop.storage.ledger_engine import (
     SQLITE_BUSY_TIMEOUT_MS,
+    LedgerDatabase,
     create_ledger_engine,
     transaction,
-    translated,
 )
-from tradeloop.storage.ledger_models import DeploymentRow, ledger_registry
+from tradeloop.storage.ledger_models import DeploymentRow
 
 
-class SqlDeploymentStore:
+class SqlDeploymentStore(LedgerDatabase):
     """Deployments on one ledger database. Create it with `open_deployment_store(url)`."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        try:
-            ledger_registry.metadata.create_all(engine)
-        except SAOperationalError as exc:  # the first connection: unreachable, refused, no file
-            raise translated(engine, exc) from None
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     def deployments(self, *, include_retired: bool = False) -> list[Deployment]:
         query = select(DeploymentRow).order_by(

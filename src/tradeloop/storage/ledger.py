@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import col, select
 
 from tradeloop.domain.execution.fills import BrokerFill
@@ -29,9 +28,9 @@ from tradeloop.domain.risk.state import DayState, KillSwitch, TradingState
 from tradeloop.errors import NotFoundError
 from tradeloop.storage.ledger_engine import (
     SQLITE_BUSY_TIMEOUT_MS,
+    LedgerDatabase,
     create_ledger_engine,
     transaction,
-    translated,
 )
 from tradeloop.storage.ledger_models import (
     DailyPnlRow,
@@ -45,22 +44,11 @@ from tradeloop.storage.ledger_models import (
     RefusalRow,
     TradeRow,
     TradingStateRow,
-    ledger_registry,
 )
 
 
-class Ledger:
+class Ledger(LedgerDatabase):
     """The ledger on one database. Create it with `open_ledger(url)`."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        try:
-            ledger_registry.metadata.create_all(engine)
-        except SAOperationalError as exc:  # the first connection: unreachable, refused, no file
-            raise translated(engine, exc) from None
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     # -- OrderJournal -------------------------------------------------------------------------
 

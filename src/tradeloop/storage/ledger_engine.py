@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import Session
 
 from tradeloop.errors import ConfigError, DatabaseUnavailableError, TransientError
+from tradeloop.storage.ledger_models import ledger_registry
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -140,3 +141,18 @@ def database_unavailable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailable
         f"{url.username!r}) cannot be reached ({reason}): start PostgreSQL there, or fix the "
         "host, port or credentials in TRADELOOP_DATABASE_URL"
     )
+
+
+class LedgerDatabase:
+    """What every store on the ledger's database starts with: its tables created if missing
+    (the first connection's failure translated: unreachable, refused, no file), and `close`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        try:
+            ledger_registry.metadata.create_all(engine)
+        except SAOperationalError as exc:  # the first connection: unreachable, refused, no file
+            raise translated(engine, exc) from None
+
+    def close(self) -> None:
+        self.engine.dispose()

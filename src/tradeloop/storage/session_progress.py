@@ -6,25 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError as SAOperationalError
-
-from tradeloop.storage.ledger_engine import create_ledger_engine, transaction, translated
-from tradeloop.storage.ledger_models import SessionProgressRow, ledger_registry
+from tradeloop.storage.ledger_engine import LedgerDatabase, create_ledger_engine, transaction
+from tradeloop.storage.ledger_models import SessionProgressRow
 
 
-class SqlSessionProgress:
+class SqlSessionProgress(LedgerDatabase):
     """Session progress on one ledger database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        try:
-            ledger_registry.metadata.create_all(engine)
-        except SAOperationalError as exc:
-            raise translated(engine, exc) from None
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     def last_bar(self, day: date, session_key: str) -> datetime | None:
         with transaction(self.engine) as session:
