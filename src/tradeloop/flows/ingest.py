@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.market.planted import (
     DEFAULT_EDGE_STRENGTH,
     EDGE_STRENGTH_RANGE,
     MarketRegime,
 )
-from tradeloop.errors import UserError
+from tradeloop.flows.parameters import IndexSymbols
 from tradeloop.settings import load_settings
 from tradeloop.tasks.ingest import IngestReport, ingest_symbol
 
@@ -27,7 +26,7 @@ from tradeloop.tasks.ingest import IngestReport, ingest_symbol
 class IngestParameters(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    symbols: list[str] = Field(default_factory=lambda: ["NIFTY", "BANKNIFTY"])
+    symbols: IndexSymbols = Field(default_factory=lambda: ["NIFTY", "BANKNIFTY"])
     days_back: int = Field(
         365,
         ge=1,
@@ -48,16 +47,6 @@ class IngestParameters(BaseModel):
         le=EDGE_STRENGTH_RANGE[1],
         description="Synthetic planted regime: fraction of a large 5-minute move given back.",
     )
-
-    @field_validator("symbols")
-    @classmethod
-    def _known_symbols(cls, symbols: list[str]) -> list[str]:
-        if not symbols:
-            raise ValueError("give at least one index")
-        try:
-            return [index_instrument(symbol).symbol for symbol in symbols]
-        except UserError as exc:  # pydantic reports ValueErrors only
-            raise ValueError(str(exc)) from None
 
 
 @flow(name="ingest")

@@ -31,12 +31,11 @@ from tradeloop.app.generation import generate_with_llm
 from tradeloop.app.research import research_context
 from tradeloop.clock import utc_now
 from tradeloop.domain.market.candles import INTERVALS
-from tradeloop.domain.market.instruments import index_instrument
 from tradeloop.domain.research import LeaderboardRow, rank, split_lockbox
 from tradeloop.domain.strategy.generation import Lineage
 from tradeloop.domain.strategy.generators import random_specs, template_specs
 from tradeloop.domain.strategy.spec import StrategySpec, load_spec
-from tradeloop.errors import NotFoundError, UserError
+from tradeloop.errors import NotFoundError
 from tradeloop.flows.artifacts import (
     LEADERBOARD_KEY,
     LEADERBOARD_ROWS,
@@ -44,6 +43,7 @@ from tradeloop.flows.artifacts import (
     leaderboard_table,
     research_report,
 )
+from tradeloop.flows.parameters import IndexSymbols
 from tradeloop.settings import Settings, load_settings
 from tradeloop.storage.memory import StrategyRecord
 from tradeloop.tasks.research import (
@@ -60,7 +60,7 @@ T = TypeVar("T")
 class ResearchParameters(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    symbols: list[str] = Field(default_factory=lambda: ["NIFTY", "BANKNIFTY"])
+    symbols: IndexSymbols = Field(default_factory=lambda: ["NIFTY", "BANKNIFTY"])
     spec_dir: str | None = Field(
         None, description="Directory of *.json StrategySpec files to evaluate."
     )
@@ -86,16 +86,6 @@ class ResearchParameters(BaseModel):
     llm_retries: int = Field(
         2, ge=0, le=10, description="Refused replies fed back to the model per spec (ollama)."
     )
-
-    @field_validator("symbols")
-    @classmethod
-    def _known_symbols(cls, symbols: list[str]) -> list[str]:
-        if not symbols:
-            raise ValueError("give at least one index")
-        try:
-            return [index_instrument(symbol).symbol for symbol in symbols]
-        except UserError as exc:  # pydantic reports ValueErrors only
-            raise ValueError(str(exc)) from None
 
     @field_validator("templates")
     @classmethod
