@@ -10,7 +10,6 @@ run's leaderboard.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from support.cli_env import cli_environment
 from tradeloop.domain.strategy.generators import random_specs
 
 pytestmark = pytest.mark.slow
@@ -29,20 +29,6 @@ RESEARCH = [TRADELOOP, "research", "run", "--symbol", "NIFTY", "--random", str(R
 RESEARCH += ["--walk-forward", "2", "--batch-size", "4", "--json"]
 
 
-def _environment(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TRADELOOP_"))}
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    env |= {
-        "TRADELOOP_DATA_DIR": str(tmp_path / "data"),
-        "TRADELOOP_CONFIG": str(config),
-        "PREFECT_HOME": str(tmp_path / "data" / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "COLUMNS": "200",
-    }
-    return env
-
-
 def test_four_research_runs_at_once_all_complete_and_memory_holds_every_row(
     tmp_path: Path,
 ) -> None:
@@ -52,7 +38,7 @@ def test_four_research_runs_at_once_all_complete_and_memory_holds_every_row(
     every = set().union(*drawn.values())
     assert len(every) == sum(map(len, drawn.values())), "the seeds must draw different specs"
 
-    env = _environment(tmp_path)
+    env = cli_environment(tmp_path)
     synth = [TRADELOOP, "data", "synth", "--symbol", "NIFTY", "--days", "40"]
     subprocess.run(synth, env=env, check=True, capture_output=True, timeout=300)
     runs = {

@@ -7,7 +7,6 @@ same command run again evaluates only the specs memory does not hold.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -16,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from support.cli_env import cli_environment
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,20 +28,6 @@ RESEARCH = ["research", "run", "--symbol", "NIFTY", "--random", "300", "--batch-
 RESEARCH += ["--walk-forward", "2", "--seed", "11"]
 TEMPLATES = [TRADELOOP, "research", "run", "--symbol", "NIFTY", "--templates", "5m"]
 TEMPLATES += ["--walk-forward", "2"]
-
-
-def _environment(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TRADELOOP_"))}
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    env |= {
-        "TRADELOOP_DATA_DIR": str(tmp_path / "data"),
-        "TRADELOOP_CONFIG": str(config),
-        "PREFECT_HOME": str(tmp_path / "data" / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "COLUMNS": "200",
-    }
-    return env
 
 
 def _children(pid: int) -> list[int]:
@@ -73,7 +60,7 @@ def _wait_for(condition: object, timeout: float, what: str) -> None:
 
 
 def test_a_killed_research_run_leaves_no_server_and_resumes(tmp_path: Path) -> None:
-    env = _environment(tmp_path)
+    env = cli_environment(tmp_path)
     synth = [TRADELOOP, "data", "synth", "--symbol", "NIFTY", "--days", "40"]
     subprocess.run(synth, env=env, check=True, capture_output=True, timeout=300)
     memory = tmp_path / "data" / "memory"
@@ -120,7 +107,7 @@ def test_research_runs_started_together_on_a_fresh_data_dir_print_no_traceback(
 ) -> None:
     """Each run starts its own server; their database set-up takes turns (a lock in
     PREFECT_HOME), and the servers' own output goes to server.log, not the terminal."""
-    env = _environment(tmp_path)
+    env = cli_environment(tmp_path)
     synth = [TRADELOOP, "data", "synth", "--symbol", "NIFTY", "--days", "30"]
     subprocess.run(synth, env=env, check=True, capture_output=True, timeout=300)
     runs = [

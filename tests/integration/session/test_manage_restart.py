@@ -10,7 +10,6 @@ on. The day's trades and orders then equal those of the same day traded without 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from support.cli_env import cli_environment
 from tradeloop.app import stores
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.settings import load_settings
@@ -30,21 +30,6 @@ pytestmark = [pytest.mark.slow]
 TRADELOOP = str(Path(sys.executable).parent / "tradeloop")
 DAY = date(2025, 3, 5)
 SPECS = [s for s in random_specs(11, 8, "NIFTY", "5m") if s.instrument.kind != "option"]
-
-
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TRADELOOP_"))}
-    config = root / "empty.toml"
-    root.mkdir(parents=True, exist_ok=True)
-    config.write_text("", encoding="utf-8")
-    env |= {
-        "TRADELOOP_DATA_DIR": str(root / "data"),
-        "TRADELOOP_CONFIG": str(config),
-        "PREFECT_HOME": str(root / "data" / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "COLUMNS": "200",
-    }
-    return env
 
 
 def _prepare(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,14 +95,14 @@ def test_a_killed_day_resumes_from_the_ledger_with_no_order_twice(
 ) -> None:
     manage = [TRADELOOP, "manage", "--date", DAY.isoformat(), "--json"]
     # The same day traded without a kill, as the reference.
-    reference = _environment(tmp_path / "reference")
+    reference = cli_environment(tmp_path / "reference")
     _prepare(reference, monkeypatch)
     subprocess.run([*manage, "--source", "store"], env=reference, check=True,
                    capture_output=True, timeout=600)  # fmt: skip
     expected_trades, expected_orders, _ = _day(reference, monkeypatch)
     assert expected_trades, "the day must trade for the test to mean anything"
 
-    killed = _environment(tmp_path / "killed")
+    killed = cli_environment(tmp_path / "killed")
     _prepare(killed, monkeypatch)
     run = subprocess.Popen(
         [*manage, "--speed", "60"], env=killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
