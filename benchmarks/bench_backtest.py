@@ -73,6 +73,7 @@ CONFIG = BacktestConfig(
     apply_costs=False,
     stops_from_entry_bar=False,
     levels_from="fill",  # the peers measure the stop and target from the fill
+    tick_size=1e-6,  # nor do they put the levels on a tick: a micro-tick keeps us within noise
 )
 
 
