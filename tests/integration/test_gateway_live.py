@@ -147,3 +147,25 @@ def test_every_switch_on_places_one_order_at_dhan(
     assert len(dhan_server.orders_with_correlation_id(intent.id)) == 1
     record = stack.ledger.get(intent.id)
     assert record is not None and record.mode == "live" and record.broker == "dhan"
+
+
+def test_a_stop_only_entry_is_refused_live_and_rests_its_stop_in_paper(
+    dhan_server: DhanLoopbackServer, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Dhan can protect an entry only with a stop and a target together (a super order)."""
+    live = trading_stack(settings_with(dhan_server, tmp_path), clock=clock)
+    intent = option_intent(target=None)
+
+    refused = live.gateway.submit(intent, Portfolio())
+
+    assert refused.outcome is SubmitOutcome.REFUSED
+    assert any("take_profit" in reason for reason in refused.reasons), refused.reasons
+    assert dhan_server.requests == []
+
+    paper_settings = settings_with(dhan_server, tmp_path / "paper", trading_mode="paper")
+    paper = trading_stack(paper_settings, clock=clock)
+    placed = paper.gateway.submit(intent, Portfolio())
+    assert isinstance(paper.broker, PaperBroker) and placed.outcome is SubmitOutcome.PLACED
+    assert placed.order is not None
+    legs = paper.broker.leg_orders(placed.order.broker_order_id or "")
+    assert [leg.order_type for leg in legs] == [OrderType.STOP_LOSS_MARKET]

@@ -214,7 +214,13 @@ def _assemble(
 ) -> TradingStack:
     guard = mode_guard(settings)
     calendar = stores.calendar(settings)
-    risk = RiskManager(settings.risk, calendar, ledger, contracts)
+    risk = RiskManager(
+        settings.risk,
+        calendar,
+        ledger,
+        contracts,
+        require_target=not broker.protects_without_target,
+    )
     gateway = OrderGateway(broker, ledger, risk, guard, clock)
     positions = PositionManager(
         gateway,

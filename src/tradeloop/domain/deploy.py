@@ -132,7 +132,20 @@ class Deployment(BaseModel):
             )
         if self.mode == "live":
             raise UserError(f"deployment {self.id} is already live; nothing changed")
+        if not self.has_take_profit:
+            raise UserError(
+                f"deployment {self.id} ({self.name}) has no take profit: live entries go to "
+                "Dhan as super orders (entry, stop and target together), which need a target, "
+                "so every one would be refused. In paper its stop rests alone. Give the spec a "
+                "take_profit and research it again; nothing changed"
+            )
         return self.model_copy(update={"mode": "live", "promoted_at": at})
+
+    @property
+    def has_take_profit(self) -> bool:
+        """Whether the deployed spec sets a take profit (live entries need one)."""
+        exit_rules = json.loads(self.spec_json).get("exit") or {}
+        return exit_rules.get("take_profit") is not None
 
 
 def deployment_id(spec_id: str, sequence: int) -> str:

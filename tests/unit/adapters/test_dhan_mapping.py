@@ -254,6 +254,12 @@ def test_sell_super_order_needs_target_below_and_stop_above() -> None:
         plan_order(intent(side=Side.SELL, stop_loss=100.0, target=130.0))
 
 
+def test_an_entry_with_a_stop_and_no_target_is_never_sent_without_its_stop() -> None:
+    # A plain entry would reach Dhan with no stop at all: refused before anything is sent.
+    with pytest.raises(OrderNotSendable, match=r"stop_loss but no target.*take_profit"):
+        plan_order(intent(stop_loss=110.0, target=None))
+
+
 def test_stop_order_type_cannot_be_a_super_order() -> None:
     with pytest.raises(OrderNotSendable, match="MARKET or LIMIT, not STOP_LOSS_MARKET"):
         plan_order(

@@ -20,6 +20,7 @@ def record(
     name: str | None = None,
     symbol: str = "NIFTY",
     run_id: str = "run-1",
+    take_profit: bool = True,
 ) -> StrategyRecord:
     """A record of `spec_id` after the significance gate (its lockbox numbers when passed)."""
     name = name or f"spec-{spec_id}"
@@ -28,6 +29,10 @@ def record(
         if passed
         else {}
     )
+    exits = {
+        "stop_loss": {"kind": "atr", "multiple": 1.5},
+        "take_profit": {"kind": "r_multiple", "r": 2} if take_profit else None,
+    }
     return StrategyRecord(
         run_id=run_id,
         evaluated_at=EVALUATED_AT,
@@ -42,6 +47,6 @@ def record(
         passed=passed,
         reasons=() if passed else ("DSR 0.41 < 0.95",),
         metrics={"sharpe": 1.8, "trades": 120.0, "profit_factor": math.inf},
-        spec_json=json.dumps({"spec_version": 1, "name": name, "symbol": symbol}),
+        spec_json=json.dumps({"spec_version": 1, "name": name, "symbol": symbol, "exit": exits}),
         gate=gate,
     )

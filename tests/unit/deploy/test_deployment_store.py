@@ -140,6 +140,15 @@ def test_a_retired_or_unknown_deployment_cannot_be_promoted(store: DeploymentSto
     assert store.get("dep-a-1") == retired
 
 
+def test_a_deployment_without_a_take_profit_stays_in_paper(store: DeploymentStore) -> None:
+    store.add(record("a", 0.9, take_profit=False), run_id="run-1", mode="paper", at=DEPLOYED_AT)
+
+    with pytest.raises(UserError, match="no take profit: live entries go to Dhan as super"):
+        store.promote("dep-a-1", LATER)
+
+    assert store.get("dep-a-1").mode == "paper"  # type: ignore[union-attr]
+
+
 def test_deployments_survive_reopening_the_ledger_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     first = open_deployment_store(url)

@@ -131,6 +131,25 @@ def test_super_order_legs_start_after_the_entry_and_cancel_each_other(
     assert [p.net_quantity for p in paper.positions()] == [0]
 
 
+def test_an_entry_with_a_stop_and_no_target_rests_its_stop_alone(
+    paper: PaperBroker, clock: ManualClock, make_intent: IntentFactory
+) -> None:
+    assert paper.protects_without_target
+    placed = paper.place(make_intent(target=None))  # stop 23,900
+    order_id = placed.order_id or ""
+    assert [(leg.leg, leg.status) for leg in paper.leg_orders(order_id)] == [
+        (FillLeg.STOP_LOSS, OrderStatus.PENDING)
+    ]
+
+    fills = paper.on_bar("13", 24_000.0, 24_400.0, 23_950.0, 24_300.0, clock.now())
+    assert [f.leg for f in fills] == [FillLeg.ENTRY]  # no target to take the run-up
+    paper.modify_stop(order_id, 24_150.0)
+    fills = paper.on_bar("13", 24_300.0, 24_320.0, 24_100.0, 24_120.0, clock.now())
+
+    assert [(f.leg, f.price) for f in fills] == [(FillLeg.STOP_LOSS, 24_150.0)]
+    assert [p.net_quantity for p in paper.positions()] == [0]
+
+
 def test_trailing_jump_moves_the_stop_in_whole_jumps_and_never_back(
     paper: PaperBroker, clock: ManualClock, make_intent: IntentFactory
 ) -> None:

@@ -140,6 +140,36 @@ def test_bad_entry_is_refused_with_a_reason_that_names_the_fix(
     assert any(fragment in reason for reason in decision.reasons), decision.reasons
 
 
+def test_an_entry_without_a_target_is_refused_where_the_broker_needs_one(
+    risk: RiskManager,
+) -> None:
+    decision = risk.check(entry(target=None), Portfolio(), AT_0930)
+    assert decision.checks == (RiskCheck.NO_TARGET,)
+    assert "give the strategy a take_profit" in decision.reasons[0]
+
+
+def test_a_stop_only_entry_passes_where_the_broker_rests_a_stop_alone(
+    controls: InMemoryTradingControls,
+) -> None:
+    paper = RiskManager(
+        RiskLimits(capital=5_000_000.0, max_capital_per_trade_pct=500.0),
+        CALENDAR,
+        controls,
+        sample_contracts(),
+        require_target=False,
+    )
+    assert paper.check(entry(target=None), Portfolio(), AT_0930).approved
+    wrong_side = paper.check(entry(target=None, stop_loss=24_100.0), Portfolio(), AT_0930)
+    assert wrong_side.checks == (RiskCheck.LEVELS_ORDER,)
+    assert "entry > stop" in wrong_side.reasons[0]
+    short = paper.check(entry(target=None, side=Side.SELL), Portfolio(), AT_0930)
+    assert short.checks == (RiskCheck.LEVELS_ORDER,)
+    assert "entry < stop" in short.reasons[0]
+    # Everything else still applies: a stop-only entry is sized like any other.
+    oversized = paper.check(entry(target=None, quantity=520), Portfolio(), AT_0930)
+    assert RiskCheck.QUANTITY_ABOVE_RISK in oversized.checks
+
+
 def test_short_with_levels_on_the_long_sides_is_refused(risk: RiskManager) -> None:
     decision = risk.check(entry(side=Side.SELL), Portfolio(), AT_0930)
     assert decision.checks == (RiskCheck.LEVELS_ORDER,)
@@ -307,3 +337,12 @@ def test_reward_risk_lost_only_to_tick_rounding_is_not_refused(risk: RiskManager
     short_of_it = entry(target=one_and_a_half - 3 * tick)
     decision = risk.check(short_of_it, Portfolio(), AT_0930)
     assert RiskCheck.REWARD_RISK in decision.checks
+
+
+def test_a_reward_risk_a_hair_short_says_by_how_much(risk: RiskManager) -> None:
+    """1.496 R would print as "1.50 is below the minimum 1.5": the digits that differ show."""
+    decision = risk.check(
+        entry(reference_price=24_000.0, stop_loss=23_900.0, target=24_149.6), Portfolio(), AT_0930
+    )
+    assert decision.checks == (RiskCheck.REWARD_RISK,)
+    assert "reward:risk 1.4960 is below the minimum 1.5" in decision.reasons[0]

@@ -74,6 +74,7 @@ class DhanBroker:
     """The live DhanHQ broker; application code builds it with `app.trading.dhan_broker`."""
 
     name = "dhan"
+    protects_without_target = False  # a super order needs a target (order_requests.py)
 
     def __init__(
         self,

@@ -2,9 +2,10 @@
 
 An entry with both `stop_loss` and `target` becomes a Dhan *super order*: entry, target and stop
 (with an optional trailing jump) in one request. Dhan links the target and the stop, so when
-one fills the other is cancelled, and both live at the broker even if tradeloop stops. Anything
-else (an exit, or an entry without both levels) is a plain order; a plain entry carries no stop,
-so its caller must place the stop as an order of its own.
+one fills the other is cancelled, and both live at the broker even if tradeloop stops. An exit,
+or an entry with neither level, is a plain order. An entry with a stop and no target is refused
+(`OrderNotSendable`): Dhan's super order needs a target, and a plain entry would go out with no
+stop at all (the risk manager refuses such an entry first when the broker is Dhan).
 
 Market entries with a stop and a target are sent as a LIMIT super order at the intent's
 `reference_price` (the price it was sized at). Dhan's super order takes only LIMIT or MARKET, the
@@ -19,13 +20,10 @@ and the position manager cancels the stale entry. The stop never chases the mark
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from tradeloop.domain.execution.orders import OrderIntent, OrderType, Side
-
-log = logging.getLogger(__name__)
 
 VALIDITY = "DAY"
 
@@ -123,10 +121,9 @@ def plan_order(intent: OrderIntent, quantity: int | None = None) -> OrderRequest
     if intent.stop_loss is not None and intent.target is not None and not intent.is_exit:
         return _super_order(intent, units)
     if intent.stop_loss is not None and not intent.is_exit:
-        log.warning(
-            "intent %s has a stop_loss but no target: it goes to Dhan as a plain order WITHOUT "
-            "a stop; place the stop as its own order",
-            intent.id,
+        raise OrderNotSendable(
+            f"intent {intent.id} has a stop_loss but no target: Dhan's super order needs a "
+            "target, and a plain entry would carry no stop; give the strategy a take_profit"
         )
     return _plain_order(intent, units)
 

@@ -221,6 +221,9 @@ class Broker(Protocol):
     """
 
     name: str
+    protects_without_target: bool
+    """Whether an entry with a stop loss and no target gets a resting stop leg from `place`
+    (the paper broker); when False (Dhan) the risk manager requires a target on every entry."""
 
     def place(self, intent: OrderIntent) -> BrokerOrder:
         """Create a plain order, or a super order when the intent has a stop loss and target."""

@@ -6,7 +6,9 @@ charges is paper_fills.py's (the backtester's rules, on ticks).
 
 * A super order (an intent with stop loss and target) is an entry plus a stop-loss leg
   (stop-market) and a target leg (limit), active from the tick after the entry fills, one
-  cancelling the other; the stop leg trails by whole jumps (paper_fills.py).
+  cancelling the other; the stop leg trails by whole jumps (paper_fills.py). An entry with a
+  stop loss and no target gets the stop leg alone (`protects_without_target`): a strategy
+  that exits by its stop, its trail or the clock trades in paper as it was backtested.
 * `on_bar` replays a bar as open (gap) → low, high (high, low when short: whichever is worse
   for the open position, so a bar touching stop and target takes the stop) → close.
 
@@ -49,6 +51,7 @@ class PaperBroker:
     """A `Broker` (and `SupportsFills`) that matches orders against the prices it is fed."""
 
     name = PAPER_BROKER_NAME
+    protects_without_target = True
 
     def __init__(
         self,
@@ -87,7 +90,7 @@ class PaperBroker:
             updated_at=now,
         )
         changed = [entry]
-        if intent.stop_loss is not None and intent.target is not None:
+        if intent.stop_loss is not None and not intent.is_exit:
             common = {
                 "correlation_id": intent.id,
                 "parent_id": order_id,
@@ -110,15 +113,16 @@ class PaperBroker:
                     **common,
                 )
             )
-            changed.append(
-                PaperOrder(
-                    order_id=f"{order_id}-TG",
-                    leg=FillLeg.TARGET,
-                    order_type=OrderType.LIMIT,
-                    price=intent.target,
-                    **common,
+            if intent.target is not None:
+                changed.append(
+                    PaperOrder(
+                        order_id=f"{order_id}-TG",
+                        leg=FillLeg.TARGET,
+                        order_type=OrderType.LIMIT,
+                        price=intent.target,
+                        **common,
+                    )
                 )
-            )
         self._commit(changed, [])
         last = self._last.get(intent.security_id)
         if (
@@ -196,7 +200,7 @@ class PaperBroker:
         return list(self._fills)
 
     def leg_orders(self, order_id: str) -> list[PaperOrder]:
-        """The stop-loss and target legs of a super order."""
+        """The stop-loss and target legs of a super order (the stop alone without a target)."""
         return [o for o in self._orders.values() if o.parent_id == order_id]
 
     def stop_of(self, order_id: str) -> float | None:

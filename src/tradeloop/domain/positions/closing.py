@@ -118,13 +118,14 @@ class ExitPath:
         return self.store.position(position.position_id) or position
 
     def _cancel_entry(self, position: Position) -> None:
-        """Cancel an unfilled entry, or the stop and target legs of a filled super order."""
+        """Cancel an unfilled entry, or the resting legs (stop, and target if any) of a filled
+        one."""
         entry = self.gateway.journal.get(position.position_id)
         if entry is not None and entry.status.is_unsettled:
             entry = self.gateway.refresh(position.position_id)  # never cancel what may be live
         if entry is None or entry.broker_order_id is None:
             return
-        has_legs = position.entry_intent.stop_loss is not None and position.target is not None
+        has_legs = position.entry_intent.stop_loss is not None
         if not entry.status.is_terminal or (entry.status is OrderStatus.FILLED and has_legs):
             self.gateway.cancel(position.position_id)
 

@@ -5,8 +5,12 @@ Entries (intents with `is_exit=False`) must pass all of these; every failing che
 * the kill switch is off, and the day's trading state is ACTIVE (the stricter of the caller's
   portfolio state and the state persisted for the day);
 * the intent is for today (`trading_day` is today's IST date);
-* a stop loss and a target, on the right sides: long target > entry > stop, short the mirror;
-* reward:risk = |target − entry| / |entry − stop| >= `min_reward_risk`;
+* a stop loss on the protective side (long stop < entry, short the mirror), and a target on
+  the other: long target > entry, short the mirror. A target is required when the broker can
+  only protect an entry with a target too (Dhan's super order: `require_target`); the paper
+  broker rests a stop alone, so there an entry may have no target (it exits by its stop, its
+  trail or the clock);
+* with a target, reward:risk = |target − entry| / |entry − stop| >= `min_reward_risk`;
 * the market is open and the IST time is inside the entry window;
 * the quantity is at most what `risk_quantity` sizes for the risk budget (and that is >= 1 lot);
 * notional = entry × quantity is within `max_capital_per_trade_pct` of capital;
@@ -63,11 +67,14 @@ class RiskManager:
         calendar: NSECalendar,
         controls: TradingControlStore,
         contracts: ContractTable,
+        *,
+        require_target: bool = True,
     ) -> None:
         self.limits = limits
         self._calendar = calendar
         self._controls = controls
         self.contracts = contracts
+        self.require_target = require_target
 
     def size(
         self, capital: float, entry: float, stop: float, lot_size: int, *, cap_notional: bool = True
@@ -188,9 +195,15 @@ class RiskManager:
             failures.append(
                 (RiskCheck.NO_STOP_LOSS, "a stop loss is required on every entry: set stop_loss")
             )
-        if intent.target is None:
-            failures.append((RiskCheck.NO_TARGET, "a target is required on every entry: set it"))
-        if entry is not None and intent.stop_loss is not None and intent.target is not None:
+        if intent.target is None and self.require_target:
+            failures.append(
+                (
+                    RiskCheck.NO_TARGET,
+                    "a target is required on every entry here: the broker protects an entry "
+                    "only with a stop and a target together; give the strategy a take_profit",
+                )
+            )
+        if entry is not None and intent.stop_loss is not None:
             tick = tick_of(intent, self.contracts) or 0.0
             failures += self._level_failures(
                 intent.side, entry, intent.stop_loss, intent.target, tick
@@ -227,9 +240,19 @@ class RiskManager:
         return failures
 
     def _level_failures(
-        self, side: Side, entry: float, stop: float, target: float, tick: float
+        self, side: Side, entry: float, stop: float, target: float | None, tick: float
     ) -> list[tuple[RiskCheck, str]]:
         sign = side.sign
+        if target is None:
+            if sign * (entry - stop) > 0:
+                return []
+            expected = "entry > stop" if side is Side.BUY else "entry < stop"
+            return [
+                (
+                    RiskCheck.LEVELS_ORDER,
+                    f"a {side} needs {expected}; got entry {entry}, stop {stop}",
+                )
+            ]
         if not (sign * (target - entry) > 0 and sign * (entry - stop) > 0):
             expected = "target > entry > stop" if side is Side.BUY else "target < entry < stop"
             return [
@@ -243,13 +266,17 @@ class RiskManager:
         # the reference and the target can each lose a tick of reward. Levels that met the
         # minimum before that rounding are not refused for it.
         unrounded_best = (abs(target - entry) + 2 * tick) / abs(entry - stop)
-        if reward_risk < self.limits.min_reward_risk and (
-            unrounded_best < self.limits.min_reward_risk
-        ):
+        # A target at exactly the minimum R (a spec's `r: 1.5`) may come out a hair below it
+        # in floating point: that is the minimum, met.
+        floor = self.limits.min_reward_risk * (1 - 1e-9)
+        if reward_risk < floor and unrounded_best < floor:
+            shown = f"{reward_risk:.2f}"
+            if float(shown) >= self.limits.min_reward_risk:  # 1.4996 would read "1.50"
+                shown = f"{reward_risk:.4f}"
             return [
                 (
                     RiskCheck.REWARD_RISK,
-                    f"reward:risk {reward_risk:.2f} is below the minimum "
+                    f"reward:risk {shown} is below the minimum "
                     f"{self.limits.min_reward_risk}: move the target further or the stop closer",
                 )
             ]
