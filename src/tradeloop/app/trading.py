@@ -23,6 +23,7 @@ from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.domain.market.contracts import ContractTable
 from tradeloop.domain.positions.manager import PositionManager
 from tradeloop.domain.positions.model import ExitPlan
+from tradeloop.domain.positions.stops import RoundTripCosts
 from tradeloop.domain.risk.manager import RiskManager
 from tradeloop.errors import ConfigError
 from tradeloop.settings import ENV_PREFIX, LIVE_CONFIRM_PHRASE, Settings
@@ -187,7 +188,7 @@ def trading_stack(
     ledger = ledger or stores.ledger(settings)
     contracts = stores.contract_table(settings)
     broker = broker_for(settings, book=ledger, clock=clock, contracts=contracts)
-    return _assemble(settings, ledger, broker, clock, contracts)
+    return _assemble(settings, ledger, broker, clock, contracts, paper_config(settings))
 
 
 def paper_stack(
@@ -203,15 +204,21 @@ def paper_stack(
     `broker_class` may name a `PaperBroker` subclass (a variant matching engine).
     """
     contracts = stores.contract_table(settings)
-    broker = broker_class(
-        ledger, stores.cost_table(settings), paper or paper_config(settings), clock, contracts
-    )
-    return _assemble(settings, ledger, broker, clock, contracts)
+    fills = paper or paper_config(settings)
+    broker = broker_class(ledger, stores.cost_table(settings), fills, clock, contracts)
+    return _assemble(settings, ledger, broker, clock, contracts, fills)
 
 
 def _assemble(
-    settings: Settings, ledger: Ledger, broker: Broker, clock: Clock, contracts: ContractTable
+    settings: Settings,
+    ledger: Ledger,
+    broker: Broker,
+    clock: Clock,
+    contracts: ContractTable,
+    fills: PaperConfig,
 ) -> TradingStack:
+    """`fills`: the charges kind and slippage a break-even stop covers (the paper broker's
+    fill rules; live, the same assumption the backtest makes)."""
     guard = mode_guard(settings)
     calendar = stores.calendar(settings)
     risk = RiskManager(
@@ -229,5 +236,11 @@ def _assemble(
         clock,
         square_off_time=settings.execution.square_off_time,
         default_plan=ExitPlan(break_even_r=settings.execution.break_even_after_r),
+        round_trip=RoundTripCosts(
+            stores.cost_table(settings),
+            fills.instrument_kind,
+            fills.slippage_bps,
+            fills.slippage_ticks,
+        ),
     )
     return TradingStack(settings, ledger, broker, risk, guard, gateway, positions, calendar, clock)

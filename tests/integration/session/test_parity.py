@@ -2,15 +2,16 @@
 
 Pinned for the example strategies and a random sample of both indices on several days: every
 trade is taken at the same bar, at the same price, in the same size and direction, and a trade
-on one side only is explained by a refusal of the risk manager; a spec whose stop never moves by
-a rule the two still apply differently (an ATR trailing distance, a break-even buffer:
-docs/manage.md) matches trade for trade in full. Specs with no take profit are among them: in
-paper their stop rests alone at the broker.
+on one side only is explained by a refusal of the risk manager; every trade both take matches in
+full unless the day halted on its loss limit. Among them: an ATR trail (its distance moving
+with each bar), a break-even stop (beyond the entry by the round trip's charges and slippage)
+and specs with no take profit (in paper their stop rests alone at the broker).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,16 @@ def _specs() -> list[StrategySpec]:
         if not Path(path).name.startswith("planted_edge")  # stored data has no planted edge
     ]
     sampled = random_specs(11, 14, "NIFTY", "5m") + random_specs(12, 6, "BANKNIFTY", "5m")
+    # Every other sampled spec moves its stop to break-even after 0.5 R.
+    sampled = [_break_even(spec) if i % 2 else spec for i, spec in enumerate(sampled)]
     return [spec for spec in [*examples, *sampled] if spec.instrument.kind != "option"]
+
+
+def _break_even(spec: StrategySpec) -> StrategySpec:
+    document = json.loads(spec.canonical_json())
+    document["exit"]["break_even_after_r"] = 0.5
+    document["name"] += "_be"
+    return StrategySpec.model_validate(document)
 
 
 @pytest.fixture
@@ -47,13 +57,9 @@ def stored() -> None:
 def test_paper_and_the_backtest_over_the_examples_and_a_sample() -> None:
     """One pass over the specs and days (each report trades the day twice), three checks."""
     settings = load_settings()
-    paired = compared = squared = stop_only = 0
+    paired = compared = squared = stop_only = atr_trail = break_even = 0
     symbols_paired: set[str] = set()
     for spec in _specs():
-        trailing = spec.exit.trailing_stop
-        rule_apart = spec.exit.break_even_after_r is not None or (
-            trailing is not None and trailing.kind == "atr"
-        )
         for day in DAYS:
             report = parity(settings, spec, day)
             for row in report.rows:
@@ -71,10 +77,14 @@ def test_paper_and_the_backtest_over_the_examples_and_a_sample() -> None:
                 ours, theirs = row.paper, row.backtest
                 assert (ours.direction, ours.quantity) == (theirs.direction, theirs.quantity)
                 assert ours.entry_price == pytest.approx(theirs.entry_price, abs=1e-6)
-                # 2. In full, unless a stop rule the two apply differently moved the stop, or
-                # the day reached the daily loss limit (paper flattened it: `halted`).
-                if not rule_apart and ours.exit_reason != "halted":
+                # 2. In full, unless the day reached the daily loss limit (paper flattened it:
+                # `halted`), whatever moved the stop: an ATR trail, break-even.
+                if ours.exit_reason != "halted":
                     compared += 1
+                    trail = spec.exit.trailing_stop
+                    atr = trail is not None and trail.kind == "atr"
+                    atr_trail += atr and ours.exit_reason == "trailing_stop"
+                    break_even += ours.exit_reason == "break_even_stop"
                     assert not row.differences, (spec.name, day, row)
                 # Paper trades a spec with no take profit too (its stop rests alone).
                 stop_only += spec.exit.take_profit is None and not row.differences
@@ -83,4 +93,5 @@ def test_paper_and_the_backtest_over_the_examples_and_a_sample() -> None:
                     squared += 1
                     assert not row.differences, (spec.name, day, row)
     assert paired >= 10 and compared >= 5 and squared >= 1 and stop_only >= 3
+    assert atr_trail >= 3 and break_even >= 3
     assert {"NIFTY", "BANKNIFTY"} <= symbols_paired

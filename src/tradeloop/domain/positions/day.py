@@ -131,6 +131,15 @@ class TradingDay:
         if self.resumed_after is not None and row["ts"] < self.resumed_after:
             self._catch_up(underlying, row, minute)
             return
+        # The strategies read the minute first: a bar's close moves a trailing stop by the
+        # distance of that bar (an ATR trail), which its compilation gives. Entries wait for
+        # the bar to be processed, as in the backtest.
+        decisions: list[tuple[Strategy, Decision]] = []
+        for strategy in self.strategies:
+            if strategy.underlying == underlying:
+                decision = strategy.signals.on_minute(minute)
+                if decision is not None:
+                    decisions.append((strategy, decision))
         for security, bars in self._bars.items():
             if bars.underlying == underlying:
                 closed = bars.add(row)
@@ -138,13 +147,9 @@ class TradingDay:
                     self._on_bar(security, closed)
                     if self.progress is not None:
                         self.progress.record(self.day, self.session_key, closed.close_time)
-        for strategy in self.strategies:
-            if strategy.underlying != underlying:
-                continue
-            decision = strategy.signals.on_minute(minute)
-            if decision is not None:
-                self.log.decisions.append((strategy.strategy_id, decision))
-                self._enter(strategy, decision)
+        for strategy, decision in decisions:
+            self.log.decisions.append((strategy.strategy_id, decision))
+            self._enter(strategy, decision)
 
     def _catch_up(self, underlying: str, row: dict[str, Any], minute: pl.DataFrame) -> None:
         """A minute traded before a restart: it rebuilds the bars and the strategies' day."""
@@ -170,7 +175,12 @@ class TradingDay:
             self.broker.on_bar(security, bar.open, bar.high, bar.low, bar.close, bar.ts)
         self.manager.sync()
         self.clock.set(bar.close_time)
-        self.manager.on_bar_close(security, bar.close)
+        trails = {
+            s.strategy_id: s.signals.trail_offset
+            for s in self.strategies
+            if s.signals.trail_offset is not None
+        }
+        self.manager.on_bar_close(security, bar.close, trails)
         for position in self.manager.store.positions(self.day, active_only=True):
             if position.security_id == security and position.state is PositionState.OPEN:
                 self._held[position.position_id] = self._held.get(position.position_id, 0) + 1

@@ -39,6 +39,7 @@ from tradeloop.domain.positions.closing import ExitPath
 from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
 from tradeloop.domain.positions.reconcile import ReconciliationReport, reconcile
 from tradeloop.domain.positions.recorder import PositionRecorder
+from tradeloop.domain.positions.stops import RoundTripCosts
 from tradeloop.domain.positions.stopsync import StopSync
 from tradeloop.domain.positions.store import PositionStore
 from tradeloop.domain.positions.sync import DEAD_ORDER, FillSync
@@ -71,7 +72,10 @@ class PositionManager:
         *,
         square_off_time: time,
         default_plan: ExitPlan,
+        round_trip: RoundTripCosts | None = None,
     ) -> None:
+        """`round_trip`: the charges and slippage a break-even stop covers beyond the entry
+        (stops.py); None moves it to the entry plus the plan's buffer only."""
         self.gateway = gateway
         self.store = store
         self.controls = controls
@@ -81,7 +85,7 @@ class PositionManager:
         self._recorder = PositionRecorder(store)
         self._marks: dict[str, float] = {}
         self._sync = FillSync(gateway, store, self._recorder, clock)
-        self._stops = StopSync(gateway, store, self._recorder, clock)
+        self._stops = StopSync(gateway, store, self._recorder, clock, round_trip)
         self._exits = ExitPath(gateway, store, self._recorder, self._sync, clock, self.portfolio)
 
     def start(self, *, strict: bool = True) -> ReconciliationReport:
@@ -179,11 +183,16 @@ class PositionManager:
 
     # -- stops on a close ---------------------------------------------------------------------
 
-    def on_bar_close(self, security_id: str, close: float) -> list[Position]:
+    def on_bar_close(
+        self, security_id: str, close: float, trail_offsets: Mapping[str, float] | None = None
+    ) -> list[Position]:
         """Ratchet the stops of the positions in `security_id` after a bar closed at `close`,
-        and send every stop the broker has not acknowledged (see stopsync.py)."""
+        and send every stop the broker has not acknowledged (see stopsync.py).
+
+        `trail_offsets`: strategy id → its trailing distance on this bar, for trails that move
+        with each bar (an ATR trail); a strategy not in it trails by its plan's distance."""
         self._marks[security_id] = close
-        return self._stops.on_bar_close(security_id, close)
+        return self._stops.on_bar_close(security_id, close, trail_offsets or {})
 
     def resend_stop(self, position: Position) -> Position:
         """Send the stop the ledger holds but the broker never acknowledged."""

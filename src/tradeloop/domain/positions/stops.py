@@ -7,7 +7,9 @@ effective from the next bar (the manager sends it after the close). Here the pos
 
 * trail = close − direction × (trail_offset + trail_fraction × close), when the plan trails;
 * break-even once direction × (close − entry) >= break_even_r × R, where R = |entry − initial
-  stop|: the stop may move to entry + direction × break_even_buffer.
+  stop|: the stop may move to entry + direction × break_even_buffer. With `RoundTripCosts`
+  the buffer also holds what the backtest's does — the entry's charges, the exit's estimated
+  charges (both per unit) and the exit's slippage — so a break-even exit nets about zero.
 
 The state (and so the exit reason if the stop is hit) names the rule that set the stop.
 """
@@ -17,8 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tradeloop.domain.costs import CostTable, InstrumentKind
 from tradeloop.domain.exits import ExitReason
-from tradeloop.domain.positions.model import ExitPlan, PositionState
+from tradeloop.domain.positions.model import ExitPlan, Position, PositionState
 from tradeloop.domain.stops import ratchet_stop
 
 
@@ -74,3 +77,25 @@ def stop_exit_reason(state: PositionState) -> ExitReason:
     if state is PositionState.BREAK_EVEN:
         return ExitReason.BREAK_EVEN_STOP
     return ExitReason.STOP
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTripCosts:
+    """What a round trip costs per unit beyond its prices: the charges of the cost table for
+    `kind` and the slippage the fills assume (the paper broker's, the backtest's)."""
+
+    costs: CostTable
+    kind: InstrumentKind
+    slippage_bps: float
+    slippage_ticks: int
+
+    def break_even_buffer(self, position: Position, tick: float | None) -> float:
+        """Per unit: the entry's charges, the exit's at the entry price, the exit's slippage
+        (the backtest kernel's break-even buffer, from the position's own fill)."""
+        quantity = position.filled_quantity
+        price = position.entry_price
+        if quantity <= 0 or price is None:
+            return 0.0
+        exit_charges = self.costs.order_costs(self.kind, position.direction < 0, price, quantity)
+        slip = price * self.slippage_bps * 1e-4 + self.slippage_ticks * (tick or 0.0)
+        return (position.entry_costs + exit_charges.total) / quantity + slip

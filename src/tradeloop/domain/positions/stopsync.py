@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 
 from tradeloop.clock import Clock
 from tradeloop.domain.execution.contract import protective_stop, tick_of
 from tradeloop.domain.execution.gateway import OrderGateway
 from tradeloop.domain.positions.model import Position, PositionState
 from tradeloop.domain.positions.recorder import PositionRecorder
-from tradeloop.domain.positions.stops import stop_after_close
+from tradeloop.domain.positions.stops import RoundTripCosts, stop_after_close
 from tradeloop.domain.positions.store import PositionStore
 from tradeloop.errors import OrderStateUnknownError, TransientError, UserError
 
@@ -42,19 +43,24 @@ class StopSync:
         store: PositionStore,
         recorder: PositionRecorder,
         clock: Clock,
+        round_trip: RoundTripCosts | None = None,
     ) -> None:
         self.gateway = gateway
         self.store = store
         self.recorder = recorder
         self.clock = clock
+        self.round_trip = round_trip
 
-    def on_bar_close(self, security_id: str, close: float) -> list[Position]:
-        """Ratchet and sync the stops of the positions in `security_id`; the ones sent."""
+    def on_bar_close(
+        self, security_id: str, close: float, trail_offsets: Mapping[str, float]
+    ) -> list[Position]:
+        """Ratchet and sync the stops of the positions in `security_id`; the ones sent.
+        `trail_offsets`: strategy id → this bar's trailing distance (else the plan's)."""
         sent: list[Position] = []
         for position in self.store.positions(active_only=True):
             if position.security_id != security_id or position.state not in MANAGED:
                 continue
-            wanted = self._ratchet(position, close)
+            wanted = self._ratchet(position, close, trail_offsets.get(position.strategy_id))
             if wanted.stop != wanted.broker_stop:
                 sent.append(self.send(wanted))
         return sent
@@ -127,9 +133,16 @@ class StopSync:
         )
         return self.send(moved)
 
-    def _ratchet(self, position: Position, close: float) -> Position:
+    def _ratchet(self, position: Position, close: float, trail_offset: float | None) -> Position:
         assert position.entry_price is not None and position.stop is not None
         assert position.initial_stop is not None
+        plan = position.plan
+        tick = tick_of(position.entry_intent, self.gateway.contracts)
+        if trail_offset is not None and plan.trail_offset > 0 and math.isfinite(trail_offset):
+            plan = plan.model_copy(update={"trail_offset": trail_offset})
+        if plan.break_even_r is not None and self.round_trip is not None:
+            buffer = plan.break_even_buffer + self.round_trip.break_even_buffer(position, tick)
+            plan = plan.model_copy(update={"break_even_buffer": buffer})
         move = stop_after_close(
             position.state,
             position.direction,
@@ -137,11 +150,10 @@ class StopSync:
             position.entry_price,
             position.initial_stop,
             position.stop,
-            position.plan,
+            plan,
         )
         if move is None:
             return position
-        tick = tick_of(position.entry_intent, self.gateway.contracts)
         stop = protective_stop(position.direction, move.stop, tick)
         if math.isclose(stop, position.stop, rel_tol=0.0, abs_tol=_NOISE):
             return position  # the move was float noise on a stop already on the tick

@@ -73,6 +73,9 @@ class SessionSignals:
         self.minutes = INTERVAL_MINUTES[spec.timeframe]
         self._warmup = warmup
         self._today: list[pl.DataFrame] = []
+        self.trail_offset: float | None = None
+        """The trailing stop's absolute distance at the last bar this session completed (an ATR
+        trail's moves with each bar, as in the backtest); None before the first, or without one."""
 
     def catch_up(self, minute: pl.DataFrame) -> None:
         """Take a minute already traded (a session resumed after a restart): it joins today's
@@ -92,6 +95,7 @@ class SessionSignals:
         bars = candles if self.spec.timeframe == "1m" else resample(candles, self.spec.timeframe)
         signals = compile_spec(self.spec, bars)
         last = bars.height - 1
+        self.trail_offset = trail_distance(signals, last) if signals.has_trailing_stop else None
         if not signals.entry[last]:
             return None
         return decision_at(signals, bars, last, ts + timedelta(minutes=1))
@@ -108,9 +112,7 @@ def decision_at(signals: Signals, bars: pl.DataFrame, bar: int, decided_at: date
         + signals.target_fraction * close
         + signals.target_r * risk
     )
-    trail = 0.0
-    if signals.has_trailing_stop:
-        trail = signals.trail_scale * float(signals.trail_offset[bar])
+    trail = trail_distance(signals, bar) if signals.has_trailing_stop else 0.0
     return Decision(
         spec_id=signals.spec_id,
         bar_ts=bars["ts"][bar],
@@ -126,6 +128,12 @@ def decision_at(signals: Signals, bars: pl.DataFrame, bar: int, decided_at: date
         max_bars_held=signals.max_bars_held,
         square_off_minute=signals.square_off_minute,
     )
+
+
+def trail_distance(signals: Signals, bar: int) -> float:
+    """The trailing stop's absolute distance on bar `bar` (its percent part apart): what the
+    backtest kernel trails by on that bar's close."""
+    return signals.trail_scale * float(signals.trail_offset[bar])
 
 
 def _check_minutes(frame: pl.DataFrame, symbol: str, what: str) -> None:
