@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tradeloop.cli._common import console
+from tradeloop.cli._common import console, settings
 from tradeloop.errors import ConfigError, PrefectUnavailableError
 
 if TYPE_CHECKING:
@@ -245,6 +245,7 @@ def serve(
     """Serve every deployment of deployments/prefect.yaml from this process (no work pool or
     worker): scheduled runs (IST) and runs started from the Prefect UI. Needs
     `prefect server start` and PREFECT_API_URL. Ctrl-C stops."""
+    settings()  # Prefect's home inside the data dir, before Prefect is imported
     from prefect.settings import PREFECT_API_URL
 
     entries = read_entries(file, Path.cwd())

@@ -49,6 +49,7 @@ def manage(
     as_json: bool = typer.Option(False, "--json", help="Print the day as JSON."),
 ) -> None:
     """Trade the active paper deployments through one stored session day, in paper."""
+    settings()  # Prefect's home inside the data dir, before the flow module imports Prefect
     from tradeloop.cli._prefect import prefect_api
     from tradeloop.flows.manage import ManageParameters, manage_flow
 
