@@ -56,10 +56,13 @@ def day_report(summary: DaySummary) -> str:
         f"{len(summary.strategies)} strategies, {summary.minutes} minutes, "
         f"{summary.decisions} entries decided, {len(summary.trades)} trades, "
         f"net P&L {rupees(summary.net_pnl)} after {rupees(summary.costs)} of charges.",
-        "",
-        "| strategy | side | qty | entry (IST) | entry | exit (IST) | exit | reason | net |",
-        "|---|---|---:|---|---:|---|---:|---|---:|",
     ]
+    if summary.trades:
+        lines += [
+            "",
+            "| strategy | side | qty | entry (IST) | entry | exit (IST) | exit | reason | net |",
+            "|---|---|---:|---|---:|---|---:|---|---:|",
+        ]
     names = dict(summary.strategies)
     for trade in sorted(summary.trades, key=lambda t: t.entry_time):
         lines.append(
