@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from tradeloop.agent import ToolRegistry
 from tradeloop.app import stores
 from tradeloop.app.session import WARMUP_SESSIONS, index_contract
-from tradeloop.app.trading import trading_stack
+from tradeloop.app.trading import TradingStack, trading_stack
 from tradeloop.clock import Clock
 from tradeloop.domain.deploy import DeploymentStore
 from tradeloop.domain.positions.day import Contract
@@ -35,15 +35,17 @@ def trading_desk(
     clock: Clock | None = None,
     ledger: Ledger | None = None,
     deployments: DeploymentStore | None = None,
+    stack: TradingStack | None = None,
 ) -> TradingDesk:
     """The trading tools' desk on the configured ledger, deployments and stores
-    (`open_trading_desk` opens and closes the ledger and the deployment store for you)."""
+    (`open_trading_desk` opens and closes the ledger and the deployment store for you).
+    `stack`: an order path already running (a managed day's), instead of a new one."""
 
     def contract_for(symbol: str, day: date) -> Contract:
         return index_contract(settings, symbol, day)
 
     return TradingDesk(
-        stack=trading_stack(settings, clock=clock, ledger=ledger),
+        stack=stack or trading_stack(settings, clock=clock, ledger=ledger),
         deployments=deployments or stores.deployment_store(settings),
         candles=stores.candle_store(settings),
         volatility=stores.volatility_store(settings),

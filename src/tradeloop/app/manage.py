@@ -19,6 +19,7 @@ from typing import Literal
 import polars as pl
 
 from tradeloop.app import stores
+from tradeloop.app.day_agent import AgentOptions, AgentTurn, DayAgent
 from tradeloop.app.session import paper_day, replay_minutes
 from tradeloop.clock import SystemClock
 from tradeloop.domain.market.bars import Bar
@@ -43,6 +44,8 @@ class DaySummary:
     decisions: int
     trades: list[TradeRecord]
     refusals: list[Refusal]
+    agent_turns: tuple[AgentTurn, ...] = ()
+    """The agent's turns, when it took part (`AgentOptions`)."""
 
     @property
     def net_pnl(self) -> float:
@@ -78,8 +81,10 @@ def manage_paper_day(
     speed: float = 0.0,
     source: MinuteSource = "feed",
     strategies: list[tuple[str, StrategySpec]] | None = None,
+    agent: AgentOptions | None = None,
 ) -> DaySummary:
-    """Trade `strategies` (default: the active paper deployments) on `day` in paper."""
+    """Trade `strategies` (default: the active paper deployments) on `day` in paper; with
+    `agent`, the agent takes a turn with the order tools every `agent.every` of the session."""
     chosen = deployed_strategies(settings) if strategies is None else strategies
     if not chosen:
         raise NotFoundError(
@@ -89,8 +94,15 @@ def manage_paper_day(
         )
     ledger = stores.ledger(settings)
     progress = stores.session_progress(settings)
+    deployments = stores.deployment_store(settings) if agent is not None else None
     try:
-        trading, _ = paper_day(settings, day, chosen, ledger, progress)
+        trading, stack = paper_day(settings, day, chosen, ledger, progress)
+        day_agent = None
+        if agent is not None and deployments is not None:
+            day_agent = DayAgent(
+                settings, stack, deployments, agent.planner_for, agent.every, agent.max_steps
+            )
+            trading.after_bar.append(day_agent)
         if source == "store":
             minutes = replay_minutes(settings, trading)
         else:
@@ -103,8 +115,11 @@ def manage_paper_day(
             decisions=len(trading.log.decisions),
             trades=[t for t in ledger.trades(day) if t.strategy_id in ids],
             refusals=trading.log.refusals,
+            agent_turns=tuple(day_agent.turns) if day_agent is not None else (),
         )
     finally:
+        if deployments is not None:
+            deployments.close()
         progress.close()
         ledger.close()
 

@@ -256,35 +256,35 @@ def _scripted_planner(script: Path | None) -> Planner:
             '{"tool": ..., "args": {...}} calls ending with a finish call; '
             "or use --planner ollama"
         )
-    steps = _read_script(script)
+    steps = read_script(script)
     if not isinstance(steps, list):
         raise UserError(f"--script {script} must be a JSON array of calls")
     return ScriptedPlanner(steps)
 
 
-def _read_script(script: Path) -> Any:
+def read_script(script: Path, option: str = "--script") -> Any:
     """The JSON document in `script`; whatever keeps it from being read is the user's to fix."""
     shape = 'a JSON array of {"tool": ..., "args": {...}} calls'
     try:
         return json.loads(script.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"--script {script} does not exist: check the path") from None
+        raise UserError(f"{option} {script} does not exist: check the path") from None
     except IsADirectoryError:
-        raise UserError(f"--script {script} is a directory: give the file of {shape}") from None
+        raise UserError(f"{option} {script} is a directory: give the file of {shape}") from None
     except OSError as exc:
-        raise UserError(f"--script {script} cannot be read: {exc.strerror}") from None
+        raise UserError(f"{option} {script} cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise UserError(
-            f"--script {script} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+            f"{option} {script} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
         ) from None
     except json.JSONDecodeError as exc:
         raise UserError(
-            f"--script {script} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{option} {script} is not valid JSON: {exc.msg} at line {exc.lineno} column "
             f"{exc.colno}; it must be {shape}"
         ) from None
     except RecursionError:
         raise UserError(
-            f"--script {script} is nested too deeply to read; it must be {shape}"
+            f"{option} {script} is nested too deeply to read; it must be {shape}"
         ) from None
 
 
@@ -326,7 +326,7 @@ class ResearchPlannerChoice(StrEnum):
     ollama = "ollama"
 
 
-def _check_ollama(current: Settings) -> None:
+def check_ollama(current: Settings) -> None:
     """Refuse before the flow (and Prefect) starts when Ollama does not answer or lacks the
     model: the flow checks again where it runs, but here the fix is printed alone, without
     Prefect's log of a failed flow run."""
@@ -359,7 +359,7 @@ def research_command(
     """
     current = settings()  # configures Prefect's home before the flow module imports Prefect
     if planner is ResearchPlannerChoice.ollama:
-        _check_ollama(current)
+        check_ollama(current)
     from tradeloop.agent.runlog import read_run
     from tradeloop.flows.agent import AgentParameters, agent_research_flow
 

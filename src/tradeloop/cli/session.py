@@ -27,6 +27,7 @@ from tradeloop.domain.money import rupees
 from tradeloop.errors import UserError
 
 if TYPE_CHECKING:
+    from tradeloop.app.day_agent import DayAgentConfig
     from tradeloop.app.manage import DaySummary
     from tradeloop.app.parity import ParityReport
     from tradeloop.domain.backtest.parity import ParityTrade
@@ -47,15 +48,38 @@ def manage(
         "feed", help="feed: over the local replay of Dhan's feed; store: the stored minutes."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the day as JSON."),
+    agent: str | None = typer.Option(
+        None,
+        help="Let the agent trade too, with the order tools: ollama (the local model, "
+        "TRADELOOP_OLLAMA_*) or scripted (the calls of --agent-script each turn).",
+    ),
+    agent_script: Path | None = typer.Option(
+        None, help='The scripted agent\'s calls: a JSON array of {"tool": ..., "args": {...}}.'
+    ),
+    agent_every: int = typer.Option(30, min=1, help="Session minutes between the agent's turns."),
 ) -> None:
-    """Trade the active paper deployments through one stored session day, in paper."""
-    settings()  # Prefect's home inside the data dir, before the flow module imports Prefect
+    """Trade the active paper deployments through one stored session day, in paper.
+
+    With --agent, the agent also takes a turn every --agent-every minutes: it sees the
+    positions and the market and may place orders for deployed strategies, exit or tighten a
+    stop; the system sizes and prices them and the risk manager decides.
+    """
+    current = settings()  # Prefect's home in the data dir, before the flow imports Prefect
     from tradeloop.cli._prefect import prefect_api
     from tradeloop.flows.manage import ManageParameters, manage_flow
 
     if source not in ("feed", "store"):
         raise UserError(f"--source {source!r} is unknown: use feed or store")
-    parameters = ManageParameters(day=_day(day), speed=speed, source=source)  # type: ignore[arg-type]
+    parameters = ManageParameters(
+        day=_day(day),
+        speed=speed,
+        source=source,  # type: ignore[arg-type]
+        agent=_agent(agent, agent_script, agent_every),
+    )
+    if agent == "ollama":
+        from tradeloop.cli.agent import check_ollama
+
+        check_ollama(current)  # the fix printed alone, before Prefect starts
     with prefect_api():
         summary = manage_flow(parameters)
     if as_json:
@@ -64,6 +88,30 @@ def manage(
     from tradeloop.flows.manage import day_report
 
     console.print(day_report(summary), markup=False, highlight=False, soft_wrap=True)
+
+
+def _agent(planner: str | None, script: Path | None, every: int) -> DayAgentConfig | None:
+    from tradeloop.app.day_agent import DayAgentConfig
+
+    if planner is None:
+        if script is not None:
+            raise UserError("--agent-script is for --agent scripted: add it, or drop the script")
+        return None
+    if planner not in ("scripted", "ollama"):
+        raise UserError(f"--agent {planner!r} is unknown: use ollama or scripted")
+    if planner == "scripted" and script is None:
+        raise UserError(
+            '--agent scripted needs --agent-script FILE: a JSON array of {"tool": ..., '
+            '"args": {...}} calls ending with a finish call'
+        )
+    calls = None
+    if script is not None:
+        from tradeloop.cli.agent import read_script
+
+        calls = read_script(script, "--agent-script")
+        if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+            raise UserError(f'--agent-script {script} must be a JSON array of {{"tool": ...}}')
+    return DayAgentConfig(planner=planner, script=calls, every_minutes=every)  # type: ignore[arg-type]
 
 
 def _day(text: str) -> date:
@@ -101,6 +149,17 @@ def _summary_document(summary: DaySummary) -> dict[str, Any]:
         "refusals": [
             {"strategy_id": r.strategy_id, "at": to_ist(r.at).isoformat(), "reason": r.reason}
             for r in summary.refusals
+        ],
+        "agent_turns": [
+            {
+                "run_id": t.run_id,
+                "at": to_ist(t.at).isoformat(),
+                "outcome": t.outcome,
+                "steps": t.steps,
+                "orders_placed": t.orders_placed,
+                "refusals": list(t.refusals),
+            }
+            for t in summary.agent_turns
         ],
     }
 

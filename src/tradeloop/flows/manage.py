@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeloop.app.day_agent import DayAgentConfig
 from tradeloop.app.manage import DaySummary, MinuteSource
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
@@ -31,6 +32,9 @@ class ManageParameters(BaseModel):
     source: MinuteSource = Field(
         "feed", description="feed: over the local replay of Dhan's feed; store: read directly."
     )
+    agent: DayAgentConfig | None = Field(
+        None, description="The agent's turns with the order tools (none when not set)."
+    )
 
 
 @flow(name="manage", flow_run_name="manage-{parameters.day}")
@@ -38,7 +42,9 @@ def manage_flow(parameters: ManageParameters) -> DaySummary:
     """Trade the active paper deployments through one replayed session day, in paper."""
     settings = load_settings()
     run_id = str(flow_run.get_id() or f"local-manage-{parameters.day}")
-    summary = trade_paper_day(settings, parameters.day, parameters.speed, parameters.source)
+    summary = trade_paper_day(
+        settings, parameters.day, parameters.speed, parameters.source, parameters.agent
+    )
     remember_day(settings, run_id, summary)
     create_markdown_artifact(
         key=f"day-{parameters.day.isoformat()}",
@@ -77,4 +83,12 @@ def day_report(summary: DaySummary) -> str:
         for refusal in summary.refusals:
             name = names.get(refusal.strategy_id, refusal.strategy_id)
             lines.append(f"- {to_ist(refusal.at):%H:%M} {name}: {refusal.reason}")
+    if summary.agent_turns:
+        lines += ["", "## The agent's turns", ""]
+        for turn in summary.agent_turns:
+            lines.append(
+                f"- {to_ist(turn.at):%H:%M} run {turn.run_id}: {turn.outcome} after "
+                f"{turn.steps} steps, {turn.orders_placed} orders placed"
+                + "".join(f"; refused: {reason}" for reason in turn.refusals)
+            )
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tradeloop.app import stores
+from tradeloop.app.day_agent import DayAgentConfig
 from tradeloop.app.manage import DaySummary, MinuteSource, manage_paper_day
 from tradeloop.app.session import day_minutes
 from tradeloop.clock import utc_now
@@ -24,10 +25,16 @@ from tradeloop.tasks.retry import only_transient
 
 @task(retries=0, cache_policy=NO_CACHE)
 def trade_paper_day(
-    settings: Settings, day: date, speed: float, source: MinuteSource
+    settings: Settings,
+    day: date,
+    speed: float,
+    source: MinuteSource,
+    agent: DayAgentConfig | None = None,
 ) -> DaySummary:
-    """Trade the active paper deployments on `day` (the tick loop runs inside this task)."""
-    return manage_paper_day(settings, day, speed=speed, source=source)
+    """Trade the active paper deployments on `day` (the tick loop runs inside this task),
+    with the agent's turns when `agent` is set."""
+    options = agent.options(settings) if agent is not None else None
+    return manage_paper_day(settings, day, speed=speed, source=source, agent=options)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=only_transient, cache_policy=NO_CACHE)

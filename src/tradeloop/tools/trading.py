@@ -101,10 +101,12 @@ def _levels(desk: TradingDesk, spec: StrategySpec, now: datetime) -> Decision | 
             f"the stop of {spec.name!r} cannot be computed on the stored candles yet (its "
             "indicators are not warmed up)"
         )
-    if decision.target is None or not math.isfinite(decision.target):
+    if decision.target is not None and not math.isfinite(decision.target):
+        return refused(f"the target of {spec.name!r} cannot be computed on the stored candles yet")
+    if decision.target is None and desk.stack.risk.require_target:
         return refused(
-            f"{spec.name!r} has no take profit, and every entry needs a target: it cannot be "
-            "placed by the agent"
+            f"{spec.name!r} has no take profit, and with {desk.stack.broker.name} every entry "
+            "needs a target (a super order): it cannot be placed"
         )
     return decision
 

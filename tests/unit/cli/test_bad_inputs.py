@@ -963,6 +963,30 @@ CASES = [
         ("--source", "'socket'", "feed or store"),
     ),
     Case(
+        "manage-unknown-agent",
+        ("manage", "--date", "2025-03-04", "--agent", "gpt"),
+        2,
+        ("--agent", "'gpt'", "ollama or scripted"),
+    ),
+    Case(
+        "manage-scripted-agent-without-script",
+        ("manage", "--date", "2025-03-04", "--agent", "scripted"),
+        2,
+        ("--agent scripted needs --agent-script FILE",),
+    ),
+    Case(
+        "manage-agent-script-without-agent",
+        ("manage", "--date", "2025-03-04", "--agent-script", "{tmp}/calls.json"),
+        2,
+        ("--agent-script is for --agent scripted",),
+    ),
+    Case(
+        "manage-agent-script-missing",
+        ("manage", "--date", "2025-03-04", "--agent", "scripted", "--agent-script", "{tmp}/x"),
+        2,
+        ("--agent-script", "does not exist"),
+    ),
+    Case(
         "parity-spec-missing",
         ("parity", "{tmp}/nope.json", "--date", "2025-03-04"),
         2,

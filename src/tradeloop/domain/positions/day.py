@@ -20,7 +20,7 @@ the ledger name the deployment that made them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -124,6 +124,9 @@ class TradingDay:
         """Position id → the spec's max bars held (0: none)."""
         self._held: dict[str, int] = {}
         """Position id → bars of the matching timeframe closed while it was open."""
+        self.after_bar: list[Callable[[datetime], None]] = []
+        """Called with the close time once a minute that closed a bar is fully processed
+        (its stops, fills and entries), e.g. for an agent's turn; not while catching up."""
 
     def on_minute(self, underlying: str, minute: pl.DataFrame) -> None:
         """One closed 1m bar of the index `underlying` (a one-row candle frame)."""
@@ -140,16 +143,21 @@ class TradingDay:
                 decision = strategy.signals.on_minute(minute)
                 if decision is not None:
                     decisions.append((strategy, decision))
+        last_close: datetime | None = None
         for security, bars in self._bars.items():
             if bars.underlying == underlying:
                 closed = bars.add(row)
                 if closed is not None:
                     self._on_bar(security, closed)
+                    last_close = closed.close_time
                     if self.progress is not None:
                         self.progress.record(self.day, self.session_key, closed.close_time)
         for strategy, decision in decisions:
             self.log.decisions.append((strategy.strategy_id, decision))
             self._enter(strategy, decision)
+        if last_close is not None:
+            for observer in self.after_bar:
+                observer(last_close)
 
     def _catch_up(self, underlying: str, row: dict[str, Any], minute: pl.DataFrame) -> None:
         """A minute traded before a restart: it rebuilds the bars and the strategies' day."""
