@@ -4,11 +4,13 @@ exits like the strategies' own."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
+from support.ollama_server import FakeOllamaServer
 from tradeloop.agent.runlog import read_run
 from tradeloop.app import stores
 from tradeloop.app.day_agent import DayAgentConfig
@@ -113,3 +115,27 @@ def test_the_agent_trades_through_the_tools_and_its_positions_are_managed(
 def test_a_scripted_agent_needs_its_script() -> None:
     with pytest.raises(ValueError, match="the scripted planner needs a script"):
         DayAgentConfig(planner="scripted")
+
+
+def test_the_local_model_plans_the_turn_over_ollamas_chat_api(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ollama client against a loopback server speaking /api/chat: the model's reply
+    becomes the call, the tool's result goes back to it, and its order is placed."""
+    order = {"deployment_id": deployed, "direction": SPEC.direction}
+    replies = [
+        json.dumps({"tool": "place_order", "args": order}),
+        json.dumps({"tool": "finish", "args": {"summary": "one entry placed"}}),
+    ]
+    with FakeOllamaServer(replies, model="test-model:latest") as server:
+        monkeypatch.setenv("TRADELOOP_OLLAMA_HOST", server.host)
+        monkeypatch.setenv("TRADELOOP_OLLAMA_MODEL", "test-model:latest")
+        settings = load_settings()
+        agent = DayAgentConfig(planner="ollama", every_minutes=375)  # one turn, at 09:20
+        summary = manage_paper_day(settings, DAY, source="store", agent=agent.options(settings))
+
+    (turn,) = summary.agent_turns
+    assert (turn.outcome, turn.steps, turn.orders_placed) == ("done", 2, 1)
+    first = json.dumps(server.chat_requests[0])
+    assert "09:20 IST on 2025-03-05" in first and "place_order" in first
+    assert any(t.strategy_id == deployed for t in summary.trades)
