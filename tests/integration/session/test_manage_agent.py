@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from support.ollama_server import FakeOllamaServer
+from support.records import passed_record
 from tradeloop.agent.runlog import read_run
 from tradeloop.app import stores
 from tradeloop.app.day_agent import DayAgentConfig
@@ -20,7 +21,6 @@ from tradeloop.domain.positions.model import PositionState
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.flows.manage import day_report
 from tradeloop.settings import load_settings
-from tradeloop.storage.memory import StrategyRecord
 
 DAY = date(2025, 3, 5)
 SPEC = next(
@@ -37,22 +37,8 @@ def deployed() -> str:
     stores.candle_store(settings).write(market.candles)
     store = stores.deployment_store(settings)
     try:
-        record = StrategyRecord(
-            run_id="t",
-            evaluated_at=datetime(2025, 3, 4, tzinfo=UTC),
-            spec_id=SPEC.id,
-            name=SPEC.name,
-            symbol="NIFTY",
-            timeframe="5m",
-            regime="range/normal-vol",
-            window_start=datetime(2025, 2, 3, tzinfo=UTC),
-            window_end=datetime(2025, 3, 4, tzinfo=UTC),
-            score=0.9,
-            passed=True,
-            spec_json=SPEC.to_json(),
-            gate={"dsr": 0.99, "psr": 0.99},
-        )
-        return store.add(record, run_id="t", mode="paper", at=datetime(2025, 3, 4, tzinfo=UTC)).id
+        at = datetime(2025, 3, 4, tzinfo=UTC)
+        return store.add(passed_record(SPEC), run_id="t", mode="paper", at=at).id
     finally:
         store.close()
 

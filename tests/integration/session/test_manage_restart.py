@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from support.cli_env import cli_environment
+from support.records import passed_record
 from tradeloop.app import stores
 from tradeloop.domain.strategy.generators import random_specs
 from tradeloop.settings import load_settings
-from tradeloop.storage.memory import StrategyRecord
 
 pytestmark = [pytest.mark.slow]
 
@@ -41,28 +41,11 @@ def _prepare(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     store = stores.deployment_store(load_settings())
     try:
         for spec in SPECS:
-            store.add(_record(spec.id, spec.name, spec.to_json()), run_id="t", mode="paper",
-                      at=datetime(2025, 3, 4, tzinfo=UTC))  # fmt: skip
+            store.add(
+                passed_record(spec), run_id="t", mode="paper", at=datetime(2025, 3, 4, tzinfo=UTC)
+            )
     finally:
         store.close()
-
-
-def _record(spec_id: str, name: str, spec_json: str) -> StrategyRecord:
-    return StrategyRecord(
-        run_id="t",
-        evaluated_at=datetime(2025, 3, 4, tzinfo=UTC),
-        spec_id=spec_id,
-        name=name,
-        symbol="NIFTY",
-        timeframe="5m",
-        regime="range/normal-vol",
-        window_start=datetime(2025, 2, 3, tzinfo=UTC),
-        window_end=datetime(2025, 3, 4, tzinfo=UTC),
-        score=0.9,
-        passed=True,
-        spec_json=spec_json,
-        gate={"dsr": 0.99, "psr": 0.99},
-    )
 
 
 def _day(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple], int, int]:
