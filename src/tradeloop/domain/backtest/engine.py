@@ -183,13 +183,15 @@ def floats(values: np.ndarray) -> np.ndarray:
     return frozen(values, np.float64)
 
 
-def kernel_market(arrays: PriceArrays) -> layout.Market:
-    """The candle arrays as the kernels take them (see `frozen`), with their bar blocks."""
-    low, high, close = floats(arrays.low), floats(arrays.high), floats(arrays.close)
-    session = frozen(arrays.session, np.int64)
+def kernel_market(arrays: PriceArrays, bars: slice = slice(None)) -> layout.Market:
+    """The candle arrays (the `bars` of them) as the kernels take them (see `frozen`), with
+    their bar blocks."""
+    low, high = floats(arrays.low[bars]), floats(arrays.high[bars])
+    close = floats(arrays.close[bars])
+    session = frozen(arrays.session[bars], np.int64)
     blocks = floats(exits.bar_blocks(low, high, close, session))
-    minute = frozen(arrays.minute_of_session, np.int64)
-    return layout.Market(floats(arrays.open), high, low, close, session, minute, blocks)
+    minute = frozen(arrays.minute_of_session[bars], np.int64)
+    return layout.Market(floats(arrays.open[bars]), high, low, close, session, minute, blocks)
 
 
 def spec_vector(signals: Signals) -> np.ndarray:

@@ -43,6 +43,7 @@ from tradeloop.domain.backtest.engine import (
     check_alignment,
     floats,
     frozen,
+    kernel_market,
     kernel_rates,
     market_arrays,
     spec_vector,
@@ -236,7 +237,7 @@ class _Run:
         """Open `record` on the premium with the risk the index stop puts on it, and find the
         exit on the index: its bar, reason and the premium where the index left."""
         arrays, fill = self.arrays, signal + 1
-        index = _slice_market(arrays, signal, stop)
+        index = kernel_market(arrays, slice(signal, stop))
         index_strategy = self._strategy(signal, stop, square_off, self.index_rules)
         index_record = np.zeros(layout.N_TRADE_FIELDS)
         outcome = open_position(
@@ -335,19 +336,6 @@ class _Run:
             square_off,
             rules,
         )
-
-
-def _slice_market(arrays: PriceArrays, first: int, stop: int) -> layout.Market:
-    bars = slice(first, stop)
-    low, high, close = (
-        floats(arrays.low[bars]),
-        floats(arrays.high[bars]),
-        floats(arrays.close[bars]),
-    )
-    session = frozen(arrays.session[bars], np.int64)
-    blocks = floats(exits.bar_blocks(low, high, close, session))
-    minute = frozen(arrays.minute_of_session[bars], np.int64)
-    return layout.Market(floats(arrays.open[bars]), high, low, close, session, minute, blocks)
 
 
 def run_option_backtest(
