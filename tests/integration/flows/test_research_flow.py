@@ -12,6 +12,7 @@ import pytest
 
 import tradeloop.domain
 from tradeloop.app import stores
+from tradeloop.app.session import last_decision_day
 from tradeloop.domain.costs import BUNDLED_TABLES, CURRENT_VERSION
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.generators import random_specs
@@ -107,9 +108,19 @@ def test_the_research_flow_gates_the_planted_edge_on_the_lockbox_and_remembers_i
 
     # Manage a day of the lockbox in paper: the deployment trades it over the replayed feed,
     # and the day joins the spec's history in strategy memory (not its leaderboard place).
-    day = date(2026, 11, 2)
+    day = last_decision_day(load_settings(), load_spec(EXAMPLES / f"{planted.name}.json"))
+    assert day is not None
     summary = manage_flow(ManageParameters(day=day, source="feed"))
     assert summary.strategies == [(deployment.id, planted.name)] and summary.minutes == 375
+    assert summary.trades, "the planted spec (no take profit) trades the day in paper"
+    ledger = stores.ledger(load_settings())
+    try:  # the ledger, its positions and the day's summary agree
+        assert ledger.trades(day) == summary.trades
+        closed = [p.position_id for p in ledger.positions(day) if p.state.is_final]
+        assert sorted(closed) == sorted(t.position_id for t in summary.trades)
+        assert not ledger.positions(day, active_only=True)
+    finally:
+        ledger.close()
     memory = stores.strategy_memory(load_settings())
     history = memory.history(planted.spec_id)
     assert history[-1].source == "paper" and history[-1].window_start.date() == day
