@@ -134,15 +134,18 @@ class TradingDay:
         if self.resumed_after is not None and row["ts"] < self.resumed_after:
             self._catch_up(underlying, row, minute)
             return
-        # The strategies read the minute first: a bar's close moves a trailing stop by the
-        # distance of that bar (an ATR trail), which its compilation gives. Entries wait for
-        # the bar to be processed, as in the backtest.
-        decisions: list[tuple[Strategy, Decision]] = []
-        for strategy in self.strategies:
-            if strategy.underlying == underlying:
-                decision = strategy.signals.on_minute(minute)
-                if decision is not None:
-                    decisions.append((strategy, decision))
+        # A strategy holding a position reads the minute first: the bar's close moves its
+        # trailing stop by that bar's distance (an ATR trail), which its compilation gives.
+        # The others read it after the bar is processed, which keeps the path from a bar to an
+        # entry order short. Entries come after the bar, as in the backtest.
+        mine = [s for s in self.strategies if s.underlying == underlying]
+        active = self.manager.store.positions(self.day, active_only=True)
+        holding = {position.strategy_id for position in active}
+        read = {
+            strategy.strategy_id: strategy.signals.on_minute(minute)
+            for strategy in mine
+            if strategy.strategy_id in holding
+        }
         last_close: datetime | None = None
         for security, bars in self._bars.items():
             if bars.underlying == underlying:
@@ -152,9 +155,14 @@ class TradingDay:
                     last_close = closed.close_time
                     if self.progress is not None:
                         self.progress.record(self.day, self.session_key, closed.close_time)
-        for strategy, decision in decisions:
-            self.log.decisions.append((strategy.strategy_id, decision))
-            self._enter(strategy, decision)
+        for strategy in mine:
+            if strategy.strategy_id in read:
+                decision = read[strategy.strategy_id]
+            else:
+                decision = strategy.signals.on_minute(minute)
+            if decision is not None:
+                self.log.decisions.append((strategy.strategy_id, decision))
+                self._enter(strategy, decision)
         if last_close is not None:
             for observer in self.after_bar:
                 observer(last_close)
