@@ -197,6 +197,11 @@ class Settings(BaseSettings):
     )
     dhan_client_id: str | None = None
     dhan_access_token: SecretStr | None = None
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the REST API's POST routes (`tradeloop api`); without it "
+        "the API binds to loopback only and refuses every POST.",
+    )
     dhan_base_url: str = "https://api.dhan.co/v2"
     database_url: SecretStr | None = Field(
         None, description="SQLModel URL of the ledger; default SQLite under the data dir."

@@ -7,6 +7,7 @@ import typer
 from tradeloop import __version__
 from tradeloop.cli import (
     agent,
+    api,
     backtest,
     config,
     data,
@@ -58,6 +59,7 @@ for module in (
     deployments,
     session,
     serve,
+    api,
 ):
     module.register(app)
 

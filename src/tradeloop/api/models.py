@@ -1,0 +1,343 @@
+"""The REST API's response and request bodies: times in IST (with their offset), money in rupees.
+
+These are the API's own shapes, built from the stores' records by the `of` constructors; a
+number that is not finite (a NaN metric) is `null`, since JSON has no NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradeloop.domain.market.calendar import to_ist
+
+if TYPE_CHECKING:
+    from tradeloop.domain.deploy import Deployment
+    from tradeloop.domain.execution.journal import OrderRecord, Refusal
+    from tradeloop.domain.positions.model import Position, TradeRecord
+    from tradeloop.storage.memory import StrategyRecord
+
+
+def ist(moment: datetime | None) -> datetime | None:
+    """`moment` in IST (None stays None)."""
+    return None if moment is None else to_ist(moment)
+
+
+def finite(value: float | None) -> float | None:
+    """`value`, or None when it is not a finite number."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def finite_map(values: Mapping[str, float]) -> dict[str, float | None]:
+    return {name: finite(value) for name, value in values.items()}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorBody(_Out):
+    detail: str = Field(description="What is wrong and how to fix it.")
+
+
+# -- health -------------------------------------------------------------------------------------
+
+
+class Check(_Out):
+    ok: bool | None = Field(description="True: works; False: broken; None: not configured.")
+    detail: str
+
+
+class LiveSwitch(_Out):
+    variable: str
+    ok: bool
+    state: str = Field(description="'set', 'missing' or a non-secret description; never a value.")
+
+
+class KillSwitchState(_Out):
+    engaged: bool
+    reason: str
+    changed_at: datetime | None = Field(description="IST.")
+
+
+class Health(_Out):
+    ok: bool = Field(description="True when the candle store and the ledger both answer.")
+    candles: Check
+    series: int | None = Field(description="Candle series stored (None when unreadable).")
+    ledger: Check
+    prefect: Check
+    trading_mode: str = Field(description="The mode in force: paper, or live with every switch.")
+    requested_mode: str
+    live_switches: list[LiveSwitch]
+    kill_switch: KillSwitchState | None = Field(description="None when the ledger is down.")
+    feed: None = Field(description="Always null: no market feed runs inside the API process.")
+    feed_note: str
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+
+
+class PositionOut(_Out):
+    position_id: str
+    strategy_id: str
+    symbol: str
+    trading_day: date
+    side: str = Field(description="long or short.")
+    quantity: int
+    filled_quantity: int
+    state: str
+    entry_price: float | None
+    stop: float | None
+    target: float | None
+    exit_price: float | None
+    exit_reason: str | None
+    opened_at: datetime | None = Field(description="IST.")
+    closed_at: datetime | None = Field(description="IST.")
+    message: str
+
+    @classmethod
+    def of(cls, p: Position) -> PositionOut:
+        return cls(
+            position_id=p.position_id,
+            strategy_id=p.strategy_id,
+            symbol=p.symbol,
+            trading_day=p.trading_day,
+            side="long" if p.direction > 0 else "short",
+            quantity=p.quantity,
+            filled_quantity=p.filled_quantity,
+            state=p.state.value,
+            entry_price=finite(p.entry_price),
+            stop=finite(p.stop),
+            target=finite(p.target),
+            exit_price=finite(p.exit_price),
+            exit_reason=p.exit_reason.value if p.exit_reason else None,
+            opened_at=ist(p.opened_at),
+            closed_at=ist(p.closed_at),
+            message=p.message,
+        )
+
+
+class OrderOut(_Out):
+    intent_id: str
+    strategy_id: str
+    symbol: str
+    trading_day: date
+    side: str
+    quantity: int
+    order_type: str
+    is_exit: bool
+    status: str
+    filled_quantity: int
+    average_price: float | None
+    broker_order_id: str | None
+    message: str
+    created_at: datetime = Field(description="IST.")
+
+    @classmethod
+    def of(cls, r: OrderRecord) -> OrderOut:
+        return cls(
+            intent_id=r.intent_id,
+            strategy_id=r.intent.strategy_id,
+            symbol=r.intent.symbol,
+            trading_day=r.intent.trading_day,
+            side=r.intent.side.value,
+            quantity=r.intent.quantity,
+            order_type=r.intent.order_type.value,
+            is_exit=r.intent.is_exit,
+            status=r.status.value,
+            filled_quantity=r.filled_quantity,
+            average_price=finite(r.average_price),
+            broker_order_id=r.broker_order_id,
+            message=r.message,
+            created_at=to_ist(r.created_at),
+        )
+
+
+class RefusalOut(_Out):
+    intent_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    quantity: int
+    reasons: list[str]
+    at: datetime = Field(description="IST.")
+
+    @classmethod
+    def of(cls, r: Refusal) -> RefusalOut:
+        return cls(
+            intent_id=r.intent.id,
+            strategy_id=r.intent.strategy_id,
+            symbol=r.intent.symbol,
+            side=r.intent.side.value,
+            quantity=r.intent.quantity,
+            reasons=list(r.reasons),
+            at=to_ist(r.at),
+        )
+
+
+class OrdersOut(_Out):
+    trading_day: date
+    orders: list[OrderOut]
+    refused: list[RefusalOut] = Field(description="Intents the risk manager refused: not sent.")
+
+
+class TradeOut(_Out):
+    position_id: str
+    strategy_id: str
+    symbol: str
+    trading_day: date
+    side: str
+    quantity: int
+    entry_time: datetime = Field(description="IST.")
+    entry_price: float
+    exit_time: datetime = Field(description="IST.")
+    exit_price: float
+    exit_reason: str
+    gross_pnl: float | None = Field(description="Rupees.")
+    costs: float | None = Field(description="Rupees.")
+    net_pnl: float | None = Field(description="Rupees.")
+    r_multiple: float | None
+
+    @classmethod
+    def of(cls, t: TradeRecord) -> TradeOut:
+        return cls(
+            position_id=t.position_id,
+            strategy_id=t.strategy_id,
+            symbol=t.symbol,
+            trading_day=t.trading_day,
+            side="long" if t.direction > 0 else "short",
+            quantity=t.quantity,
+            entry_time=to_ist(t.entry_time),
+            entry_price=t.entry_price,
+            exit_time=to_ist(t.exit_time),
+            exit_price=t.exit_price,
+            exit_reason=t.exit_reason.value,
+            gross_pnl=finite(t.gross_pnl),
+            costs=finite(t.costs),
+            net_pnl=finite(t.net_pnl),
+            r_multiple=finite(t.r_multiple),
+        )
+
+
+class TradesOut(_Out):
+    start: date | None = Field(description="First trading day included (IST), if bounded.")
+    end: date | None = Field(description="Last trading day included (IST), if bounded.")
+    trades: list[TradeOut]
+    net_pnl: float = Field(description="Rupees, over the trades listed.")
+    costs: float = Field(description="Rupees, over the trades listed.")
+
+
+class DailyPnlOut(_Out):
+    trading_day: date
+    trades: int
+    gross_pnl: float = Field(description="Rupees.")
+    costs: float = Field(description="Rupees.")
+    net_pnl: float = Field(description="Rupees.")
+
+
+class KillSwitchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engaged: bool = Field(description="True turns it on (no new orders), False off.")
+    reason: str = Field(min_length=1, description="Why: kept in the ledger's history.")
+
+
+class RetireRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, description="Why it stops: kept with the deployment.")
+
+
+# -- strategies and deployments -----------------------------------------------------------------
+
+
+class StrategySummary(_Out):
+    spec_id: str
+    name: str
+    symbol: str
+    timeframe: str
+    regime: str
+    run_id: str
+    source: str = Field(description="backtest, paper or live.")
+    evaluated_at: datetime = Field(description="IST.")
+    window_start: datetime = Field(description="IST.")
+    window_end: datetime = Field(description="IST.")
+    score: float | None
+    passed: bool
+    reasons: list[str]
+    metrics: dict[str, float | None] = Field(description="Out-of-sample metrics; money in rupees.")
+    gate: dict[str, float | None] = Field(description="The lockbox gate's numbers (PSR, DSR...).")
+
+    @classmethod
+    def of(cls, r: StrategyRecord) -> StrategySummary:
+        return cls(
+            spec_id=r.spec_id,
+            name=r.name,
+            symbol=r.symbol,
+            timeframe=r.timeframe,
+            regime=r.regime,
+            run_id=r.run_id,
+            source=r.source,
+            evaluated_at=to_ist(r.evaluated_at),
+            window_start=to_ist(r.window_start),
+            window_end=to_ist(r.window_end),
+            score=finite(r.score),
+            passed=r.passed,
+            reasons=list(r.reasons),
+            metrics=finite_map(r.metrics),
+            gate=finite_map(r.gate),
+        )
+
+
+class DeploymentOut(_Out):
+    id: str
+    spec_id: str
+    name: str
+    symbol: str
+    timeframe: str
+    mode: str
+    status: str
+    run_id: str
+    deployed_at: datetime = Field(description="IST.")
+    retired_at: datetime | None = Field(description="IST.")
+    retire_reason: str | None
+    promoted_at: datetime | None = Field(description="IST.")
+    evidence: dict[str, float | None]
+
+    @classmethod
+    def of(cls, d: Deployment) -> DeploymentOut:
+        return cls(
+            id=d.id,
+            spec_id=d.spec_id,
+            name=d.name,
+            symbol=d.symbol,
+            timeframe=d.timeframe,
+            mode=d.mode,
+            status=d.status,
+            run_id=d.run_id,
+            deployed_at=to_ist(d.deployed_at),
+            retired_at=ist(d.retired_at),
+            retire_reason=d.retire_reason,
+            promoted_at=ist(d.promoted_at),
+            evidence=finite_map(d.evidence),
+        )
+
+
+class StrategyDetail(_Out):
+    spec_id: str
+    spec: dict[str, Any] = Field(description="The StrategySpec as research evaluated it.")
+    lineage: dict[str, str | list[str]] = Field(description="Where the spec came from, if known.")
+    context_key: str | None
+    evidence: StrategySummary | None = Field(description="The latest research evaluation.")
+    history: list[StrategySummary] = Field(description="Every record, oldest first.")
+    deployments: list[DeploymentOut]
+
+
+def spec_of(spec_json: str) -> dict[str, Any]:
+    loaded = json.loads(spec_json)
+    return loaded if isinstance(loaded, dict) else {"spec": loaded}
