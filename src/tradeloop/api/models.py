@@ -6,21 +6,18 @@ number that is not finite (a NaN metric) is `null`, since JSON has no NaN.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.domain.market.calendar import to_ist
 
 if TYPE_CHECKING:
-    from tradeloop.domain.deploy import Deployment
     from tradeloop.domain.execution.journal import OrderRecord, Refusal
     from tradeloop.domain.positions.model import Position, TradeRecord
-    from tradeloop.storage.memory import StrategyRecord
 
 
 def ist(moment: datetime | None) -> datetime | None:
@@ -37,35 +34,35 @@ def finite_map(values: Mapping[str, float]) -> dict[str, float | None]:
     return {name: finite(value) for name, value in values.items()}
 
 
-class _Out(BaseModel):
+class Out(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ErrorBody(_Out):
+class ErrorBody(Out):
     detail: str = Field(description="What is wrong and how to fix it.")
 
 
 # -- health -------------------------------------------------------------------------------------
 
 
-class Check(_Out):
+class Check(Out):
     ok: bool | None = Field(description="True: works; False: broken; None: not configured.")
     detail: str
 
 
-class LiveSwitch(_Out):
+class LiveSwitch(Out):
     variable: str
     ok: bool
     state: str = Field(description="'set', 'missing' or a non-secret description; never a value.")
 
 
-class KillSwitchState(_Out):
+class KillSwitchState(Out):
     engaged: bool
     reason: str
     changed_at: datetime | None = Field(description="IST.")
 
 
-class Health(_Out):
+class Health(Out):
     ok: bool = Field(description="True when the candle store and the ledger both answer.")
     candles: Check
     series: int | None = Field(description="Candle series stored (None when unreadable).")
@@ -82,7 +79,7 @@ class Health(_Out):
 # -- the ledger ---------------------------------------------------------------------------------
 
 
-class PositionOut(_Out):
+class PositionOut(Out):
     position_id: str
     strategy_id: str
     symbol: str
@@ -122,7 +119,7 @@ class PositionOut(_Out):
         )
 
 
-class OrderOut(_Out):
+class OrderOut(Out):
     intent_id: str
     strategy_id: str
     symbol: str
@@ -158,7 +155,7 @@ class OrderOut(_Out):
         )
 
 
-class RefusalOut(_Out):
+class RefusalOut(Out):
     intent_id: str
     strategy_id: str
     symbol: str
@@ -180,13 +177,13 @@ class RefusalOut(_Out):
         )
 
 
-class OrdersOut(_Out):
+class OrdersOut(Out):
     trading_day: date
     orders: list[OrderOut]
     refused: list[RefusalOut] = Field(description="Intents the risk manager refused: not sent.")
 
 
-class TradeOut(_Out):
+class TradeOut(Out):
     position_id: str
     strategy_id: str
     symbol: str
@@ -224,7 +221,7 @@ class TradeOut(_Out):
         )
 
 
-class TradesOut(_Out):
+class TradesOut(Out):
     start: date | None = Field(description="First trading day included (IST), if bounded.")
     end: date | None = Field(description="Last trading day included (IST), if bounded.")
     trades: list[TradeOut]
@@ -232,7 +229,7 @@ class TradesOut(_Out):
     costs: float = Field(description="Rupees, over the trades listed.")
 
 
-class DailyPnlOut(_Out):
+class DailyPnlOut(Out):
     trading_day: date
     trades: int
     gross_pnl: float = Field(description="Rupees.")
@@ -245,99 +242,3 @@ class KillSwitchRequest(BaseModel):
 
     engaged: bool = Field(description="True turns it on (no new orders), False off.")
     reason: str = Field(min_length=1, description="Why: kept in the ledger's history.")
-
-
-class RetireRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, description="Why it stops: kept with the deployment.")
-
-
-# -- strategies and deployments -----------------------------------------------------------------
-
-
-class StrategySummary(_Out):
-    spec_id: str
-    name: str
-    symbol: str
-    timeframe: str
-    regime: str
-    run_id: str
-    source: str = Field(description="backtest, paper or live.")
-    evaluated_at: datetime = Field(description="IST.")
-    window_start: datetime = Field(description="IST.")
-    window_end: datetime = Field(description="IST.")
-    score: float | None
-    passed: bool
-    reasons: list[str]
-    metrics: dict[str, float | None] = Field(description="Out-of-sample metrics; money in rupees.")
-    gate: dict[str, float | None] = Field(description="The lockbox gate's numbers (PSR, DSR...).")
-
-    @classmethod
-    def of(cls, r: StrategyRecord) -> StrategySummary:
-        return cls(
-            spec_id=r.spec_id,
-            name=r.name,
-            symbol=r.symbol,
-            timeframe=r.timeframe,
-            regime=r.regime,
-            run_id=r.run_id,
-            source=r.source,
-            evaluated_at=to_ist(r.evaluated_at),
-            window_start=to_ist(r.window_start),
-            window_end=to_ist(r.window_end),
-            score=finite(r.score),
-            passed=r.passed,
-            reasons=list(r.reasons),
-            metrics=finite_map(r.metrics),
-            gate=finite_map(r.gate),
-        )
-
-
-class DeploymentOut(_Out):
-    id: str
-    spec_id: str
-    name: str
-    symbol: str
-    timeframe: str
-    mode: str
-    status: str
-    run_id: str
-    deployed_at: datetime = Field(description="IST.")
-    retired_at: datetime | None = Field(description="IST.")
-    retire_reason: str | None
-    promoted_at: datetime | None = Field(description="IST.")
-    evidence: dict[str, float | None]
-
-    @classmethod
-    def of(cls, d: Deployment) -> DeploymentOut:
-        return cls(
-            id=d.id,
-            spec_id=d.spec_id,
-            name=d.name,
-            symbol=d.symbol,
-            timeframe=d.timeframe,
-            mode=d.mode,
-            status=d.status,
-            run_id=d.run_id,
-            deployed_at=to_ist(d.deployed_at),
-            retired_at=ist(d.retired_at),
-            retire_reason=d.retire_reason,
-            promoted_at=ist(d.promoted_at),
-            evidence=finite_map(d.evidence),
-        )
-
-
-class StrategyDetail(_Out):
-    spec_id: str
-    spec: dict[str, Any] = Field(description="The StrategySpec as research evaluated it.")
-    lineage: dict[str, str | list[str]] = Field(description="Where the spec came from, if known.")
-    context_key: str | None
-    evidence: StrategySummary | None = Field(description="The latest research evaluation.")
-    history: list[StrategySummary] = Field(description="Every record, oldest first.")
-    deployments: list[DeploymentOut]
-
-
-def spec_of(spec_json: str) -> dict[str, Any]:
-    loaded = json.loads(spec_json)
-    return loaded if isinstance(loaded, dict) else {"spec": loaded}

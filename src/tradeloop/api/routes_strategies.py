@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from tradeloop.api.auth import Authorized
 from tradeloop.api.deps import DeploymentsDep, SettingsDep
 from tradeloop.api.errors import invalid_input
-from tradeloop.api.models import (
+from tradeloop.api.models_strategies import (
     DeploymentOut,
     RetireRequest,
     StrategyDetail,

@@ -3,9 +3,11 @@ settings (its own data dir, from tests/conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +17,19 @@ from fastapi import FastAPI
 from support.api_data import Seeded, seed
 from tradeloop.api.app import create_app
 from tradeloop.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def _prefect_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `/health` reads Prefect's settings, and the CLI's settings() sets Prefect's variables when
+    # unset: keep both inside this test.
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    for name, value in (
+        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+        ("PREFECT_LOGGING_LEVEL", "WARNING"),
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
+    ):
+        monkeypatch.setenv(name, os.environ.get(name, value))
 
 
 class _Server(uvicorn.Server):
