@@ -34,6 +34,13 @@ _REASON_LABELS = {
     "square_off": "square-off",
     "end_of_data": "end of data",
 }
+# The score's normalised terms (ScoreCard.components), named apart from the raw metrics printed
+# above them: "profit factor 1.01" is the metric, "profit-factor score 0.004" its term.
+COMPONENT_LABELS = {
+    "win_rate": "win-rate score",
+    "profit_factor": "profit-factor score",
+    "max_drawdown": "drawdown share",
+}
 
 
 def print_report(
@@ -235,7 +242,9 @@ def _print_score(card: ScoreCard, out_of_sample: bool) -> None:
         if card.passed
         else "[bold red]below the score gate[/]"
     )
-    parts = ", ".join(f"{name} {value:.3f}" for name, value in card.components.items())
+    parts = ", ".join(
+        f"{COMPONENT_LABELS.get(name, name)} {value:.3f}" for name, value in card.components.items()
+    )
     console.print(f"score {card.score:.3f} {verdict}  ({parts})", highlight=False, soft_wrap=True)
     for reason in card.reasons:
         console.print(f"  - {reason}", highlight=False, soft_wrap=True)

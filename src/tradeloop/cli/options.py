@@ -46,7 +46,7 @@ def chain(
     """The chain around the money: CE and PE side by side.
 
     --source model (the default): the model's prices as of the last stored minute
-    (Black-Scholes on the stored spot, the day's stored IV and the [options] smile), not market
+    (Black-Scholes on the stored spot, the day's stored IV and the \\[options] smile), not market
     quotes: no bid-ask, no open interest. --source dhan: Dhan's chain now (last traded prices,
     Dhan's IV and Greeks, open interest); needs TRADELOOP_DHAN_CLIENT_ID and
     TRADELOOP_DHAN_ACCESS_TOKEN; default expiry: the nearest Dhan lists.

@@ -4,96 +4,35 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
-from rich.table import Table
 
 from tradeloop.cli._common import console, settings
-from tradeloop.domain.money import rupees
+from tradeloop.cli._leaderboard import (
+    leaderboard_table,
+    memory_table,
+    print_left_out,
+    print_memory_notes,
+    print_row_notes,
+)
 from tradeloop.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
-    from tradeloop.domain.backtest.scoring import ScoringConfig
-    from tradeloop.domain.research import LeaderboardRow
     from tradeloop.flows.research import ResearchParameters
     from tradeloop.settings import Settings
 
 research_app = typer.Typer(help="Generate, backtest and score strategies.", no_args_is_help=True)
 
+__all__ = ["leaderboard_table", "register", "research_parameters"]  # the demo prints the table
+SCREENFUL = 20  # leaderboard rows `research run` prints unless --limit says otherwise
+
 
 def register(app: typer.Typer) -> None:
     app.add_typer(research_app, name="research")
-
-
-def _rupees(value: float) -> str:
-    return "-" if math.isnan(value) else rupees(value, paise=False)
-
-
-def _number(value: float, digits: int = 2) -> str:
-    if math.isinf(value):
-        return "∞"
-    if math.isnan(value):
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def _probability(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}"
-
-
-def leaderboard_table(
-    rows: Sequence[LeaderboardRow], scoring: ScoringConfig, title: str = "Leaderboard"
-) -> Table:
-    """The leaderboard as a trader reads it: the research window's walk-forward (out of sample)
-    ranks; the lockbox's PSR and DSR against `trials` strategies decide the gate."""
-    table = Table(
-        title=f"{title}: ranked on the research window (walk-forward, out of sample); gated on "
-        f"the lockbox (score >= {scoring.min_score}, PSR and DSR >= "
-        f"{scoring.min_probabilistic_sharpe}/{scoring.min_deflated_sharpe})",
-        title_justify="left",
-    )
-    for header in (
-        "#",
-        "strategy",
-        "tf",
-        "score",
-        "trades",
-        "win %",
-        "PF",
-        "net P&L",
-        "Sharpe",
-        "lockbox Sharpe",
-        "PSR",
-        "DSR",
-        "trials",
-        "gate",
-    ):
-        left = header in ("strategy", "tf", "gate")
-        table.add_column(header, justify="left" if left else "right")
-    for row in rows:
-        table.add_row(
-            str(row.rank),
-            row.name,
-            row.timeframe,
-            f"{row.score:.3f}",
-            str(row.trades),
-            _number(row.win_rate_pct, 1),
-            _number(row.profit_factor),
-            _rupees(row.net_pnl),
-            _number(row.sharpe),
-            _number(row.lockbox_sharpe) if row.trials else "-",
-            _probability(row.psr),
-            _probability(row.dsr),
-            f"{row.trials:,}" if row.trials else "-",
-            "[green]PASS[/]" if row.passed else "[red]fail[/]",
-        )
-    return table
 
 
 def _json(value: object) -> str:
@@ -256,9 +195,17 @@ def run(
     llm_timeframe: str = typer.Option(
         "5m", "--llm-timeframe", help="Timeframe of the LLM specs (ollama)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
+    limit: int = typer.Option(
+        SCREENFUL,
+        "--limit",
+        min=1,
+        help="Leaderboard rows to print (the top ones); --json prints every row.",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result, the whole leaderboard included, as JSON."
+    ),
 ) -> None:
-    """Run the research flow (through Prefect) and print the leaderboard.
+    """Run the research flow (through Prefect) and print the top of the leaderboard.
 
     Evaluations are remembered batch by batch: a run stopped part-way keeps its finished
     batches, and a re-run with the same options evaluates only what memory does not hold.
@@ -293,16 +240,16 @@ def run(
         typer.echo(_json(result.model_dump(mode="python")))
         return
     rows = result.leaderboard
-    console.print(leaderboard_table(rows, current.strategy))
+    shown = rows[:limit]
+    console.print(leaderboard_table(shown, current.strategy, console=console))
+    print_row_notes(console, shown)
+    print_left_out(console, len(shown), len(rows))
     if result.reused:
         console.print(
             f"Reused {result.reused} evaluation(s) from strategy memory (same specs, candles, "
             f"costs and settings); evaluated {result.evaluated}.",
             highlight=False,
         )
-    for row in [row for row in rows if row.trials][:5]:  # the ones that reached the lockbox
-        verdict = "passed" if row.passed else row.reason
-        console.print(f"  [bold]{escape(row.name)}[/]: {escape(verdict)}", highlight=False)
 
 
 @research_app.command("best")
@@ -313,7 +260,11 @@ def best(
     as_json: bool = typer.Option(False, "--json", help="Print the records as JSON for scripts."),
 ) -> None:
     """The best remembered strategies (latest evaluation of each), from strategy memory:
-    the research window's score and the lockbox gate's PSR, DSR and trials, with every reason."""
+    the research window's score and the lockbox gate's PSR, DSR and trials, with every reason.
+
+    At 80 columns the table keeps the name and the whole spec id (wrapped) and the DSR; a
+    terminal of 120 columns or more adds the lockbox Sharpe, PSR and trials. Times are IST.
+    """
     from tradeloop.app.stores import strategy_memory
     from tradeloop.domain.market.instruments import index_instrument
 
@@ -327,43 +278,7 @@ def best(
     if as_json:
         typer.echo(_json([record.model_dump(mode="python") for record in records]))
         return
-    table = Table(title="Strategy memory: best latest evaluations", title_justify="left")
-    for header in (
-        "strategy",
-        "spec id",
-        "tf",
-        "score",
-        "trades",
-        "net P&L",
-        "lockbox Sharpe",
-        "PSR",
-        "DSR",
-        "trials",
-        "passed",
-        "evaluated (UTC)",
-    ):
-        table.add_column(header)
-    reasons: dict[str, tuple[str, ...]] = {}
-    for record in records:
-        gate = record.gate
-        table.add_row(
-            record.name,
-            record.spec_id,
-            record.timeframe,
-            f"{record.score:.3f}",
-            _number(record.metrics.get("trades", math.nan), 0),
-            _rupees(record.metrics.get("net_pnl", math.nan)),
-            _number(gate.get("lockbox_sharpe", math.nan)),
-            _probability(gate.get("psr", math.nan)),
-            _probability(gate.get("dsr", math.nan)),
-            _number(gate.get("trials", math.nan), 0),
-            "yes" if record.passed else "no",
-            record.evaluated_at.strftime("%Y-%m-%d %H:%M"),
-        )
-        if record.reasons:
-            reasons[record.name] = record.reasons
-    console.print(table)
-    for name, why in reasons.items():
-        console.print(f"  [bold]{escape(name)}[/]: {escape('; '.join(why))}", highlight=False)
+    console.print(memory_table(records, console=console))
+    print_memory_notes(console, records)
     if not records:
         console.print("nothing remembered yet: run `tradeloop research run --spec-dir ...`")

@@ -273,6 +273,10 @@ CASES = [
     Case("research-templates-7m", (*RUN, "--templates", "7m"), 2, ("--templates", "'7m'", "5m")),
     Case("research-seed-negative", (*RUN, "--seed", "-1"), 2, ("--seed -1", "0 or more")),
     Case(
+        "research-limit-zero", (*RUN, "--limit", "0"), 2, ("--limit", "greater than or equal to 1")
+    ),
+    Case("research-limit-text", (*RUN, "--limit", "all"), 2, ("--limit", "valid integer")),
+    Case(
         "research-spec-dir-bad-spec",
         (*RUN, "--spec-dir", "{tmp}/specs"),
         2,

@@ -71,7 +71,7 @@ def test_best_shows_the_gate_numbers_and_the_reasons(
     monkeypatch.setenv("COLUMNS", "200")
     out = _run(["research", "best"], monkeypatch, capsys)
     edge = next(line for line in out.splitlines() if "nifty_edge_5m" in line)
-    for shown in ("0.625", "6.12", "1.00", "247", "yes"):
+    for shown in ("0.625", "6.12", "1.00", "247", "PASS"):
         assert shown in edge
     assert "nifty_luck_5m: score 0.310 is below min_score = 0.500" in " ".join(out.split())
 
