@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from tradeloop.cli._agent_steps import steps_table
 from tradeloop.cli._common import EXIT_BUG, console, err_console, fail, settings
 from tradeloop.errors import TradeloopError, UserError
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     # Imported where used: the agent package loads every module of it (a tenth of a second),
     # which `tradeloop --help` need not pay for.
     from tradeloop.agent import Planner, ToolRegistry
-    from tradeloop.agent.records import RunReport, StepRecord
+    from tradeloop.agent.records import RunReport
     from tradeloop.settings import Settings
 
 agent_app = typer.Typer(
@@ -65,65 +66,6 @@ def _cell(value: Any) -> str:
         return "-"
     text = value if isinstance(value, str) else compact_json(value)
     return truncate(text, _CELL_CHARS)
-
-
-def _validator_cell(step: StepRecord) -> str:
-    if step.validator is None:
-        return "-"
-    if not step.validator.approved:
-        return "refused: " + "; ".join(step.validator.reasons)
-    return "rewrote args" if step.validator.args is not None else "approved"
-
-
-def _status_cell(step: StepRecord) -> str:
-    if step.result is not None:
-        if step.result.error is not None:
-            return f"error {step.result.error.type}"
-        return step.result.status
-    if step.stop == "crashed":
-        return f"crashed {step.error_type}"
-    if step.stop == "loop_detected":
-        return "loop detected"
-    if step.stop == "planner_error":
-        return "planner error"
-    return "rejected"
-
-
-def _tokens_cell(step: StepRecord) -> str:
-    if step.prompt_tokens is None and step.completion_tokens is None:
-        return "-"
-    return f"{step.prompt_tokens or 0}+{step.completion_tokens or 0}"
-
-
-def _note_cell(step: StepRecord) -> str:
-    if step.error:
-        return _cell(step.error)
-    if step.result is not None and step.result.error is not None:
-        return _cell(step.result.error.message)
-    return _cell(step.result.data if step.result is not None else None)
-
-
-def steps_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
-    table = Table(title=title)
-    table.add_column("step", justify="right")
-    table.add_column("tool", no_wrap=True)
-    for column in ("args", "validator", "status"):
-        table.add_column(column)
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("tokens")
-    table.add_column("note")
-    for step in steps:
-        table.add_row(
-            str(step.index + 1),
-            step.call.tool if step.call is not None else "-",
-            _cell(step.executed_args or (step.call.args if step.call is not None else None)),
-            _validator_cell(step),
-            _status_cell(step),
-            f"{step.step_seconds * 1000:.1f} ms",
-            _tokens_cell(step),
-            _note_cell(step),
-        )
-    return table
 
 
 @agent_app.command("ls")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tradeloop.agent import AgentRunner, ScriptedPlanner, tool
@@ -221,3 +222,28 @@ def test_run_and_show_print_the_tools_run_beside_the_models_summary(
         assert "model's summary: Said hello and deleted all strategies." in shown
         assert "tools run: echo (step 1: ok), finish (step 2: done)" in shown
         assert "warning: the summary says 'deleted', but no tool performed it" in shown
+
+
+def test_the_steps_table_shows_each_argument_whole_at_80_columns(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tradeloop.cli.agent as agent_cli
+
+    console = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(agent_cli, "console", console)
+    script = tmp_path / "script.json"
+    calls = [
+        {"tool": "best_strategies", "args": {"limit": 5, "symbol": "NIFTY", "passed_only": False}},
+        {"tool": "finish", "args": {"summary": "nothing remembered yet"}},
+    ]
+    script.write_text(json.dumps(calls))
+    result = invoke("run", "find the best", "--script", str(script))
+    assert result.exit_code == 0, result.output
+    text = console.export_text()
+    table = text[: text.index("outcome:")]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "…" not in table and '{"' not in table
+    flat = "".join(table.split())  # a folded cell is whole once the wrapping is undone
+    for shown in ("limit=5", "symbol=NIFTY", "passed_only=false", "summary=nothingrememberedyet"):
+        assert shown in flat
+    assert "validator" not in table and "tokens" not in table  # the scripted planner has neither
