@@ -9,7 +9,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tradeloop import __version__
-from tradeloop.api import routes_agent, routes_health, routes_strategies, routes_trading
+from tradeloop.api import (
+    routes_agent,
+    routes_health,
+    routes_runs,
+    routes_strategies,
+    routes_trading,
+)
 from tradeloop.api.errors import add_error_handlers
 from tradeloop.settings import Settings
 
@@ -27,6 +33,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     add_error_handlers(app)
-    for module in (routes_health, routes_trading, routes_strategies, routes_agent):
+    for module in (routes_health, routes_trading, routes_strategies, routes_agent, routes_runs):
         app.include_router(module.router)
     return app
