@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -71,29 +72,43 @@ def _cell(value: Any) -> str:
 @agent_app.command("ls")
 def list_command(
     limit: int = typer.Option(20, min=1, help="How many of the most recent runs to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON for scripts."),
 ) -> None:
-    """List recent agent runs, newest first."""
+    """List recent agent runs, newest first: the run id with its goal under it, when it started
+    (IST), the planner, its steps and its outcome."""
     from tradeloop.agent.memory import truncate
     from tradeloop.agent.runlog import list_runs
+    from tradeloop.domain.market.calendar import IST
 
     current = settings()
     summaries = list_runs(current.agent_runs_dir, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([item.model_dump(mode="json") for item in summaries], indent=2))
+        return
     if not summaries:
         console.print(f"no agent runs in {current.agent_runs_dir}")
         return
-    table = Table(title=f"agent runs in {current.agent_runs_dir}")
-    # The id is what the user copies into `show` and `replay`: never cut it.
-    table.add_column("run id", no_wrap=True, min_width=max(len(item.run_id) for item in summaries))
-    for column in ("started (UTC)", "planner", "steps", "outcome", "goal"):
-        table.add_column(column)
+    table = Table(
+        title=f"agent runs in {current.agent_runs_dir}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    # The id is what the user copies into `show` and `replay`: never cut it; the goal folds.
+    widest = max(len(item.run_id) for item in summaries)
+    table.add_column("run id / goal", overflow="fold", min_width=widest)
+    table.add_column("started (IST)", no_wrap=True)
+    for column in ("planner", "steps", "outcome"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "steps" else "left")
     for summary in summaries:
+        goal = escape(truncate(summary.goal, _CELL_CHARS))
         table.add_row(
-            summary.run_id,
-            f"{summary.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{summary.run_id}\n[dim]{goal}[/]",
+            f"{summary.started_at.astimezone(IST):%Y-%m-%d %H:%M}",
             summary.planner,
             str(summary.steps),
             summary.outcome,
-            truncate(summary.goal, _CELL_CHARS),
         )
     console.print(table)
 

@@ -247,3 +247,26 @@ def test_the_steps_table_shows_each_argument_whole_at_80_columns(
     for shown in ("limit=5", "symbol=NIFTY", "passed_only=false", "summary=nothingrememberedyet"):
         assert shown in flat
     assert "validator" not in table and "tokens" not in table  # the scripted planner has neither
+
+
+def test_ls_at_80_columns_keeps_the_run_id_whole_and_shows_ist(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tradeloop.cli.agent as agent_cli
+
+    console = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(agent_cli, "console", console)
+    record_run()
+    assert invoke("ls").exit_code == 0
+    text = console.export_text()
+    assert "20250102T034500Z-abcd1234" in text  # on one line: it is copied into show and replay
+    assert "started (IST)" in text and "UTC" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "say hello" in text
+
+
+def test_ls_json_lists_the_runs_for_scripts(data_dir: Path) -> None:
+    record_run()
+    runs = json.loads(invoke("ls", "--json").output)
+    assert [run["run_id"] for run in runs] == ["20250102T034500Z-abcd1234"]
+    assert runs[0]["goal"] == "say hello" and runs[0]["outcome"] == "done"
