@@ -958,6 +958,14 @@ CASES = [
         2,
         ("nope.yaml", "does not exist", "--file"),
     ),
+    # -- api: beyond loopback without a token, refused before anything listens -----------------
+    Case(
+        "api-public-host-without-token",
+        ("api", "--host", "0.0.0.0", "--port", "0"),
+        2,
+        ("--host 0.0.0.0", "TRADELOOP_API_TOKEN", "127.0.0.1"),
+        env={"TRADELOOP_API_TOKEN": None},
+    ),
     # -- trading days: manage and parity, refused before any flow or session starts ------------
     Case("manage-bad-date", ("manage", "--date", "2025-13-01"), 2, ("--date", "YYYY-MM-DD")),
     Case(
