@@ -16,7 +16,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from tradeloop.cli._agent_steps import steps_table
+from tradeloop.cli._agent_steps import key_values, steps_table
 from tradeloop.cli._common import EXIT_BUG, console, err_console, fail, settings
 from tradeloop.errors import TradeloopError, UserError
 
@@ -164,17 +164,26 @@ def replay_command(
     for comparison in report.comparisons:
         counts[comparison.status] += 1
     if report.differences:
-        table = Table(title=f"replay of {report.run_id}: results that differ")
-        for column in ("step", "tool", "args", "recorded", "replayed", "why"):
-            table.add_column(column)
+        table = Table(
+            title=f"replay of {report.run_id}: results that differ",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+            show_lines=True,
+        )
+        table.add_column("step", justify="right", no_wrap=True)
+        table.add_column("tool", no_wrap=True)
+        for column in ("args", "recorded", "replayed", "why"):
+            table.add_column(column, overflow="fold", ratio=1)
         for item in report.differences:
             table.add_row(
                 str(item.index + 1),
                 item.tool or "-",
-                _cell(item.args),
-                _cell(item.recorded.model_dump(mode="json") if item.recorded else None),
-                _cell(item.replayed.model_dump(mode="json") if item.replayed else None),
-                item.note,
+                key_values(item.args),
+                key_values(item.recorded.model_dump(mode="json") if item.recorded else None),
+                key_values(item.replayed.model_dump(mode="json") if item.replayed else None),
+                escape(item.note),
             )
         console.print(table)
     console.print(

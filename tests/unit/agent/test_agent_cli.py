@@ -270,3 +270,23 @@ def test_ls_json_lists_the_runs_for_scripts(data_dir: Path) -> None:
     runs = json.loads(invoke("ls", "--json").output)
     assert [run["run_id"] for run in runs] == ["20250102T034500Z-abcd1234"]
     assert runs[0]["goal"] == "say hello" and runs[0]["outcome"] == "done"
+
+
+def test_replay_differences_read_at_80_columns(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tradeloop.cli.agent as agent_cli
+
+    console = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(agent_cli, "console", console)
+    path = record_run()
+    lines = path.read_text().splitlines()
+    step = json.loads(lines[1])
+    step["result"]["data"] = {"text": "goodbye"}
+    lines[1] = json.dumps(step)
+    path.write_text("\n".join(lines) + "\n")
+    assert invoke("replay", "20250102T034500Z-abcd1234").exit_code == 1
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text and "text=hello" in text and "status=ok" in text
+    assert 'data={"text":"go' in text  # folded, not cut
