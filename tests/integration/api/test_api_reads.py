@@ -159,3 +159,17 @@ def test_bad_query_parameters_are_422_naming_the_field(
 
     assert answer.status_code == 422
     assert [error["loc"] for error in answer.json()["detail"]] == [["query", field]]
+
+
+def test_ledger_is_not_shown_while_a_requested_live_is_refused(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch, start_api: Callable[[], httpx.Client]
+) -> None:
+    monkeypatch.setenv("TRADELOOP_TRADING_MODE", "live")  # and no other live switch
+    client = start_api()
+
+    refused = [client.get(path) for path in ("/positions", "/orders", "/trades", "/pnl/daily")]
+    health = client.get("/health").json()
+
+    assert [a.status_code for a in refused] == [409] * 4
+    assert all("TRADELOOP_LIVE_CONFIRM" in a.json()["detail"] for a in refused)
+    assert (health["requested_mode"], health["trading_mode"]) == ("live", "paper")
