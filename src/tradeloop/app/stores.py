@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tradeloop.domain.market.contracts import ContractTable
     from tradeloop.domain.market.instrument_master import InstrumentMaster
     from tradeloop.domain.options.expiries import ExpiryCalendar
+    from tradeloop.storage.backtests import BacktestArchive
     from tradeloop.storage.candles import ParquetCandleStore
     from tradeloop.storage.deployments import SqlDeploymentStore
     from tradeloop.storage.instruments import InstrumentStore
@@ -46,6 +47,13 @@ def candle_store(settings: Settings) -> ParquetCandleStore:
     from tradeloop.storage.candles import ParquetCandleStore
 
     return ParquetCandleStore(settings.candles_dir, calendar(settings))
+
+
+def backtest_archive(settings: Settings) -> BacktestArchive:
+    """The backtests `tradeloop backtest` saved, under `backtests_dir`."""
+    from tradeloop.storage.backtests import BacktestArchive
+
+    return BacktestArchive(settings.backtests_dir)
 
 
 def volatility_store(settings: Settings) -> VolatilityStore:
