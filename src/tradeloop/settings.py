@@ -280,10 +280,6 @@ class Settings(BaseSettings):
         return self.data_dir / "backtests"
 
     @property
-    def audit_dir(self) -> Path:
-        return self.data_dir / "audit"
-
-    @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
 

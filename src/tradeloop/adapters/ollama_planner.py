@@ -4,12 +4,13 @@ Each step is one `/api/chat` call with the registry's call schema as `format=` (
 constrains decoding to a valid call), temperature 0 and an explicit `num_ctx`. Every vendor
 error is translated here, by who must act, so no `ollama` or `httpx` exception reaches the runner:
 
-- the user must fix the set-up -> `ConfigError` naming the fix: nothing listens at the host
-  (`ollama serve`, or point TRADELOOP_OLLAMA_HOST at it), the model is not pulled (404 ->
+- the user must fix the set-up -> `ConfigError` naming the fix: the model is not pulled (404 ->
   `ollama pull <model>`), or the server refuses the request (another 4xx);
-- a retry may work -> `PlannerUnavailableError` (a `TransientError`) naming the host: a timeout,
-  a 5xx or 429, a dropped connection, a body that is not Ollama's JSON (an HTML page). This
-  adapter does not retry: the runner retries an unavailable planner with backoff.
+- a retry may work -> `PlannerUnavailableError` (a `TransientError`) naming the host and the
+  fix: nothing listens at the host (`ollama serve`, or point TRADELOOP_OLLAMA_HOST at it; it may
+  be restarting), a timeout, a 5xx or 429, a dropped connection, a body that is not Ollama's
+  JSON (an HTML page). This adapter does not retry: the runner retries an unavailable planner
+  with backoff.
 
 A server's error text is cut to 200 characters and a reply to `MAX_REPLY_CHARS` + 1 (which the
 parser refuses), so nothing a server sends is echoed whole into an error, a record, or the next

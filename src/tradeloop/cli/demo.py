@@ -160,8 +160,9 @@ def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
         "  make demo ARGS='--regime null'             # the same loop on a market with no edge\n"
         "  .venv/bin/tradeloop strategy schema        # write your own spec against it\n"
         "  .venv/bin/tradeloop live check             # paper is the default; see docs/trading.md\n"
-        "  .venv/bin/prefect server start             # then open http://127.0.0.1:4200: the "
-        "runs, their artifacts (docs/operations.md)",
+        f"  PREFECT_HOME={_shown(current.prefect_home)} .venv/bin/prefect server start\n"
+        "      # then open http://127.0.0.1:4200: these runs and their artifacts "
+        "(docs/operations.md)",
         highlight=False,
     )
 
@@ -203,3 +204,11 @@ if __name__ == "__main__":
     from tradeloop.cli._common import run_app
 
     run_app(main)
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is under it (shorter to copy)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
