@@ -24,6 +24,9 @@ def create_app(settings: Settings) -> FastAPI:
     """The API over the ledger, stores and flows that `settings` configure."""
     app = FastAPI(
         title="tradeloop",
+        # No Swagger UI or ReDoc: their pages load scripts from a CDN. /openapi.json is served.
+        docs_url=None,
+        redoc_url=None,
         version=__version__,
         description=(
             "The ledger, strategy memory, deployments and agent runs of tradeloop. Times are "

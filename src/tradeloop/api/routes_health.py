@@ -7,11 +7,11 @@ the API process, so the feed is reported as unknown rather than guessed.
 
 from __future__ import annotations
 
-import httpx
 from fastapi import APIRouter
 
 from tradeloop.api.deps import SettingsDep
 from tradeloop.api.models import Check, Health, KillSwitchState, LiveSwitch, ist
+from tradeloop.api.prefect import prefect_check
 from tradeloop.app import stores
 from tradeloop.app.trading import live_mode_report
 from tradeloop.errors import TradeloopError
@@ -19,35 +19,10 @@ from tradeloop.settings import Settings
 
 router = APIRouter(tags=["health"])
 
-PREFECT_TIMEOUT_SECONDS = 3.0
 FEED_NOTE = (
     "no market feed runs inside the API process: a managed day (`tradeloop manage`, the "
     "manage-day deployment) runs its own feed; see its flow run in the Prefect UI"
 )
-
-
-def prefect_api_url() -> str | None:
-    """PREFECT_API_URL as Prefect reads it (environment or profile); None when unset."""
-    from prefect.settings import PREFECT_API_URL
-
-    value = PREFECT_API_URL.value()
-    return str(value) if value else None
-
-
-def _prefect_check() -> Check:
-    url = prefect_api_url()
-    if url is None:
-        return Check(
-            ok=None,
-            detail="not configured: PREFECT_API_URL is not set (see docs/operations.md)",
-        )
-    try:
-        answer = httpx.get(f"{url.rstrip('/')}/health", timeout=PREFECT_TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
-        return Check(ok=False, detail=f"{url} does not answer ({type(exc).__name__})")
-    if answer.status_code != 200:
-        return Check(ok=False, detail=f"{url}/health answered HTTP {answer.status_code}")
-    return Check(ok=True, detail=f"{url} answers")
 
 
 def _candles(settings: Settings) -> tuple[Check, int | None]:
@@ -82,7 +57,7 @@ def health(settings: SettingsDep) -> Health:
         candles=candles,
         series=series,
         ledger=ledger_check,
-        prefect=_prefect_check(),
+        prefect=prefect_check(),
         trading_mode=report.mode.value,
         requested_mode=report.requested.value,
         live_switches=[

@@ -17,7 +17,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.api.auth import Authorized
-from tradeloop.api.routes_health import prefect_api_url
+from tradeloop.api.prefect import flow_run_ui_url, prefect_api_url
 from tradeloop.errors import PrefectUnavailableError
 from tradeloop.flows.agent import AgentParameters
 from tradeloop.flows.manage import ManageParameters
@@ -105,15 +105,8 @@ async def start(deployment: str, parameters: BaseModel | None) -> FlowRunStarted
         flow_run_id=run.id,
         flow_run_name=run.name,
         state=run.state.type.value if run.state is not None else None,
-        ui_url=_ui_url(api_url, run.id),
+        ui_url=flow_run_ui_url(api_url, run.id),
     )
-
-
-def _ui_url(api_url: str, run_id: UUID) -> str:
-    from prefect.settings import PREFECT_UI_URL
-
-    ui = PREFECT_UI_URL.value() or api_url.rstrip("/").removesuffix("/api")
-    return f"{str(ui).rstrip('/')}/runs/flow-run/{run_id}"
 
 
 @router.post("/research/run", response_model=FlowRunStarted, responses=_RESPONSES)
