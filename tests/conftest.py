@@ -19,6 +19,7 @@ def _isolated_environment(
         "TRADELOOP_LIVE_CONFIRM",
         "TRADELOOP_DHAN_CLIENT_ID",
         "TRADELOOP_DHAN_ACCESS_TOKEN",
+        "TRADELOOP_API_TOKEN",
         "TRADELOOP_DATABASE_URL",
     ]:
         monkeypatch.delenv(key, raising=False)
