@@ -1,9 +1,10 @@
 """The leaderboard and strategy memory as a trader reads them in a terminal.
 
-Both tables fit 80 columns: names and spec ids wrap rather than end in "…", the numbers a
-trader ranks by are never cut, and a wide terminal (120 columns or more) also gets the rest of
-the numbers. Every number is in the command's `--json`. A row's notes (why it did not pass) are
-printed under the table keyed by the row's rank, so each note names its row.
+Both tables fit 80 columns: a name folds rather than end in "…", a spec id stays whole on its
+own line, the numbers a trader ranks by are never cut, and a wide terminal (120 columns or
+more) also gets the rest of the numbers. Every number is in the command's `--json`. A row's
+notes (why it did not pass) are printed under the table keyed by the row's rank, so each note
+names its row.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _rupees(value: float) -> str:
     return "-" if math.isnan(value) else rupees(value, paise=False)
 
 
-def number(value: float, digits: int = 2) -> str:
+def _number(value: float, digits: int = 2) -> str:
     if math.isinf(value):
         return "∞"
     if math.isnan(value):
@@ -45,7 +46,7 @@ def number(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def probability(value: float) -> str:
+def _probability(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
@@ -69,8 +70,10 @@ def _add_columns(table: Table, headers: Sequence[str], text: Sequence[str]) -> N
             table.add_column(header, justify="left" if header in text else "right", no_wrap=True)
 
 
-def _is_wide(console: Console, wide: bool | None) -> bool:
-    return console.width >= WIDE_COLUMNS if wide is None else wide
+def _is_wide(console: Console | None) -> bool:
+    from tradeloop.cli._common import console as default_console
+
+    return (console or default_console).width >= WIDE_COLUMNS
 
 
 def leaderboard_table(
@@ -78,15 +81,12 @@ def leaderboard_table(
     scoring: ScoringConfig,
     title: str = "Leaderboard",
     *,
-    wide: bool | None = None,
     console: Console | None = None,
 ) -> Table:
     """The leaderboard: the research window's walk-forward (out of sample) ranks; the lockbox's
-    PSR and DSR against `trials` strategies decide the gate. Narrow (`wide` False, or None on a
-    terminal under `WIDE_COLUMNS`): rank, strategy, tf, score, trades, PF, net P&L, DSR, gate."""
-    from tradeloop.cli._common import console as default_console
-
-    wide = _is_wide(console or default_console, wide)
+    PSR and DSR against `trials` strategies decide the gate. On `console` (the CLI's by default)
+    under `WIDE_COLUMNS`: rank, strategy, tf, score, trades, PF, net P&L, DSR, gate."""
+    wide = _is_wide(console)
     table = _table(
         f"{title}: ranked on the research window (walk-forward, out of sample); gated on "
         f"the lockbox (score >= {scoring.min_score}, PSR and DSR >= "
@@ -101,13 +101,13 @@ def leaderboard_table(
             "tf": row.timeframe,
             "score": f"{row.score:.3f}",
             "trades": str(row.trades),
-            "win %": number(row.win_rate_pct, 1),
-            "PF": number(row.profit_factor),
+            "win %": _number(row.win_rate_pct, 1),
+            "PF": _number(row.profit_factor),
             "net P&L": _rupees(row.net_pnl),
-            "Sharpe": number(row.sharpe),
-            "lockbox Sharpe": number(row.lockbox_sharpe) if row.trials else "-",
-            "PSR": probability(row.psr),
-            "DSR": probability(row.dsr),
+            "Sharpe": _number(row.sharpe),
+            "lockbox Sharpe": _number(row.lockbox_sharpe) if row.trials else "-",
+            "PSR": _probability(row.psr),
+            "DSR": _probability(row.dsr),
             "trials": f"{row.trials:,}" if row.trials else "-",
             "gate": "[green]PASS[/]" if row.passed else "[red]fail[/]",
         }
@@ -156,15 +156,11 @@ def _ist(moment: datetime) -> str:
     return aware.astimezone(IST).strftime("%Y-%m-%d %H:%M")
 
 
-def memory_table(
-    records: Sequence[StrategyRecord], *, wide: bool | None = None, console: Console | None = None
-) -> Table:
+def memory_table(records: Sequence[StrategyRecord], *, console: Console | None = None) -> Table:
     """Strategy memory's best records: the name with its whole spec id under it (never cut),
     the score and the lockbox gate; evaluation times in IST. A wide terminal adds the lockbox
     Sharpe, PSR and trials."""
-    from tradeloop.cli._common import console as default_console
-
-    wide = _is_wide(console or default_console, wide)
+    wide = _is_wide(console)
     table = _table("Strategy memory: best latest evaluations")
     headers = (
         *("#", "strategy / spec id", "tf", "score", "trades", "net P&L"),
@@ -184,12 +180,12 @@ def memory_table(
             "strategy / spec id": f"{escape(record.name)}\n[dim]{record.spec_id}[/]",
             "tf": record.timeframe,
             "score": f"{record.score:.3f}",
-            "trades": number(record.metrics.get("trades", math.nan), 0),
+            "trades": _number(record.metrics.get("trades", math.nan), 0),
             "net P&L": _rupees(record.metrics.get("net_pnl", math.nan)),
-            "lockbox Sharpe": number(gate.get("lockbox_sharpe", math.nan)),
-            "PSR": probability(gate.get("psr", math.nan)),
-            "DSR": probability(gate.get("dsr", math.nan)),
-            "trials": number(gate.get("trials", math.nan), 0),
+            "lockbox Sharpe": _number(gate.get("lockbox_sharpe", math.nan)),
+            "PSR": _probability(gate.get("psr", math.nan)),
+            "DSR": _probability(gate.get("dsr", math.nan)),
+            "trials": _number(gate.get("trials", math.nan), 0),
             "gate": "[green]PASS[/]" if record.passed else "[red]fail[/]",
             "evaluated (IST)": evaluated if wide else evaluated.replace(" ", "\n"),
         }
