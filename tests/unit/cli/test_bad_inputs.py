@@ -1010,6 +1010,16 @@ CASES = [
         2,
         ("2025-03-08", "not an NSE trading day"),
     ),
+    # -- report: an unknown backtest id, options that belong to the other form -----------------
+    Case(
+        "report-unknown-id",
+        ("report", "abc123-20250101T000000000000Z"),
+        2,
+        ("no saved backtest 'abc123-20250101T000000000000Z'", "none is saved yet"),
+    ),
+    Case("report-id-missing", ("report",), 2, ("Missing argument", "BACKTEST_ID|ls")),
+    Case("report-ls-with-png", ("report", "ls", "--png"), 2, ("--open and --png",)),
+    Case("report-id-with-json", ("report", "x", "--json"), 2, ("--json is for",)),
 ]
 
 
