@@ -56,8 +56,14 @@ def drawdown_pct(equity: pl.DataFrame, capital: float) -> pl.Series:
 
 
 def trade_markers(trades: pl.DataFrame) -> list[Markers]:
-    """Entries (long, short) and exits (win, loss), each its own series, IST times."""
+    """Entries (long, short) and exits (win, loss), each its own series, IST times, placed on
+    the index: an option trade's fill prices are premiums, so its markers sit at the index
+    price at entry and exit (`spot_at_entry`, `spot_at_exit`)."""
     shown = with_ist(with_ist(trades, "entry_time"), "exit_time")
+    if "spot_at_entry" in shown.columns:
+        shown = shown.with_columns(
+            entry_price=pl.col("spot_at_entry"), exit_price=pl.col("spot_at_exit")
+        )
     series: list[Markers] = []
     for direction in ("long", "short"):
         rows = shown.filter(pl.col("direction") == direction)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +17,7 @@ from support.saved_backtest import SavedBacktest
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.market.calendar import NSECalendar
 from tradeloop.reports.backtest import capital_of, render_html
-from tradeloop.reports.data import monthly_returns, window_candles
+from tradeloop.reports.data import monthly_returns, trade_markers, window_candles
 from tradeloop.reports.figures import equity_figure, price_figure
 from tradeloop.reports.png import write_pngs
 from tradeloop.reports.scorecard import score_lines, significance_lines
@@ -133,3 +134,25 @@ def test_the_pngs_are_written_into_the_folder_given(
     for path in paths:
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         assert path.stat().st_size > 10_000  # a chart, not an empty canvas
+
+
+def test_an_option_trades_markers_sit_on_the_index_not_on_the_premium() -> None:
+    at = datetime(2025, 1, 2, 4, 0, tzinfo=UTC)
+    trades = pl.DataFrame(
+        {
+            "trade": [1],
+            "direction": ["long"],
+            "entry_time": [at],
+            "exit_time": [at],
+            "entry_price": [189.5],  # the premium paid
+            "exit_price": [150.0],
+            "spot_at_entry": [23_950.0],
+            "spot_at_exit": [24_010.0],
+            "exit_reason": ["stop"],
+            "net_pnl": [-2_500.0],
+        }
+    )
+    series = {item.name: item for item in trade_markers(trades)}
+    assert series["entry long"].prices == [23_950.0]
+    assert series["exit loss"].prices == [24_010.0]
+    assert [time.isoformat() for time in series["exit loss"].times] == ["2025-01-02T09:30:00"]
