@@ -17,7 +17,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.api.auth import Authorized
-from tradeloop.api.prefect import flow_run_ui_url, prefect_api_url
+from tradeloop.api.prefect import flow_run_ui_url, prefect_api_url, prefect_check
 from tradeloop.errors import PrefectUnavailableError
 from tradeloop.flows.agent import AgentParameters
 from tradeloop.flows.manage import ManageParameters
@@ -83,6 +83,11 @@ async def start(deployment: str, parameters: BaseModel | None) -> FlowRunStarted
         raise PrefectUnavailableError(
             f"PREFECT_API_URL is not set, so there is no Prefect server to run {deployment} on: "
             + _START_A_SERVER
+        )
+    reachable = prefect_check()
+    if reachable.ok is False:  # checked first: Prefect's client retries a dead server for long
+        raise PrefectUnavailableError(
+            f"the Prefect API (PREFECT_API_URL): {reachable.detail}: " + _START_A_SERVER
         )
     from prefect.deployments import arun_deployment
     from prefect.exceptions import ObjectNotFound

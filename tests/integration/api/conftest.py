@@ -3,6 +3,7 @@ settings (its own data dir, from tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -50,7 +51,12 @@ class _Server(uvicorn.Server):
 def serving(app: FastAPI) -> Iterator[str]:
     """`app` on 127.0.0.1 at a free port; yields its base URL and stops it after."""
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
+    # The server thread runs in a copy of the caller's context: Prefect keeps its settings (the
+    # test harness's API URL, a test's temporary_settings) in context variables.
+    context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run, args=(server.run,), name="api-under-test", daemon=True
+    )
     thread.start()
     try:
         assert server.ready.wait(30), "uvicorn did not start within 30 s"

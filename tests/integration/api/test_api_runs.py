@@ -5,7 +5,7 @@ deployments/prefect.yaml on it, a flow run created at once, with its id and UI a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from uuid import UUID
 
 import httpx
@@ -34,6 +34,20 @@ def test_without_a_prefect_server_a_run_is_503_saying_how_to_start_one(
     assert "prefect server start" in detail and "tradeloop serve" in detail
 
 
+def test_a_prefect_server_that_does_not_answer_is_503_naming_its_url(
+    start_api: Callable[[], httpx.Client],
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # Port 9 (discard) on loopback: nothing listens there, the connection is refused at once.
+    # Prefect reads its environment once, at import: the setting is changed in its context.
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        answer = start_api().post("/research/run", json={}, headers=AUTH)
+
+    assert answer.status_code == 503
+    assert "http://127.0.0.1:9/api does not answer" in answer.json()["detail"]
+
+
 def test_run_parameters_are_checked_before_anything_is_sent(
     start_api: Callable[[], httpx.Client],
 ) -> None:
@@ -48,24 +62,23 @@ def test_runs_are_refused_without_the_token(start_api: Callable[[], httpx.Client
 
 
 @pytest.fixture
-def prefect_deployments(prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The harness's API URL in the environment (the API's thread reads it there), with the
-    research, agent and manage flows deployed on it under their names in prefect.yaml."""
+def prefect_deployments(prefect_harness: None) -> str:
+    """The test Prefect server (its URL is in Prefect's settings context, which the API's thread
+    inherits), with the research, agent and manage flows deployed under their names in
+    prefect.yaml."""
     from prefect.settings import PREFECT_API_URL
 
     from tradeloop.flows.agent import agent_research_flow
     from tradeloop.flows.manage import manage_flow
     from tradeloop.flows.research import research_flow
 
-    url = str(PREFECT_API_URL.value())
-    monkeypatch.setenv("PREFECT_API_URL", url)
     for flow, name in (
         (research_flow, "nightly-research"),
         (agent_research_flow, "agent-research"),
         (manage_flow, "manage-day"),
     ):
         flow.to_deployment(name=name).apply()
-    yield url
+    return str(PREFECT_API_URL.value())
 
 
 def test_a_run_is_created_at_once_with_its_id_and_ui_address(
