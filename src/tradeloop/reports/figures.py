@@ -17,6 +17,10 @@ MARKER_STYLES: dict[str, tuple[str, str]] = {
     "exit loss": ("x", "#d62728"),
 }
 
+# The hours the market is shut, left out of the time axis (IST wall clock): weekends and
+# 15:30 to 09:15. Holidays stay as gaps.
+CLOSED_MARKET = [{"bounds": ["sat", "mon"]}, {"bounds": [15.5, 9.25], "pattern": "hour"}]
+
 
 def equity_figure(equity: pl.DataFrame, capital: float) -> go.Figure:
     """Equity (₹) above its drawdown (% of the running peak), sharing the time axis (IST)."""
@@ -43,6 +47,7 @@ def equity_figure(equity: pl.DataFrame, capital: float) -> go.Figure:
     figure.update_yaxes(title_text="equity (₹)", row=1, col=1)
     figure.update_yaxes(title_text="drawdown (%)", row=2, col=1)
     figure.update_layout(title="Equity and drawdown (IST)", height=520, margin={"t": 50})
+    figure.update_xaxes(rangebreaks=CLOSED_MARKET)
     return figure
 
 
@@ -62,6 +67,7 @@ def price_figure(candles: pl.DataFrame, trades: pl.DataFrame, title: str) -> go.
     for series in trade_markers(trades):
         figure.add_trace(_marker_trace(series))
     figure.update_layout(title=title, height=560, xaxis_rangeslider_visible=False, margin={"t": 50})
+    figure.update_xaxes(rangebreaks=CLOSED_MARKET)
     return figure
 
 
