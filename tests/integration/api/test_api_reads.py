@@ -29,11 +29,13 @@ def test_health_reports_each_part_and_no_feed(client: httpx.Client) -> None:
 
 
 def test_health_says_prefect_is_not_configured_without_its_url(
-    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    seeded: Seeded, start_api: Callable[[], httpx.Client]
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    prefect = client.get("/health").json()["prefect"]
+    # Prefect reads its environment once, at import: the setting is unset in its context.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        prefect = start_api().get("/health").json()["prefect"]
 
     assert prefect["ok"] is None and "PREFECT_API_URL" in prefect["detail"]
 

@@ -23,11 +23,12 @@ def with_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_without_a_prefect_server_a_run_is_503_saying_how_to_start_one(
-    route: str, monkeypatch: pytest.MonkeyPatch, start_api: Callable[[], httpx.Client]
+    route: str, start_api: Callable[[], httpx.Client]
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    answer = start_api().post(route, json={}, headers=AUTH)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        answer = start_api().post(route, json={}, headers=AUTH)
 
     assert answer.status_code == 503
     detail = answer.json()["detail"]
@@ -96,6 +97,7 @@ def test_a_run_is_created_at_once_with_its_id_and_ui_address(
     assert body["deployment"] == "manage/manage-day"
     assert body["ui_url"].endswith(f"/runs/flow-run/{run_id}")
     assert _parameters_of(run_id)["parameters"]["day"] == "2025-03-04"
+    assert client.get("/health").json()["prefect"]["ok"] is True
 
 
 def _parameters_of(run_id: UUID) -> dict[str, object]:
