@@ -72,6 +72,7 @@ def render_html(record: BacktestRecord, candles: pl.DataFrame, scoring: ScoringC
         f"<p>backtest {html.escape(record.id)}; spec id {html.escape(record.entry.spec_id)}; "
         f"{window['bars']} bars from {html.escape(window['first_bar'])} to "
         f"{html.escape(window['last_bar'])} (UTC); charts in IST.</p>",
+        f"<p id='scope'>{html.escape(_scope(record.metrics.get('walk_forward')))}</p>",
         "<h2>Equity and drawdown</h2>",
         equity_html,
         "<h2>Price and trades</h2>",
@@ -94,6 +95,21 @@ def render_html(record: BacktestRecord, candles: pl.DataFrame, scoring: ScoringC
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def _scope(folds: list[Any] | None) -> str:
+    """What the equity, the trades and the score cover: the whole window, or the walk-forward's
+    out-of-sample backtest (docs/backtesting.md, "Walk-forward")."""
+    if not folds:
+        return (
+            "The equity, the trades and the score are one backtest of the whole window (in "
+            "sample): `tradeloop backtest --walk-forward N` scores out of sample."
+        )
+    return (
+        f"The equity, the trades and the score are the walk-forward's ({len(folds)} folds) "
+        "continuous out-of-sample backtest, which never includes the first block of sessions; "
+        "the price chart shows the whole window."
     )
 
 

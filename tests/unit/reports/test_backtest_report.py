@@ -5,8 +5,10 @@ explained."""
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from tradeloop.reports.data import monthly_returns, trade_markers, window_candle
 from tradeloop.reports.figures import equity_figure, price_figure
 from tradeloop.reports.png import write_pngs
 from tradeloop.reports.scorecard import score_lines, significance_lines
-from tradeloop.storage.backtests import BacktestRecord
+from tradeloop.storage.backtests import BacktestArchive, BacktestRecord
 from tradeloop.storage.candles import ParquetCandleStore
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -156,3 +158,19 @@ def test_an_option_trades_markers_sit_on_the_index_not_on_the_premium() -> None:
     assert series["entry long"].prices == [23_950.0]
     assert series["exit loss"].prices == [24_010.0]
     assert [time.isoformat() for time in series["exit loss"].times] == ["2025-01-02T09:30:00"]
+
+
+def test_the_page_says_whether_it_shows_the_whole_window_or_the_out_of_sample_part(
+    record: BacktestRecord, candles: pl.DataFrame, tmp_path: Path
+) -> None:
+    assert "one backtest of the whole window (in sample)" in render_html(
+        record, candles, ScoringConfig()
+    )
+    folder = tmp_path / record.entry.spec_id / record.entry.stamp
+    shutil.copytree(record.folder, folder)
+    document = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    document["walk_forward"] = [{"fold": 1}, {"fold": 2}]
+    (folder / "metrics.json").write_text(json.dumps(document), encoding="utf-8")
+    walked = BacktestArchive(tmp_path).get(record.id)
+    page = render_html(walked, candles, ScoringConfig())
+    assert "walk-forward&#x27;s (2 folds) continuous out-of-sample backtest" in page
