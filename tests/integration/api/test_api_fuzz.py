@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from conftest import serving
 from support.api_data import seed
+from support.api_server import serving
 from tradeloop.api.app import create_app
 from tradeloop.settings import Settings, load_settings
 
