@@ -21,7 +21,7 @@ router = APIRouter(tags=["health"])
 
 FEED_NOTE = (
     "no market feed runs inside the API process: a managed day (`tradeloop manage`, the "
-    "manage-day deployment) runs its own feed; see its flow run in the Prefect UI"
+    "manage-day deployment) runs its own feed in its own process"
 )
 
 
