@@ -45,4 +45,6 @@ def save_backtest(root: Path) -> SavedBacktest:
         assert result.returncode == 0, result.stdout + result.stderr
     data_dir = root / "data"
     [entry] = BacktestArchive(data_dir / "backtests").list()
+    # `tradeloop backtest` names the id its report is asked for by.
+    assert f"backtest id {entry.id}: `tradeloop report {entry.id} --open`" in result.stdout
     return SavedBacktest(env, data_dir, entry.id)

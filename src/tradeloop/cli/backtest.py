@@ -117,6 +117,12 @@ def backtest(
     folder = _save(current, spec, result, card, walk, candles)
     for name in ("trades.csv", "trades.parquet", "equity.parquet", "metrics.json"):
         console.print(f"wrote {folder / name}", highlight=False, soft_wrap=True)
+    backtest_id = f"{spec.id}-{folder.name}"  # storage/backtests.py's id
+    console.print(
+        f"backtest id {backtest_id}: `tradeloop report {backtest_id} --open` for its charts",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _retarget(spec: StrategySpec, symbol: str | None) -> StrategySpec:
