@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from tradeloop import __version__
 from tradeloop.api import (
     routes_agent,
+    routes_backtests,
     routes_health,
     routes_runs,
     routes_strategies,
@@ -36,6 +37,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     add_error_handlers(app)
-    for module in (routes_health, routes_trading, routes_strategies, routes_agent, routes_runs):
+    routers = (
+        routes_health,
+        routes_trading,
+        routes_strategies,
+        routes_backtests,
+        routes_agent,
+        routes_runs,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

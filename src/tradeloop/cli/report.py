@@ -8,7 +8,6 @@ under (`storage/backtests.py`).
 from __future__ import annotations
 
 import json
-import math
 import webbrowser
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from tradeloop.cli._common import console, settings
 from tradeloop.domain.money import rupees
-from tradeloop.errors import DataValidationError, UserError
+from tradeloop.errors import UserError
 
 if TYPE_CHECKING:
     from tradeloop.storage.backtests import BacktestArchive, BacktestEntry
@@ -100,36 +99,11 @@ def _list(archive: BacktestArchive, as_json: bool) -> None:
 
 def _row(entry: BacktestEntry) -> dict[str, Any]:
     from tradeloop.domain.market.calendar import to_ist
-    from tradeloop.storage.backtests import BacktestRecord
+    from tradeloop.storage.backtests import summary_of
 
-    row: dict[str, Any] = {
-        "id": entry.id,
-        "spec_id": entry.spec_id,
-        "saved_at": entry.saved_at.isoformat(),
-        "saved_ist": f"{to_ist(entry.saved_at):%Y-%m-%d %H:%M} IST",
-        "folder": str(entry.folder),
-    }
-    try:
-        metrics = BacktestRecord(entry).metrics
-    except DataValidationError as exc:  # one broken folder must not hide the others
-        return row | {"spec_name": "(unreadable)", "trades": None, "net_pnl": None,
-                      "sharpe": None, "error": str(exc)}  # fmt: skip
-    values = metrics["result"]["metrics"]
-    return row | {
-        "spec_name": metrics["spec"].get("name", "?"),
-        "symbol": metrics["spec"].get("symbol"),
-        "timeframe": metrics["spec"].get("timeframe"),
-        "trades": values.get("trades"),
-        "net_pnl": values.get("net_pnl"),
-        "sharpe": _finite(values.get("sharpe")),
-        "score": metrics["score"].get("score"),
-        "passed": metrics["score"].get("passed"),
-    }
-
-
-def _finite(value: Any) -> float | None:
-    """JSON has no infinity: an infinite Sharpe (no losing day) is shown as null."""
-    return float(value) if value is not None and math.isfinite(float(value)) else None
+    row = summary_of(entry)
+    saved = row["saved_at"]
+    return row | {"saved_at": saved.isoformat(), "saved_ist": f"{to_ist(saved):%Y-%m-%d %H:%M} IST"}
 
 
 def _number(value: float | None, form: str) -> str:

@@ -10,6 +10,7 @@ dash, so the id splits back at its last dash.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -104,6 +105,35 @@ class BacktestRecord:
             f"backtest {self.id}: {self.folder / name} {problem}; run the backtest again "
             f"(`tradeloop backtest SPEC.json`) or delete the folder {self.folder}"
         )
+
+
+def summary_of(entry: BacktestEntry) -> dict[str, Any]:
+    """One saved backtest as a listing row: id, spec, when, trades, net P&L, Sharpe, score.
+    A broken folder gives its row with `error` (one broken folder must not hide the others);
+    a Sharpe that is not finite (no losing day) is None, as JSON has no infinity."""
+    row: dict[str, Any] = {
+        "id": entry.id,
+        "spec_id": entry.spec_id,
+        "saved_at": entry.saved_at,
+        "folder": str(entry.folder),
+    }
+    try:
+        metrics = BacktestRecord(entry).metrics
+    except DataValidationError as exc:
+        return row | {"spec_name": "(unreadable)", "trades": None, "net_pnl": None,
+                      "sharpe": None, "error": str(exc)}  # fmt: skip
+    values = metrics["result"]["metrics"]
+    sharpe = values.get("sharpe")
+    return row | {
+        "spec_name": metrics["spec"].get("name", "?"),
+        "symbol": metrics["spec"].get("symbol"),
+        "timeframe": metrics["spec"].get("timeframe"),
+        "trades": values.get("trades"),
+        "net_pnl": values.get("net_pnl"),
+        "sharpe": float(sharpe) if sharpe is not None and math.isfinite(float(sharpe)) else None,
+        "score": metrics["score"].get("score"),
+        "passed": metrics["score"].get("passed"),
+    }
 
 
 class BacktestArchive:
