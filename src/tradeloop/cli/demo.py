@@ -200,15 +200,15 @@ def _trade_a_day(current: Settings, deployed: list[str]) -> date | None:
     return day
 
 
-if __name__ == "__main__":
-    from tradeloop.cli._common import run_app
-
-    run_app(main)
-
-
 def _shown(path: Path) -> str:
     """`path` relative to the working directory when it is under it (shorter to copy)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+if __name__ == "__main__":
+    from tradeloop.cli._common import run_app
+
+    run_app(main)
