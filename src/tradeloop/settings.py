@@ -203,6 +203,10 @@ class Settings(BaseSettings):
         "the API binds to loopback only and refuses every POST.",
     )
     dhan_base_url: str = "https://api.dhan.co/v2"
+    dhan_feed_url: str = Field(
+        "wss://api-feed.dhan.co",
+        description="Dhan's live market feed (a test points it at a local replay).",
+    )
     database_url: SecretStr | None = Field(
         None, description="SQLModel URL of the ledger; default SQLite under the data dir."
     )

@@ -58,6 +58,11 @@ def test_every_deployment_of_the_file_is_served_in_ist_with_its_parameters() -> 
 
 def test_the_manage_deployment_runs_one_at_a_time_cancelling_a_new_run() -> None:
     manage = next(entry for entry in read_entries(YAML, ROOT) if entry.name == "manage-day")
+    # Today's session over the live feed, at 09:10 IST on weekdays.
+    assert manage.parameters["parameters"] == {"source": "live"}
+    assert [(item.kind, item.value, item.timezone) for item in manage.schedules] == [
+        ("cron", "10 9 * * 1-5", IST)
+    ]
     limit = to_runner_deployment(manage).concurrency_options
     assert (manage.concurrency_limit, manage.collision_strategy) == (1, "CANCEL_NEW")
     assert limit is not None and limit.collision_strategy.value == "CANCEL_NEW"

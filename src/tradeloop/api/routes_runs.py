@@ -128,5 +128,6 @@ async def agent_run(body: AgentRunRequest) -> FlowRunStarted:
 
 @router.post("/manage/run", response_model=FlowRunStarted, responses=_RESPONSES)
 async def manage_run(body: ManageRunRequest) -> FlowRunStarted:
-    """Start a managed paper day (deployment manage-day) now."""
+    """Start a managed day (deployment manage-day) now: today over the live feed by default, or
+    a stored day replayed in paper (parameters.source feed or store, parameters.day)."""
     return await start(MANAGE, body.parameters)

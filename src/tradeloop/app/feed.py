@@ -102,6 +102,7 @@ def live_feed_client(
         cache=cache,
         clock=clock,
         policy=ReconnectPolicy(),
+        base_url=settings.dhan_feed_url.rstrip("/"),
         on_packet=on_packet,
     )
 

@@ -29,6 +29,7 @@ from tradeloop.domain.positions.model import TradeRecord
 from tradeloop.domain.strategy.spec import StrategySpec
 from tradeloop.errors import NotFoundError
 from tradeloop.settings import Settings
+from tradeloop.storage.ledger import Ledger
 
 MinuteSource = Literal["feed", "store"]
 
@@ -46,6 +47,8 @@ class DaySummary:
     refusals: list[Refusal]
     agent_turns: tuple[AgentTurn, ...] = ()
     """The agent's turns, when it took part (`AgentOptions`)."""
+    mode: str = "paper"
+    """paper, or live (a live session with every live switch set)."""
 
     @property
     def net_pnl(self) -> float:
@@ -56,8 +59,8 @@ class DaySummary:
         return sum(trade.costs for trade in self.trades)
 
 
-def deployed_strategies(settings: Settings) -> list[tuple[str, StrategySpec]]:
-    """(deployment id, spec) of every active paper deployment of an index or future spec."""
+def deployed_strategies(settings: Settings, mode: str = "paper") -> list[tuple[str, StrategySpec]]:
+    """(deployment id, spec) of every active deployment in `mode` of an index or future spec."""
     store = stores.deployment_store(settings)
     try:
         deployments = store.deployments()
@@ -65,13 +68,36 @@ def deployed_strategies(settings: Settings) -> list[tuple[str, StrategySpec]]:
         store.close()
     found = []
     for deployment in deployments:
-        if deployment.mode != "paper":
+        if deployment.mode != mode:
             continue
         spec = StrategySpec.model_validate_json(deployment.spec_json)
         if spec.instrument.kind == "option":
-            continue  # a paper session has no option quotes to fill on (docs/trading.md)
+            continue  # a session has no option quotes to decide or fill on (docs/trading.md)
         found.append((deployment.id, spec))
     return found
+
+
+def day_summary(
+    day: date,
+    chosen: list[tuple[str, StrategySpec]],
+    trading: TradingDay,
+    ledger: Ledger,
+    minutes: int,
+    agent_turns: tuple[AgentTurn, ...] = (),
+    mode: str = "paper",
+) -> DaySummary:
+    """What `trading` did on `day`: its strategies' trades in the ledger and its refusals."""
+    ids = {strategy_id for strategy_id, _ in chosen}
+    return DaySummary(
+        day=day,
+        strategies=[(strategy_id, spec.name) for strategy_id, spec in chosen],
+        minutes=minutes,
+        decisions=len(trading.log.decisions),
+        trades=[t for t in ledger.trades(day) if t.strategy_id in ids],
+        refusals=trading.log.refusals,
+        agent_turns=agent_turns,
+        mode=mode,
+    )
 
 
 def manage_paper_day(
@@ -107,16 +133,8 @@ def manage_paper_day(
             minutes = replay_minutes(settings, trading)
         else:
             minutes = asyncio.run(_over_the_feed(settings, trading, speed))
-        ids = {strategy_id for strategy_id, _ in chosen}
-        return DaySummary(
-            day=day,
-            strategies=[(strategy_id, spec.name) for strategy_id, spec in chosen],
-            minutes=minutes,
-            decisions=len(trading.log.decisions),
-            trades=[t for t in ledger.trades(day) if t.strategy_id in ids],
-            refusals=trading.log.refusals,
-            agent_turns=tuple(day_agent.turns) if day_agent is not None else (),
-        )
+        turns = tuple(day_agent.turns) if day_agent is not None else ()
+        return day_summary(day, chosen, trading, ledger, minutes, turns)
     finally:
         if deployments is not None:
             deployments.close()
@@ -139,7 +157,7 @@ async def _over_the_feed(settings: Settings, trading: TradingDay, speed: float) 
 
     def on_bar(_instrument: object, bar: Bar) -> None:
         nonlocal handed
-        trading.on_minute(bar.symbol, _frame(bar))
+        trading.on_minute(bar.symbol, minute_frame(bar))
         handed += 1
 
     bars = FeedBars(
@@ -172,7 +190,8 @@ async def _over_the_feed(settings: Settings, trading: TradingDay, speed: float) 
     return handed
 
 
-def _frame(bar: Bar) -> pl.DataFrame:
+def minute_frame(bar: Bar) -> pl.DataFrame:
+    """A closed 1m bar of the feed as a one-row candle frame (what `TradingDay` takes)."""
     return pl.DataFrame(
         {
             "symbol": [bar.symbol],

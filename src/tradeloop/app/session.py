@@ -93,8 +93,26 @@ def paper_day(
     manager has reconciled the ledger with the paper book."""
     for symbol in sorted({spec.symbol for _, spec in strategies}):
         day_minutes(settings, symbol, day)  # a day with nothing to trade is refused first
-    clock = ManualClock(ist_datetime(day, time(9, 15)))
+    clock = session_clock(day)
     stack = paper_stack(settings, ledger, clock)
+    return trading_day(settings, day, strategies, stack, clock, progress), stack
+
+
+def session_clock(day: date) -> ManualClock:
+    """A session's clock: at the day's open, then at each bar's time as the day trades it."""
+    return ManualClock(ist_datetime(day, time(9, 15)))
+
+
+def trading_day(
+    settings: Settings,
+    day: date,
+    strategies: Sequence[tuple[str, StrategySpec]],
+    stack: TradingStack,
+    clock: ManualClock,
+    progress: SessionProgress | None = None,
+) -> TradingDay:
+    """A `TradingDay` of `strategies` on `stack` (paper: its broker matches each bar; live: the
+    broker fills, read by the position manager's sync)."""
     members = []
     for strategy_id, spec in strategies:
         if spec.instrument.kind == "option":
@@ -117,7 +135,7 @@ def paper_day(
     if trading.resumed_after is not None:
         clock.set(trading.resumed_after)
         stack.positions.start(strict=False)
-    return trading, stack
+    return trading
 
 
 def replay_minutes(settings: Settings, trading: TradingDay) -> int:

@@ -40,12 +40,16 @@ def register(app: typer.Typer) -> None:
 
 
 def manage(
-    day: str = typer.Option(..., "--date", help="The IST trading day YYYY-MM-DD to trade."),
+    day: str | None = typer.Option(
+        None, "--date", help="The IST trading day YYYY-MM-DD (default with --source live: today)."
+    ),
     speed: float = typer.Option(
         0.0, min=0, help="Replay speed × real time (600: a session in ~40 s); 0 = fastest."
     ),
     source: str = typer.Option(
-        "feed", help="feed: over the local replay of Dhan's feed; store: the stored minutes."
+        "feed",
+        help="feed: a stored day over the local replay of Dhan's feed; store: its stored "
+        "minutes; live: today over Dhan's live feed (paper unless every live switch is set).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the day as JSON."),
     agent: str | None = typer.Option(
@@ -58,7 +62,9 @@ def manage(
     ),
     agent_every: int = typer.Option(30, min=1, help="Session minutes between the agent's turns."),
 ) -> None:
-    """Trade the active paper deployments through one stored session day, in paper.
+    """Trade the active paper deployments through one stored session day, in paper; or, with
+    --source live, today's session over Dhan's live market feed (Dhan credentials needed), in
+    paper, or live with every live switch set (`tradeloop live check`).
 
     With --agent, the agent also takes a turn every --agent-every minutes: it sees the
     positions and the market and may place orders for deployed strategies, exit or tighten a
@@ -68,10 +74,17 @@ def manage(
     from tradeloop.cli._prefect import prefect_api
     from tradeloop.flows.manage import ManageParameters, manage_flow
 
-    if source not in ("feed", "store"):
-        raise UserError(f"--source {source!r} is unknown: use feed or store")
+    if source not in ("feed", "store", "live"):
+        raise UserError(f"--source {source!r} is unknown: use feed, store or live")
+    if day is None and source != "live":
+        raise UserError(f"--date YYYY-MM-DD is needed to replay a stored day (--source {source})")
+    if source == "live" and agent is not None:
+        raise UserError(
+            "--agent takes part in replayed days only (--source feed or store): its tools read "
+            "the day's stored minutes, which a live session does not have yet"
+        )
     parameters = ManageParameters(
-        day=_day(day),
+        day=None if day is None else _day(day),
         speed=speed,
         source=source,  # type: ignore[arg-type]
         agent=_agent(agent, agent_script, agent_every),

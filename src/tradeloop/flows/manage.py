@@ -1,55 +1,90 @@
-"""The manage flow: one paper trading day of the deployed strategies, then remember it.
+"""The manage flow: one trading day of the deployed strategies, then remember it.
 
-One flow run per session day (the deployment in deployments/prefect.yaml allows one at a time):
-the day's prices arrive over the replay of Dhan's feed on loopback (`speed` × real time, 0 = as
-fast as possible), the tick loop runs inside the run (`tasks.manage.trade_paper_day`), and the
-day's trades, P&L after costs and refused entries are published as a markdown artifact and
-remembered in strategy memory as paper results.
+One flow run per session day (the deployment in deployments/prefect.yaml allows one at a time,
+scheduled at 09:10 IST on weekdays). With `source="live"` it trades today's session over Dhan's
+live market feed, in the mode the settings allow (paper by default, live with every live switch:
+`tasks.manage.trade_live_session`); with `feed` or `store` it replays a stored day in paper, its
+prices over the replay of Dhan's feed on loopback (`speed` × real time, 0 = as fast as
+possible) or read directly (`tasks.manage.trade_paper_day`). The tick loop runs inside the run;
+the day's trades, P&L after costs and refused entries are published as a markdown artifact and
+remembered in strategy memory.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal, Self
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradeloop.app.day_agent import DayAgentConfig
 from tradeloop.app.manage import DaySummary, MinuteSource
+from tradeloop.clock import utc_now
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
 from tradeloop.settings import load_settings
-from tradeloop.tasks.manage import remember_day, trade_paper_day
+from tradeloop.tasks.manage import remember_day, trade_live_session, trade_paper_day
 
 
 class ManageParameters(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    day: date = Field(description="The IST session to trade (its candles must be stored).")
+    day: date | None = Field(
+        None,
+        description="The IST session to trade; a replayed one (feed, store) must be stored. "
+        "Default, for source live only: today.",
+    )
     speed: float = Field(0.0, ge=0, description="Replay speed: 0 = as fast as possible.")
-    source: MinuteSource = Field(
-        "feed", description="feed: over the local replay of Dhan's feed; store: read directly."
+    source: MinuteSource | Literal["live"] = Field(
+        "feed",
+        description="live: today over Dhan's live feed; feed: a stored day over the local "
+        "replay of Dhan's feed; store: a stored day read directly.",
     )
     agent: DayAgentConfig | None = Field(
         None, description="The agent's turns with the order tools (none when not set)."
     )
 
+    @model_validator(mode="after")
+    def _a_day_to_replay(self) -> Self:
+        if self.source != "live" and self.day is None:
+            raise ValueError(f"day is needed to replay a stored day (source {self.source})")
+        if self.source == "live" and self.agent is not None:
+            raise ValueError(
+                "the agent's turns read the day's stored minutes, which a live session does "
+                "not have yet: give the agent a replayed day (source feed or store)"
+            )
+        return self
 
-@flow(name="manage", flow_run_name="manage-{parameters.day}")
+
+def _run_name() -> str:
+    parameters = flow_run.get_parameters().get("parameters")
+    day = getattr(parameters, "day", None)
+    if isinstance(parameters, dict):
+        day = parameters.get("day")
+    return f"manage-{day or to_ist(utc_now()).date()}"
+
+
+@flow(name="manage", flow_run_name=_run_name)
 def manage_flow(parameters: ManageParameters) -> DaySummary:
-    """Trade the active paper deployments through one replayed session day, in paper."""
+    """Trade the deployed strategies through one session day: today over the live feed, or a
+    stored day replayed in paper."""
     settings = load_settings()
-    run_id = str(flow_run.get_id() or f"local-manage-{parameters.day}")
-    summary = trade_paper_day(
-        settings, parameters.day, parameters.speed, parameters.source, parameters.agent
-    )
+    day = parameters.day or to_ist(utc_now()).date()
+    run_id = str(flow_run.get_id() or f"local-manage-{day}")
+    if parameters.source == "live":
+        summary = trade_live_session(settings, day)
+    else:
+        summary = trade_paper_day(
+            settings, day, parameters.speed, parameters.source, parameters.agent
+        )
     remember_day(settings, run_id, summary)
     create_markdown_artifact(
-        key=f"day-{parameters.day.isoformat()}",
+        key=f"day-{day.isoformat()}",
         markdown=day_report(summary),
-        description=f"Paper trading day {parameters.day}",
+        description=f"{summary.mode.capitalize()} trading day {day}",
     )
     return summary
 
@@ -57,7 +92,7 @@ def manage_flow(parameters: ManageParameters) -> DaySummary:
 def day_report(summary: DaySummary) -> str:
     """The day as markdown: the strategies, each trade, the P&L after costs, the refusals."""
     lines = [
-        f"# Paper trading day {summary.day}",
+        f"# {summary.mode.capitalize()} trading day {summary.day}",
         "",
         f"{len(summary.strategies)} strategies, {summary.minutes} minutes, "
         f"{summary.decisions} entries decided, {len(summary.trades)} trades, "

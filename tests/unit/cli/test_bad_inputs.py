@@ -972,7 +972,19 @@ CASES = [
         "manage-unknown-source",
         ("manage", "--date", "2025-03-04", "--source", "socket"),
         2,
-        ("--source", "'socket'", "feed or store"),
+        ("--source", "'socket'", "feed, store or live"),
+    ),
+    Case(
+        "manage-replay-without-a-date",
+        ("manage", "--source", "store"),
+        2,
+        ("--date YYYY-MM-DD is needed", "--source store"),
+    ),
+    Case(
+        "manage-live-with-the-agent",
+        ("manage", "--source", "live", "--agent", "ollama"),
+        2,
+        ("--agent takes part in replayed days only",),
     ),
     Case(
         "manage-unknown-agent",
