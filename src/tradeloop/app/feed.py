@@ -85,17 +85,19 @@ def _no_candles(symbol: str, day: date) -> NotFoundError:
 
 
 def live_feed_client(
-    settings: Settings, *, cache: LtpCache, clock: Clock, on_packet: PacketHook | None = None
+    settings: Settings,
+    *,
+    cache: LtpCache,
+    clock: Clock,
+    on_packet: PacketHook | None = None,
+    otherwise: str = "or watch a local replay with --replay URL",
 ) -> DhanFeedClient:
-    """The feed client of Dhan's live market feed, with the credentials from settings."""
+    """The feed client of Dhan's live market feed, with the credentials from settings;
+    `otherwise`: what the user can do instead when they are missing."""
     from tradeloop.adapters.dhan.feed import DhanFeedClient, ReconnectPolicy
     from tradeloop.app.trading import dhan_credentials
 
-    client_id, token = dhan_credentials(
-        settings,
-        "the live Dhan market feed",
-        "or watch a local replay with --replay URL",
-    )
+    client_id, token = dhan_credentials(settings, "the live Dhan market feed", otherwise)
     return DhanFeedClient(
         client_id=client_id,
         access_token=token,

@@ -104,6 +104,7 @@ async def _over_the_live_feed(
         ),
         clock=SystemClock(),
         on_packet=on_packet,
+        otherwise="or replay a stored day in paper with `tradeloop manage --date YYYY-MM-DD`",
     )
     close = ist_datetime(trading.day, CLOSE)
     await client.subscribe(list(instruments), FeedMode.QUOTE)
