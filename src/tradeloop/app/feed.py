@@ -4,11 +4,13 @@
 - `replay_tape`: the stored 1m candles of some indices on one IST day, as a replay tape (with
   each index's previous close when the previous session is stored);
 - `live_feed_client` / `replay_feed_client`: the same `DhanFeedClient`, pointed at Dhan (with
-  the credentials from settings, refused clearly without them) or at a replay server.
+  the credentials from settings, refused clearly without them) or at a replay server;
+- `stop_feed`: close a client and end its run, raising the error it failed with.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -131,3 +133,15 @@ def replay_feed_client(
         base_url=url.rstrip("/"),
         on_packet=on_packet,
     )
+
+
+async def stop_feed(client: DhanFeedClient, run: asyncio.Task[None]) -> None:
+    """Close `client` and end its `run()` task; the run's own error, if it failed (a
+    FeedDisconnectedError or FeedUnavailableError), is raised: it says why the feed stopped."""
+    await client.close()
+    if not run.done():
+        run.cancel()
+    done, _ = await asyncio.wait({run}, timeout=5)
+    for task in done:
+        if not task.cancelled():
+            task.result()

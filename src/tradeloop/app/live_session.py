@@ -22,12 +22,11 @@ import time as wall
 from datetime import date, datetime, timedelta
 
 from tradeloop.app import stores
-from tradeloop.app.feed import feed_instrument, live_feed_client
-from tradeloop.app.manage import DaySummary, day_summary, deployed_strategies, minute_frame
+from tradeloop.app.feed import live_feed_client, stop_feed
+from tradeloop.app.manage import DayFeed, DaySummary, day_summary, deployed_strategies
 from tradeloop.app.session import session_clock, trading_day
 from tradeloop.app.trading import mode_guard, trading_stack
 from tradeloop.clock import SystemClock, utc_now
-from tradeloop.domain.market.bars import Bar
 from tradeloop.domain.market.calendar import ist_datetime, to_ist
 from tradeloop.domain.market.session import CLOSE
 from tradeloop.domain.positions.day import TradingDay
@@ -71,30 +70,21 @@ def manage_live_session(
 async def _over_the_live_feed(
     settings: Settings, trading: TradingDay, is_today: bool, quiet: timedelta
 ) -> int:
-    from tradeloop.adapters.dhan.feed_bars import FeedBars
     from tradeloop.adapters.dhan.feed_codec import FeedMode, Packet
     from tradeloop.domain.market.quotes import LtpCache
 
-    symbols = sorted({strategy.underlying for strategy in trading.strategies})
-    instruments = {feed_instrument(symbol): symbol for symbol in symbols}
+    feed = DayFeed(settings, trading)
     calendar = stores.calendar(settings)
-    last_minute = int(ist_datetime(trading.day, CLOSE).timestamp()) - 60
-    handed = 0
+    close = ist_datetime(trading.day, CLOSE)
+    last_minute = int(close.timestamp()) - 60
     latest_trade = 0  # exchange time (epoch s) of the last packet
     heard = wall.monotonic()
-
-    def on_bar(_instrument: object, bar: Bar) -> None:
-        nonlocal handed
-        trading.on_minute(bar.symbol, minute_frame(bar))
-        handed += 1
-
-    bars = FeedBars(instruments, calendar=calendar, price_decimals=2, on_bar=on_bar)
 
     def on_packet(packet: Packet, received_at: datetime) -> None:
         nonlocal latest_trade, heard
         heard = wall.monotonic()
         latest_trade = max(latest_trade, getattr(packet, "last_trade_time", 0))
-        bars.on_packet(packet, received_at)
+        feed.bars.on_packet(packet, received_at)
 
     client = live_feed_client(
         settings,
@@ -106,26 +96,19 @@ async def _over_the_live_feed(
         on_packet=on_packet,
         otherwise="or replay a stored day in paper with `tradeloop manage --date YYYY-MM-DD`",
     )
-    close = ist_datetime(trading.day, CLOSE)
-    await client.subscribe(list(instruments), FeedMode.QUOTE)
+    await client.subscribe(list(feed.instruments), FeedMode.QUOTE)
     run = asyncio.create_task(client.run(), name="live-session-feed")
     try:
         while not run.done():
             await asyncio.wait({run}, timeout=1.0)
             now = utc_now()
             if is_today:
-                bars.on_time(now)  # a bar closes on time, not on the next minute's first tick
+                feed.bars.on_time(now)  # a bar closes on time, not on the next minute's first tick
                 if now >= close + timedelta(minutes=1):
                     break
             if latest_trade >= last_minute and wall.monotonic() - heard >= quiet.total_seconds():
                 break  # the last minute was traded and the feed went quiet: the day is over
     finally:
-        await client.close()
-        if not run.done():
-            run.cancel()
-        done, _ = await asyncio.wait({run}, timeout=5)
-        for task in done:
-            if not task.cancelled():
-                task.result()  # a feed error says why the day stopped
-    bars.flush()
-    return handed
+        await stop_feed(client, run)  # a feed error says why the day stopped
+    feed.bars.flush()
+    return feed.handed

@@ -145,49 +145,55 @@ def manage_paper_day(
 async def _over_the_feed(settings: Settings, trading: TradingDay, speed: float) -> int:
     """Serve the day's stored candles as Dhan's feed on loopback, read them with the feed
     client, and hand each closed 1m bar to `trading`; the number of minutes handed."""
-    from tradeloop.adapters.dhan.feed_bars import FeedBars
     from tradeloop.adapters.dhan.feed_codec import FeedMode
     from tradeloop.adapters.dhan.replay import ReplayFeedServer
-    from tradeloop.app.feed import feed_instrument, replay_feed_client, replay_tape
+    from tradeloop.app.feed import replay_feed_client, replay_tape, stop_feed
     from tradeloop.domain.market.quotes import LtpCache
 
-    symbols = sorted({strategy.underlying for strategy in trading.strategies})
-    instruments = {feed_instrument(symbol): symbol for symbol in symbols}
-    handed = 0
-
-    def on_bar(_instrument: object, bar: Bar) -> None:
-        nonlocal handed
-        trading.on_minute(bar.symbol, minute_frame(bar))
-        handed += 1
-
-    bars = FeedBars(
-        instruments, calendar=stores.calendar(settings), price_decimals=2, on_bar=on_bar
-    )
-    tape = replay_tape(settings, symbols, trading.day)
+    feed = DayFeed(settings, trading)
+    tape = replay_tape(settings, sorted(feed.instruments.values()), trading.day)
     async with ReplayFeedServer(tape, speed=speed, port=0) as server:
         client = replay_feed_client(
             server.url,
             # A replay is a session in progress whatever the wall clock says.
             cache=LtpCache(stale_after=timedelta(seconds=30), is_market_open=lambda _now: True),
             clock=SystemClock(),
-            on_packet=bars.on_packet,
+            on_packet=feed.bars.on_packet,
         )
-        await client.subscribe(list(instruments), FeedMode.QUOTE)
+        await client.subscribe(list(feed.instruments), FeedMode.QUOTE)
         run = asyncio.create_task(client.run(), name="manage-feed")
         finished = asyncio.create_task(server.finished.wait())
         try:
             await asyncio.wait({run, finished}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await client.close()
             finished.cancel()
-            if not run.done():
-                run.cancel()
-            done, _ = await asyncio.wait({run}, timeout=5)
-            for task in done:
-                if not task.cancelled():
-                    task.result()  # a feed error says why the day stopped
-    bars.flush()
-    return handed
+            await stop_feed(client, run)
+    feed.bars.flush()
+    return feed.handed
+
+
+class DayFeed:
+    """The feed's 1m bars of every index `trading`'s strategies trade, each handed to the day as
+    it closes (`handed` counts them)."""
+
+    def __init__(self, settings: Settings, trading: TradingDay) -> None:
+        from tradeloop.adapters.dhan.feed_bars import FeedBars
+        from tradeloop.app.feed import feed_instrument
+
+        symbols = sorted({strategy.underlying for strategy in trading.strategies})
+        self.instruments = {feed_instrument(symbol): symbol for symbol in symbols}
+        self.trading = trading
+        self.handed = 0
+        self.bars = FeedBars(
+            self.instruments,
+            calendar=stores.calendar(settings),
+            price_decimals=2,
+            on_bar=self._hand,
+        )
+
+    def _hand(self, _instrument: object, bar: Bar) -> None:
+        self.trading.on_minute(bar.symbol, minute_frame(bar))
+        self.handed += 1
 
 
 def minute_frame(bar: Bar) -> pl.DataFrame:

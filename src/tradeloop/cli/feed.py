@@ -282,6 +282,7 @@ class _View:
 
 async def _watch(client: DhanFeedClient, view: _View, as_json: bool, timeout: float) -> None:
     from tradeloop.adapters.dhan.feed_codec import FeedMode
+    from tradeloop.app.feed import stop_feed
 
     await client.subscribe(list(view.instruments), FeedMode.QUOTE)
     run = asyncio.create_task(client.run(), name="feed-client")
@@ -291,13 +292,7 @@ async def _watch(client: DhanFeedClient, view: _View, as_json: bool, timeout: fl
         else:
             await _live_table(run, client, view)
     finally:
-        await client.close()
-        if not run.done():
-            run.cancel()
-        done, _ = await asyncio.wait({run}, timeout=5)
-        for task in done:
-            if not task.cancelled():
-                task.result()  # a FeedDisconnectedError or FeedUnavailableError says why
+        await stop_feed(client, run)
 
 
 async def _snapshot(run: asyncio.Task[None], view: _View, timeout: float) -> None:
