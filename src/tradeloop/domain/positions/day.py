@@ -139,11 +139,14 @@ class TradingDay:
         # The others read it after the bar is processed, which keeps the path from a bar to an
         # entry order short. Entries come after the bar, as in the backtest.
         mine = [s for s in self.strategies if s.underlying == underlying]
-        active = self.manager.store.positions(self.day, active_only=True)
+        # Only a minute that completes a strategy's bar gives it a new distance: the ledger is
+        # read for those minutes alone.
+        closing = [s for s in mine if completes_bar(row["ts"], s.signals.minutes)]
+        active = self.manager.store.positions(self.day, active_only=True) if closing else []
         holding = {position.strategy_id for position in active}
         read = {
             strategy.strategy_id: strategy.signals.on_minute(minute)
-            for strategy in mine
+            for strategy in closing
             if strategy.strategy_id in holding
         }
         last_close: datetime | None = None
