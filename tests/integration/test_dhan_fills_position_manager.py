@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from support.contracts import sample_contracts
-from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument
+from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, Instrument, loopback_dhan
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.trading import mode_guard
@@ -42,9 +42,7 @@ SECURITY_ID = "52175"
 
 @pytest.fixture
 def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=CLIENT_ID) as server:
+    with loopback_dhan(monkeypatch) as server:
         server.instruments[SECURITY_ID] = Instrument("NIFTY-Jan2026-24000-CE", "CALL", 24000.0)
         yield server
 

@@ -18,7 +18,7 @@ from prefect import flow, task
 from pydantic import SecretStr
 
 from support.contracts import sample_contracts
-from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
+from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer, loopback_dhan
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.app.trading import mode_guard
@@ -51,9 +51,7 @@ CREATE = r"/(super/)?orders"
 
 @pytest.fixture
 def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=CLIENT_ID) as server:
+    with loopback_dhan(monkeypatch) as server:
         yield server
 
 

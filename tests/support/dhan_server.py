@@ -43,9 +43,12 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from .dhan_http import (
     LateAnswer,
@@ -88,6 +91,16 @@ DH_904 = error_body(
 )
 """Dhan's answer (with HTTP 429) to a request over its rate limit."""
 RateLimits = Mapping[str, Sequence[tuple[int, float]]]
+
+
+@contextmanager
+def loopback_dhan(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
+    """A `DhanLoopbackServer` for the test account. `requests` honours proxy variables;
+    loopback traffic must never go through one."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=TEST_CLIENT_ID) as server:
+        yield server
 
 
 def busiest_window(times: Sequence[float], period: float = 1.0) -> int:

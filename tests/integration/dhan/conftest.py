@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer
+from support.dhan_server import TEST_ACCESS_TOKEN, TEST_CLIENT_ID, DhanLoopbackServer, loopback_dhan
 from tradeloop.adapters.dhan import DhanBroker
 from tradeloop.adapters.ratelimit import InMemoryRateLimiter
 from tradeloop.domain.costs import CostTable
@@ -36,10 +36,7 @@ class ManualClock:
 
 @pytest.fixture
 def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
-    # requests honours proxy variables; loopback traffic must never go through one.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=TEST_CLIENT_ID) as server:
+    with loopback_dhan(monkeypatch) as server:
         yield server
 
 

@@ -13,8 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from support.dhan_server import TEST_ACCESS_TOKEN, DhanLoopbackServer
-from support.records import passed_record
+from support.dhan_server import (
+    TEST_ACCESS_TOKEN,
+    TEST_CLIENT_ID,
+    DhanLoopbackServer,
+    loopback_dhan,
+)
+from support.records import day_trades, passed_record
 from tradeloop.adapters.dhan.replay import ReplayFeedServer
 from tradeloop.app import stores
 from tradeloop.app.feed import replay_tape
@@ -27,7 +32,6 @@ from tradeloop.errors import NotFoundError
 from tradeloop.settings import LIVE_CONFIRM_PHRASE, load_settings
 
 DAY = date(2025, 3, 5)
-CLIENT_ID = "1000000003"
 SPECS = [s for s in random_specs(11, 8, "NIFTY", "5m") if s.instrument.kind != "option"]
 
 
@@ -81,17 +85,6 @@ def _deploy(mode: str = "paper") -> list[str]:
         store.close()
 
 
-def _trades(day: date) -> list[tuple]:
-    ledger = stores.ledger(load_settings())
-    try:
-        return sorted(
-            (t.strategy_id, t.entry_time, t.exit_time, t.quantity, t.entry_price, t.exit_price)
-            for t in ledger.trades(day)
-        )
-    finally:
-        ledger.close()
-
-
 @pytest.mark.usefixtures("deployed")
 def test_a_session_over_the_live_feed_trades_as_the_replayed_day(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -99,7 +92,7 @@ def test_a_session_over_the_live_feed_trades_as_the_replayed_day(
     monkeypatch.setenv("TRADELOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'replayed.sqlite'}")
     _deploy()
     replayed = manage_paper_day(load_settings(), DAY, source="store")
-    expected = _trades(DAY)
+    expected = day_trades(DAY)
     assert expected, "the day must trade for the test to mean anything"
 
     monkeypatch.setenv("TRADELOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'live.sqlite'}")
@@ -109,7 +102,7 @@ def test_a_session_over_the_live_feed_trades_as_the_replayed_day(
         session = manage_live_session(load_settings(), DAY, quiet=timedelta(seconds=1))
 
     assert session.minutes == replayed.minutes == 375  # ended by itself after the last minute
-    assert _trades(DAY) == expected
+    assert day_trades(DAY) == expected
     assert session.net_pnl == pytest.approx(replayed.net_pnl)
 
 
@@ -130,9 +123,7 @@ def test_a_session_with_nothing_deployed_in_its_mode_or_no_session_is_refused() 
 
 @pytest.fixture
 def dhan_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DhanLoopbackServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    with DhanLoopbackServer(access_token=TEST_ACCESS_TOKEN, client_id=CLIENT_ID) as server:
+    with loopback_dhan(monkeypatch) as server:
         yield server
 
 
@@ -146,7 +137,7 @@ def test_live_the_entries_go_to_dhan_once_each_and_nothing_is_left_open(
     for name, value in {
         "TRADELOOP_TRADING_MODE": "live",
         "TRADELOOP_LIVE_CONFIRM": LIVE_CONFIRM_PHRASE,
-        "TRADELOOP_DHAN_CLIENT_ID": CLIENT_ID,
+        "TRADELOOP_DHAN_CLIENT_ID": TEST_CLIENT_ID,
         "TRADELOOP_DHAN_ACCESS_TOKEN": TEST_ACCESS_TOKEN,
         "TRADELOOP_DHAN_BASE_URL": dhan_server.base_url,
     }.items():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support.records import day_trades
 from tradeloop.app import stores
 from tradeloop.app.manage import manage_paper_day
 from tradeloop.domain.exits import ExitReason
@@ -31,28 +32,17 @@ def stored() -> None:
     stores.candle_store(load_settings()).write(market.candles)
 
 
-def _trades(ledger_day: date) -> list[tuple]:
-    ledger = stores.ledger(load_settings())
-    try:
-        return sorted(
-            (t.strategy_id, t.entry_time, t.exit_time, t.quantity, t.entry_price, t.exit_price)
-            for t in ledger.trades(ledger_day)
-        )
-    finally:
-        ledger.close()
-
-
 @pytest.mark.usefixtures("stored")
 def test_the_feed_replay_trades_the_day_as_the_stored_minutes_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRADELOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")
     by_store = manage_paper_day(load_settings(), DAY, source="store", strategies=SPECS)
-    from_store = _trades(DAY)
+    from_store = day_trades(DAY)
     monkeypatch.setenv("TRADELOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'feed.sqlite'}")
     over_feed = manage_paper_day(load_settings(), DAY, source="feed", strategies=SPECS)
     assert over_feed.minutes == by_store.minutes == 375
-    assert from_store and _trades(DAY) == from_store
+    assert from_store and day_trades(DAY) == from_store
     assert over_feed.net_pnl == pytest.approx(by_store.net_pnl)
 
 
