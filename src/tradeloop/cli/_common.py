@@ -7,10 +7,13 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column, Table
 
 from tradeloop.errors import TradeloopError, UserError
 from tradeloop.settings import Settings, configure_prefect_environment, load_settings
@@ -24,6 +27,21 @@ def settings() -> Settings:
     loaded = load_settings()
     configure_prefect_environment(loaded)
     return loaded
+
+
+def compact_table(title: str | None, *columns: Column | str, **options: Any) -> Table:
+    """A table that fits an 80-column terminal: a rule under the header and no other lines,
+    no padding, one space (the box's blank column rule) between columns, the title on the left.
+
+    `options` are `rich.table.Table` keywords (`caption`, `show_lines`, ...) and override
+    these defaults."""
+    style: dict[str, Any] = {
+        "title_justify": "left",
+        "box": box.SIMPLE_HEAD,
+        "padding": 0,
+        "show_edge": False,
+    }
+    return Table(*columns, title=title, **(style | options))
 
 
 def parse_day(value: str | None, option: str) -> date | None:
