@@ -7,6 +7,11 @@ completes, and DuckDB reads them all. Re-remembering the same run id and part re
 so a retried Prefect task does not duplicate records. Each record carries the digest of what
 decided it besides the spec (`context_key`), so a re-run finds what is already known
 (`evaluated`) and a killed run loses at most the batch in flight.
+
+A run's own records (`run_records`) are its leaderboard: each spec's latest record of the run,
+the lockbox verdict (part `<symbol>.gate`) over the evaluation it judged. A research run that
+reused earlier evaluations remembers them under its own id too (part `reused`), so its
+leaderboard reads back whole; `runs` lists the runs memory holds.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import abc
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -205,6 +211,26 @@ class StrategyMemory(Protocol):
 
     def history(self, spec_id: str) -> list[StrategyRecord]: ...
 
+    def run_records(self, run_id: str) -> list[StrategyRecord]:
+        """The research records of run `run_id` (its leaderboard), best score first; empty when
+        memory holds no research record of that run."""
+        ...
+
+    def runs(self) -> list[RunSummary]:
+        """Every run that remembered research records, the latest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run in strategy memory: its id, its last record's time (UTC), how many specs it
+    ranked and how many of them passed the significance gate."""
+
+    run_id: str
+    last_at: datetime
+    specs: int
+    passed: int
+
 
 def _frame(records: Sequence[StrategyRecord]) -> pl.DataFrame:
     return pl.DataFrame([record.to_row() for record in records], schema=_SCHEMA)
@@ -233,6 +259,17 @@ def _select(
     return [StrategyRecord.from_row(row) for row in ranked.iter_rows(named=True)]
 
 
+def _run_latest(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each (run, spec, symbol)'s latest research record: as `_select` picks across runs, the
+    latest stands for the spec; at the same instant a gate verdict stands over the evaluation."""
+    reached_lockbox = pl.col("gate") != "{}"
+    return (
+        frame.filter(pl.col("source") == "backtest")
+        .sort(["evaluated_at", reached_lockbox], descending=[True, True])
+        .unique(["run_id", "spec_id", "symbol"], keep="first", maintain_order=True)
+    )
+
+
 class _FrameMemory(abc.ABC):
     """Queries shared by both memories; each only says how to read every record."""
 
@@ -247,6 +284,27 @@ class _FrameMemory(abc.ABC):
         passed_only: bool = False,
     ) -> list[StrategyRecord]:
         return _select(self._all(), limit, symbol, timeframe, passed_only)
+
+    def run_records(self, run_id: str) -> list[StrategyRecord]:
+        frame = _run_latest(self._all().filter(pl.col("run_id") == run_id))
+        ranked = frame.sort(["score", "spec_id"], descending=[True, False])
+        return [StrategyRecord.from_row(row) for row in ranked.iter_rows(named=True)]
+
+    def runs(self) -> list[RunSummary]:
+        summary = (
+            _run_latest(self._all())
+            .group_by("run_id")
+            .agg(
+                pl.col("evaluated_at").max().alias("last_at"),
+                pl.len().alias("specs"),
+                pl.col("passed").sum().alias("passed"),
+            )
+            .sort(["last_at", "run_id"], descending=[True, False])
+        )
+        return [
+            RunSummary(row["run_id"], row["last_at"], int(row["specs"]), int(row["passed"]))
+            for row in summary.iter_rows(named=True)
+        ]
 
     def history(self, spec_id: str) -> list[StrategyRecord]:
         frame = self._all().filter(pl.col("spec_id") == spec_id).sort("evaluated_at")
