@@ -20,6 +20,7 @@ from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.money import rupees
 from tradeloop.reports.data import monthly_returns
 from tradeloop.reports.figures import equity_figure, price_figure
+from tradeloop.reports.page import html_page
 from tradeloop.reports.scorecard import GateLine, score_lines, significance_lines
 from tradeloop.storage.backtests import BacktestRecord
 
@@ -41,13 +42,6 @@ _METRICS: tuple[tuple[str, str, str], ...] = (
     ("exposure_pct", "exposure", "pct"),
     ("average_bars_held", "average bars held", "number"),
 )
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-td, th { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
-td.text, th.text { text-align: left; }
-td.gain { color: #1a7f37; } td.loss { color: #cf222e; }
-"""
 
 
 def capital_of(record: BacktestRecord) -> float:
@@ -90,12 +84,7 @@ def render_html(record: BacktestRecord, candles: pl.DataFrame, scoring: ScoringC
         "passes it only with these; a single backtest is not measured against them.</p>",
         _gate_table(significance_lines(scoring), "significance-gate"),
     ]
-    body = "\n".join(parts)
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
-    )
+    return html_page(title, "\n".join(parts))
 
 
 def _scope(folds: list[Any] | None) -> str:

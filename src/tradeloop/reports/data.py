@@ -58,7 +58,8 @@ def drawdown_pct(equity: pl.DataFrame, capital: float) -> pl.Series:
 def trade_markers(trades: pl.DataFrame) -> list[Markers]:
     """Entries (long, short) and exits (win, loss), each its own series, IST times, placed on
     the index: an option trade's fill prices are premiums, so its markers sit at the index
-    price at entry and exit (`spot_at_entry`, `spot_at_exit`)."""
+    price at entry and exit (`spot_at_entry`, `spot_at_exit`). A `detail` column, when the frame
+    has one, is added to each trade's hover text on a line of its own."""
     shown = with_ist(with_ist(trades, "entry_time"), "exit_time")
     if "spot_at_entry" in shown.columns:
         shown = shown.with_columns(
@@ -72,7 +73,9 @@ def trade_markers(trades: pl.DataFrame) -> list[Markers]:
                 f"entry {direction}",
                 rows["entry_time"].to_list(),
                 rows["entry_price"].to_list(),
-                [f"#{trade} {direction} entry" for trade in rows["trade"].to_list()],
+                _with_detail(
+                    rows, [f"#{trade} {direction} entry" for trade in rows["trade"].to_list()]
+                ),
             )
         )
     for outcome, won in (("win", True), ("loss", False)):
@@ -88,10 +91,19 @@ def trade_markers(trades: pl.DataFrame) -> list[Markers]:
         ]
         series.append(
             Markers(
-                f"exit {outcome}", rows["exit_time"].to_list(), rows["exit_price"].to_list(), texts
+                f"exit {outcome}",
+                rows["exit_time"].to_list(),
+                rows["exit_price"].to_list(),
+                _with_detail(rows, texts),
             )
         )
     return series
+
+
+def _with_detail(rows: pl.DataFrame, texts: list[str]) -> list[str]:
+    if "detail" not in rows.columns:
+        return texts
+    return [f"{text}<br>{detail}" for text, detail in zip(texts, rows["detail"], strict=True)]
 
 
 def monthly_returns(equity: pl.DataFrame, capital: float) -> pl.DataFrame:
