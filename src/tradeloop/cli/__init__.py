@@ -22,6 +22,7 @@ from tradeloop.cli import (
     strategy,
     trading,
 )
+from tradeloop.cli._common import unwrap_help
 
 app = typer.Typer(
     name="tradeloop",
@@ -64,6 +65,8 @@ for module in (
     api,
 ):
     module.register(app)
+
+unwrap_help(app)
 
 
 def main() -> None:

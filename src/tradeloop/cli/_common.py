@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
+from typer.main import solve_typer_info_help
 
 from tradeloop.errors import TradeloopError, UserError
 from tradeloop.settings import Settings, configure_prefect_environment, load_settings
@@ -42,6 +44,39 @@ def compact_table(title: str | None, *columns: Column | str, **options: Any) -> 
         "show_edge": False,
     }
     return Table(*columns, title=title, **(style | options))
+
+
+def one_line_paragraphs(text: str) -> str:
+    """`text` with each paragraph's lines joined by spaces.
+
+    Rich help keeps a docstring's line breaks: a command's first paragraph in its group's
+    command list, and every later paragraph of its own `--help`, would break where the source
+    wraps, mid-sentence, at any terminal width. A paragraph starting with click's no-rewrap
+    marker (\\b) or holding an indented line (an example, a list) keeps its breaks."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        paragraph
+        if paragraph.startswith("\b") or any(line[:1].isspace() for line in paragraph.splitlines())
+        else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
+
+
+def unwrap_help(app: typer.Typer) -> None:
+    """Give every command and group of `app`, at every depth, its help with each paragraph on
+    one line (`one_line_paragraphs`), so rich wraps it to the terminal's width."""
+    if isinstance(app.info.help, str):
+        app.info.help = one_line_paragraphs(app.info.help)
+    for command in app.registered_commands:
+        text = command.help if command.help is not None else inspect.getdoc(command.callback)
+        if text:
+            command.help = one_line_paragraphs(text)
+    for group in app.registered_groups:
+        text = solve_typer_info_help(group)
+        if text:
+            group.help = one_line_paragraphs(text)
+        if group.typer_instance is not None:
+            unwrap_help(group.typer_instance)
 
 
 def parse_day(value: str | None, option: str) -> date | None:
