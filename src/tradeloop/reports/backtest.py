@@ -20,7 +20,7 @@ from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.money import rupees
 from tradeloop.reports.data import monthly_returns
 from tradeloop.reports.figures import equity_figure, price_figure
-from tradeloop.reports.page import html_page
+from tradeloop.reports.page import page
 from tradeloop.reports.scorecard import GateLine, score_lines, significance_lines
 from tradeloop.storage.backtests import BacktestRecord
 
@@ -84,7 +84,7 @@ def render_html(record: BacktestRecord, candles: pl.DataFrame, scoring: ScoringC
         "passes it only with these; a single backtest is not measured against them.</p>",
         _gate_table(significance_lines(scoring), "significance-gate"),
     ]
-    return html_page(title, "\n".join(parts))
+    return page(title, "\n".join(parts))
 
 
 def _scope(folds: list[Any] | None) -> str:
