@@ -65,13 +65,14 @@ def price_figure(candles: pl.DataFrame, trades: pl.DataFrame, title: str) -> go.
         )
     )
     for series in trade_markers(trades):
-        figure.add_trace(_marker_trace(series))
+        figure.add_trace(marker_trace(series))
     figure.update_layout(title=title, height=560, xaxis_rangeslider_visible=False, margin={"t": 50})
     figure.update_xaxes(rangebreaks=CLOSED_MARKET)
     return figure
 
 
-def _marker_trace(series: Markers) -> go.Scatter:
+def marker_trace(series: Markers) -> go.Scatter:
+    """One marker series (`data.trade_markers`) as a scatter trace in its MARKER_STYLES shape."""
     symbol, colour = MARKER_STYLES[series.name]
     return go.Scatter(
         x=series.times,

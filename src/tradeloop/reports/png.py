@@ -19,7 +19,7 @@ from tradeloop.storage.backtests import BacktestRecord
 EQUITY_PNG = "equity.png"
 PRICE_PNG = "price.png"
 # matplotlib's marker codes for the plotly shapes of MARKER_STYLES
-_SHAPES = {"triangle-up": "^", "triangle-down": "v", "x": "x"}
+SHAPES = {"triangle-up": "^", "triangle-down": "v", "x": "x"}
 
 
 def write_pngs(record: BacktestRecord, candles: pl.DataFrame, folder: Path) -> list[Path]:
@@ -61,7 +61,7 @@ def _price_png(record: BacktestRecord, candles: pl.DataFrame, folder: Path) -> P
             shape, colour = MARKER_STYLES[series.name]
             times = np.array(series.times, dtype="datetime64[us]")
             axes.scatter(
-                times, series.prices, marker=_SHAPES[shape], color=colour, label=series.name, s=36
+                times, series.prices, marker=SHAPES[shape], color=colour, label=series.name, s=36
             )
         axes.set_title(f"{spec['symbol']} {spec['timeframe']} closes and trades (IST)")
         axes.set_ylabel("price")
