@@ -8,10 +8,11 @@ so a retried Prefect task does not duplicate records. Each record carries the di
 decided it besides the spec (`context_key`), so a re-run finds what is already known
 (`evaluated`) and a killed run loses at most the batch in flight.
 
-A run's own records (`run_records`) are its leaderboard: each spec's latest record of the run,
-the lockbox verdict (part `<symbol>.gate`) over the evaluation it judged. A research run that
-reused earlier evaluations remembers them under its own id too (part `reused`), so its
-leaderboard reads back whole; `runs` lists the runs memory holds.
+A run's records (`run_records`) are its leaderboard: each spec's latest record of the run, the
+lockbox verdict (part `<symbol>.gate`) over the evaluation it judged. A research run that ranked
+earlier runs' evaluations without evaluating them again notes which (`remember_reused`: the
+spec, symbol and the record's run and time, in `<root>/reused/`), so its leaderboard reads back
+whole while each evaluation stays stored once; `runs` lists the runs memory holds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import abc
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +30,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.storage._files import exclusive_writer, write_parquet_atomically
+from tradeloop.storage.memory_runs import REUSED_SCHEMA, RunSummary, by_run, reused_frame
 
 if TYPE_CHECKING:
     from tradeloop.domain.backtest.gate import GateCard, TrialStats
@@ -211,25 +212,19 @@ class StrategyMemory(Protocol):
 
     def history(self, spec_id: str) -> list[StrategyRecord]: ...
 
+    def remember_reused(self, run_id: str, records: Sequence[StrategyRecord], at: datetime) -> None:
+        """Note that run `run_id` ranked `records`, earlier runs' records, at `at` (UTC);
+        noting them again replaces the note."""
+        ...
+
     def run_records(self, run_id: str) -> list[StrategyRecord]:
-        """The research records of run `run_id` (its leaderboard), best score first; empty when
-        memory holds no research record of that run."""
+        """The research records of run `run_id` (its leaderboard), those it reused included,
+        best score first; empty when memory holds no research record of that run."""
         ...
 
     def runs(self) -> list[RunSummary]:
         """Every run that remembered research records, the latest first."""
         ...
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One run in strategy memory: its id, its last record's time (UTC), how many specs it
-    ranked and how many of them passed the significance gate."""
-
-    run_id: str
-    last_at: datetime
-    specs: int
-    passed: int
 
 
 def _frame(records: Sequence[StrategyRecord]) -> pl.DataFrame:
@@ -259,17 +254,6 @@ def _select(
     return [StrategyRecord.from_row(row) for row in ranked.iter_rows(named=True)]
 
 
-def _run_latest(frame: pl.DataFrame) -> pl.DataFrame:
-    """Each (run, spec, symbol)'s latest research record: as `_select` picks across runs, the
-    latest stands for the spec; at the same instant a gate verdict stands over the evaluation."""
-    reached_lockbox = pl.col("gate") != "{}"
-    return (
-        frame.filter(pl.col("source") == "backtest")
-        .sort(["evaluated_at", reached_lockbox], descending=[True, True])
-        .unique(["run_id", "spec_id", "symbol"], keep="first", maintain_order=True)
-    )
-
-
 class _FrameMemory(abc.ABC):
     """Queries shared by both memories; each only says how to read every record."""
 
@@ -285,24 +269,28 @@ class _FrameMemory(abc.ABC):
     ) -> list[StrategyRecord]:
         return _select(self._all(), limit, symbol, timeframe, passed_only)
 
+    @abc.abstractmethod
+    def _reused(self) -> pl.DataFrame: ...
+
     def run_records(self, run_id: str) -> list[StrategyRecord]:
-        frame = _run_latest(self._all().filter(pl.col("run_id") == run_id))
-        ranked = frame.sort(["score", "spec_id"], descending=[True, False])
+        reused = self._reused().filter(pl.col("ranked_in") == run_id)
+        frame = by_run(self._all(), reused).filter(pl.col("ranked_in") == run_id)
+        ranked = frame.sort(["score", "spec_id"], descending=[True, False]).select(list(_SCHEMA))
         return [StrategyRecord.from_row(row) for row in ranked.iter_rows(named=True)]
 
     def runs(self) -> list[RunSummary]:
         summary = (
-            _run_latest(self._all())
-            .group_by("run_id")
+            by_run(self._all(), self._reused())
+            .group_by("ranked_in")
             .agg(
-                pl.col("evaluated_at").max().alias("last_at"),
+                pl.col("seen_at").max().alias("last_at"),
                 pl.len().alias("specs"),
                 pl.col("passed").sum().alias("passed"),
             )
-            .sort(["last_at", "run_id"], descending=[True, False])
+            .sort(["last_at", "ranked_in"], descending=[True, False])
         )
         return [
-            RunSummary(row["run_id"], row["last_at"], int(row["specs"]), int(row["passed"]))
+            RunSummary(row["ranked_in"], row["last_at"], int(row["specs"]), int(row["passed"]))
             for row in summary.iter_rows(named=True)
         ]
 
@@ -345,14 +333,22 @@ class InMemoryStrategyMemory(_FrameMemory):
 
     def __init__(self) -> None:
         self._runs: dict[tuple[str, str | None], pl.DataFrame] = {}
+        self._reuses: dict[str, pl.DataFrame] = {}
 
     def remember(
         self, run_id: str, records: Sequence[StrategyRecord], part: str | None = None
     ) -> None:
         self._runs[(run_id, part)] = _frame(records)
 
+    def remember_reused(self, run_id: str, records: Sequence[StrategyRecord], at: datetime) -> None:
+        self._reuses[run_id] = reused_frame(run_id, records, at)
+
     def _all(self) -> pl.DataFrame:
         return pl.concat(list(self._runs.values())) if self._runs else pl.DataFrame(schema=_SCHEMA)
+
+    def _reused(self) -> pl.DataFrame:
+        frames = list(self._reuses.values())
+        return pl.concat(frames) if frames else pl.DataFrame(schema=REUSED_SCHEMA)
 
 
 class ParquetStrategyMemory(_FrameMemory):
@@ -372,6 +368,19 @@ class ParquetStrategyMemory(_FrameMemory):
         if records:
             with exclusive_writer(self._root):
                 write_parquet_atomically(_frame(records), self._path(run_id, part))
+
+    def remember_reused(self, run_id: str, records: Sequence[StrategyRecord], at: datetime) -> None:
+        if records:
+            name = self._path(run_id, None).name
+            with exclusive_writer(self._root):
+                frame = reused_frame(run_id, records, at)
+                write_parquet_atomically(frame, self._root / "reused" / name)
+
+    def _reused(self) -> pl.DataFrame:
+        files = sorted(self._root.glob("reused/run=*.parquet"))
+        if not files:
+            return pl.DataFrame(schema=REUSED_SCHEMA)
+        return pl.read_parquet(files).select(list(REUSED_SCHEMA))  # written with that schema
 
     def _all(self) -> pl.DataFrame:
         files = sorted(str(path) for path in self._root.glob("run=*.parquet"))

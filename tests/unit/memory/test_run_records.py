@@ -85,14 +85,36 @@ def test_a_gate_verdict_at_the_same_instant_stands_over_the_evaluation(
     assert record.passed and record.gate
 
 
-def test_a_run_reads_back_the_evaluations_it_reused(memory: StrategyMemory) -> None:
-    first = _record("a", 0.4, run="r1")
-    memory.remember("r1", [first], part="NIFTY.00000")
+def test_a_run_reads_back_the_evaluations_it_reused_each_stored_once(
+    memory: StrategyMemory,
+) -> None:
+    first, regated = _record("a", 0.4, run="r1"), _record("c", 0.7, run="r1")
+    memory.remember("r1", [first, regated], part="NIFTY.00000")
     later = T0 + timedelta(days=1)
-    reused = first.model_copy(update={"run_id": "r2", "evaluated_at": later})
-    memory.remember("r2", [reused, _record("b", 0.5, run="r2", when=later)], part="reused")
-    assert [r.spec_id for r in memory.run_records("r2")] == ["b", "a"]
-    assert [r.spec_id for r in memory.run_records("r1")] == ["a"]  # the earlier run unchanged
+    memory.remember("r2", [_record("b", 0.5, run="r2", when=later)], part="NIFTY.00000")
+    verdict = _gated(regated, passed=True, when=later).model_copy(update={"run_id": "r2"})
+    memory.remember("r2", [verdict], part="NIFTY.gate")
+    # r2 ranked a and c as r1 left them; it judged c on the lockbox again
+    memory.remember_reused("r2", [first, regated], at=later + timedelta(minutes=1))
+
+    records = memory.run_records("r2")
+    assert [(r.spec_id, r.run_id, r.passed) for r in records] == [
+        ("c", "r2", True),
+        ("b", "r2", False),
+        ("a", "r1", False),
+    ]
+    assert records[2] == first
+    assert [r.spec_id for r in memory.run_records("r1")] == ["c", "a"]  # r1 unchanged
+    assert len(memory.history("a")) == 1  # noted, not stored again
+    assert memory.best(limit=5)[0].passed  # c's latest is r2's verdict
+
+
+def test_noting_a_runs_reuse_again_replaces_the_note(memory: StrategyMemory) -> None:
+    first = _record("a", 0.4, run="r1")
+    memory.remember("r1", [first, _record("b", 0.3, run="r1")])
+    memory.remember_reused("r2", [first], at=T0)
+    memory.remember_reused("r2", [first], at=T0)
+    assert [r.spec_id for r in memory.run_records("r2")] == ["a"]
 
 
 def test_an_unknown_run_has_no_records(memory: StrategyMemory) -> None:
@@ -110,13 +132,17 @@ def test_paper_records_are_not_a_runs_leaderboard(memory: StrategyMemory) -> Non
 def test_runs_lists_each_run_latest_first_with_its_specs_and_passes(
     memory: StrategyMemory,
 ) -> None:
-    memory.remember("r1", [_record("a", 0.7, run="r1"), _record("b", 0.3, run="r1")])
+    first = _record("a", 0.7, run="r1")
+    memory.remember("r1", [first, _record("b", 0.3, run="r1")])
     later = T0 + timedelta(days=1)
-    evaluation = _record("a", 0.7, run="r2", when=later)
+    evaluation = _record("c", 0.7, run="r2", when=later)
     memory.remember("r2", [evaluation], part="NIFTY.00000")
     gate_time = later + timedelta(minutes=1)
     memory.remember("r2", [_gated(evaluation, passed=True, when=gate_time)], part="NIFTY.gate")
+    reused_at = later + timedelta(minutes=2)
+    memory.remember_reused("r3", [first], at=reused_at)  # a run that evaluated nothing new
     assert memory.runs() == [
+        RunSummary("r3", reused_at, specs=1, passed=0),
         RunSummary("r2", gate_time, specs=1, passed=1),
         RunSummary("r1", T0, specs=2, passed=0),
     ]
