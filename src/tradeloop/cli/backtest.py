@@ -100,7 +100,7 @@ def backtest(
     config = _config(context, spec, candles, options)
     scoring = context.scoring
     signals = compile_spec(spec, candles)
-    arrays = PriceArrays.from_candles(candles)
+    arrays = PriceArrays.of(candles)  # the arrays compile_spec read
     backtest = _backtester(context, spec, signals, candles, arrays, config)
     walk: WalkForwardResult | None = None
     if walk_forward:

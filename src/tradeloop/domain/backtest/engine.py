@@ -20,6 +20,7 @@ from tradeloop.domain.backtest.metrics import metrics_batch
 from tradeloop.domain.backtest.result import BacktestResult
 from tradeloop.domain.costs import RATE_FIELDS, CostTable
 from tradeloop.domain.indicators.base import PriceArrays
+from tradeloop.domain.market.frame_memo import derived
 from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.errors import DataValidationError, UserError
@@ -44,14 +45,15 @@ MarketData = pl.DataFrame | PriceArrays
 
 
 def market_arrays(market: MarketData) -> PriceArrays:
-    """The `PriceArrays` of a candle frame (validated), or the arrays themselves."""
+    """The `PriceArrays` of a candle frame (validated, read once per frame object), or the
+    arrays themselves."""
     if isinstance(market, PriceArrays):
         return market
     if market.height == 0:
         raise DataValidationError(
             "the candle frame is empty: load or generate candles for the backtest window first"
         )
-    return PriceArrays.from_candles(market)
+    return PriceArrays.of(market)
 
 
 def run_backtest(
@@ -183,9 +185,15 @@ def floats(values: np.ndarray) -> np.ndarray:
     return frozen(values, np.float64)
 
 
-def kernel_market(arrays: PriceArrays, bars: slice = slice(None)) -> layout.Market:
+def kernel_market(arrays: PriceArrays, bars: slice | None = None) -> layout.Market:
     """The candle arrays (the `bars` of them) as the kernels take them (see `frozen`), with
-    their bar blocks."""
+    their bar blocks; all the bars' once per `PriceArrays` object (`market.frame_memo`)."""
+    if bars is None:
+        return derived(arrays, "kernel_market", lambda: _kernel_market(arrays, slice(None)))
+    return _kernel_market(arrays, bars)
+
+
+def _kernel_market(arrays: PriceArrays, bars: slice) -> layout.Market:
     low, high = floats(arrays.low[bars]), floats(arrays.high[bars])
     close = floats(arrays.close[bars])
     session = frozen(arrays.session[bars], np.int64)

@@ -20,6 +20,7 @@ import polars as pl
 from numba import njit
 
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
+from tradeloop.domain.market.frame_memo import derived
 from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import DataValidationError, SpecError
 
@@ -38,7 +39,7 @@ Unit = Literal["price", "points", "percent", "ratio", "atr_multiple", "direction
 """
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class PriceArrays:
     """The columns of one candle frame as float64/int64 numpy arrays, one element per bar."""
 
@@ -57,6 +58,12 @@ class PriceArrays:
     bar_minutes: int = 1
     """Length of one bar in minutes (from the frame's `interval`; 375 for daily bars). Lets a
     session-anchored indicator know when a bar's *close* completes a window."""
+
+    @classmethod
+    def of(cls, candles: pl.DataFrame) -> PriceArrays:
+        """`from_candles`, read once per frame object (`market.frame_memo`): compiling and
+        backtesting the same frame share one set of arrays."""
+        return derived(candles, "price_arrays", lambda: cls.from_candles(candles))
 
     @classmethod
     def from_candles(cls, candles: pl.DataFrame) -> PriceArrays:

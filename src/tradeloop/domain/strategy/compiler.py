@@ -31,6 +31,7 @@ import polars as pl
 
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.indicators.cache import IndicatorCache
+from tradeloop.domain.market.frame_memo import derived
 from tradeloop.domain.strategy.evaluation import Evaluator
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.domain.strategy.spec import StrategySpec
@@ -46,7 +47,7 @@ def compile_spec(
     """
     _check_frame(spec, candles)
     if cache is None:
-        cache = IndicatorCache(PriceArrays.from_candles(candles))
+        cache = IndicatorCache(PriceArrays.of(candles))
     elif len(cache.arrays) != candles.height:
         raise ValueError(
             f"the cache holds {len(cache.arrays)} bars but the candles have {candles.height}: "
@@ -64,8 +65,8 @@ def compile_many(specs: Sequence[StrategySpec], candles: pl.DataFrame) -> list[S
     """
     if not specs:
         return []
-    arrays = PriceArrays.from_candles(candles)  # refuses a frame of several intervals
-    facts = _frame_facts(candles, interval_known=True)
+    arrays = PriceArrays.of(candles)  # refuses a frame of several intervals
+    facts = _frame_facts(candles)
     for spec in specs:
         _check_frame(spec, candles, facts)
     unique = list({spec.id: spec for spec in specs}.values())
@@ -79,9 +80,13 @@ def compile_many(specs: Sequence[StrategySpec], candles: pl.DataFrame) -> list[S
 _FrameFacts = dict[str, list[object]]
 
 
-def _frame_facts(candles: pl.DataFrame, interval_known: bool = False) -> _FrameFacts:
-    """The distinct `interval` and `symbol` values of the frame (a cheap pass when uniform);
-    `interval_known` when `PriceArrays` has already checked that the interval is uniform."""
+def _frame_facts(candles: pl.DataFrame) -> _FrameFacts:
+    """The distinct `interval` and `symbol` values of the frame, read once per frame object."""
+    return derived(candles, "interval_and_symbol", lambda: _read_facts(candles))
+
+
+def _read_facts(candles: pl.DataFrame) -> _FrameFacts:
+    """The distinct `interval` and `symbol` values (a cheap pass when uniform)."""
     facts: _FrameFacts = {}
     for column in ("interval", "symbol"):
         if column not in candles.columns:
@@ -92,7 +97,7 @@ def _frame_facts(candles: pl.DataFrame, interval_known: bool = False) -> _FrameF
         series = candles[column]
         if candles.height == 0:
             facts[column] = []
-        elif (column == "interval" and interval_known) or not (series != series[0]).any():
+        elif not (series != series[0]).any():
             facts[column] = [series[0]]
         else:
             facts[column] = series.unique().sort().to_list()

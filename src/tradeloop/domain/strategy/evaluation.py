@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.indicators.cache import IndicatorCache
+from tradeloop.domain.market.frame_memo import derived
 from tradeloop.domain.market.session import MINUTES as _SESSION_LENGTH
 from tradeloop.domain.strategy.bar_masks import fill_mask, finite_bits, unpack_bits
 from tradeloop.domain.strategy.checks import (
@@ -92,7 +94,6 @@ class Evaluator:
         self._scratch = np.empty(self.size, dtype=bool)
         self._bits: dict[Check, np.ndarray] = {}
         self._offsets: dict[ExitOffset, np.ndarray] = {}
-        self._bar_close: np.ndarray | None = None
         self._entries_left = 1
         self._entry_rows: list[np.ndarray] = []
 
@@ -187,11 +188,10 @@ class Evaluator:
         return self._scratch
 
     def _bar_close_minutes(self) -> np.ndarray:
-        """Minutes from 09:15 to each bar's close, as int16 (a quarter of the int64 reads)."""
-        if self._bar_close is None:
-            minutes = self.arrays.minute_of_session + self.arrays.bar_minutes
-            self._bar_close = np.minimum(minutes, _SESSION_LENGTH).astype(np.int16)
-        return self._bar_close
+        """Minutes from 09:15 to each bar's close, as int16 (a quarter of the int64 reads);
+        once per `PriceArrays` object."""
+        arrays = self.arrays
+        return derived(arrays, "bar_close_minutes", lambda: _bar_close_minutes(arrays))
 
     # ----------------------------------------------------------------------- assembly
     def _signals(self, spec: StrategySpec) -> Signals:
@@ -264,3 +264,8 @@ class Evaluator:
             self._entry_rows = list(np.empty((rows, self.size), dtype=bool)[::-1])
         self._entries_left = max(1, self._entries_left - 1)
         return self._entry_rows.pop()
+
+
+def _bar_close_minutes(arrays: PriceArrays) -> np.ndarray:
+    minutes = arrays.minute_of_session + arrays.bar_minutes
+    return _frozen(np.minimum(minutes, _SESSION_LENGTH).astype(np.int16))
