@@ -1,25 +1,29 @@
 """`tradeloop` commands for trading: kill switch, live check, positions, orders, trades.
 
 Every command that reads or changes trading state prints the trading mode first, so nobody
-mistakes a paper ledger for a live one. Times are shown in IST, money in rupees.
+mistakes a paper ledger for a live one. Times are shown in IST, money in rupees, and the tables
+fit an 80-column terminal (`cli._ledger_tables`). With `--json` a listing prints one JSON object
+instead, the mode inside it. `tradeloop trades --day D --report` writes the day's page and
+`day.png` (`tradeloop.reports.day`) under `<data_dir>/reports/days/<day>/`.
 """
 
 from __future__ import annotations
 
+import webbrowser
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
+from tradeloop.cli import _ledger_tables as tables
 from tradeloop.cli._common import console, fail, settings
-from tradeloop.domain.money import rupees
 from tradeloop.errors import TradingRefusedError, UserError
 from tradeloop.settings import ENV_PREFIX, Settings
 
 if TYPE_CHECKING:
     # Imported where used: `tradeloop --help` must not pay for SQLAlchemy and numba.
     from tradeloop.domain.execution.mode import ModeReport
+    from tradeloop.domain.positions.model import TradeRecord
     from tradeloop.storage.ledger import Ledger
 
 kill_switch_app = typer.Typer(
@@ -34,6 +38,9 @@ orders_app = typer.Typer(help="Orders in the ledger.", invoke_without_command=Tr
 positions_app = typer.Typer(help="Positions in the ledger.", invoke_without_command=True)
 
 DAY_OPTION = typer.Option(None, "--day", help="Trading day YYYY-MM-DD (IST); default today.")
+JSON_OPTION = typer.Option(
+    False, "--json", help="Print one JSON object: ISO times with their offset, numbers as numbers."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -45,33 +52,37 @@ def register(app: typer.Typer) -> None:
     app.command("trades")(trades)
 
 
-def _mode_banner(loaded: Settings) -> ModeReport:
+def _mode_banner(loaded: Settings, *, show: bool = True) -> ModeReport:
+    """The trading mode, printed first unless `show` is off (a JSON listing carries it)."""
     from tradeloop.app.trading import live_mode_report
 
     report = live_mode_report(loaded)
-    style = "bold red" if report.live_allowed else "bold green"
-    note = "" if report.requested == report.mode else f" (requested {report.requested}: refused)"
-    console.print(f"mode: [{style}]{report.mode.value}[/]{note}", highlight=False)
+    if show:
+        style = "bold red" if report.live_allowed else "bold green"
+        requested = report.requested
+        note = "" if requested == report.mode else f" (requested {requested}: refused)"
+        console.print(f"mode: [{style}]{report.mode.value}[/]{note}", highlight=False)
     return report
 
 
-def _ledger() -> Ledger:
-    """The configured ledger, after printing the trading mode."""
+def _ledger(*, show: bool = True) -> Ledger:
+    """The configured ledger, after printing the trading mode (unless `show` is off)."""
     loaded = settings()
-    _mode_banner(loaded)
+    _mode_banner(loaded, show=show)
     from tradeloop.app import stores
 
     return stores.ledger(loaded)
 
 
-def _ledger_to_show() -> Ledger:
-    """The ledger for `positions`, `orders`, `trades`: refused while a requested live is refused.
+def _ledger_to_show(*, show: bool = True) -> tuple[Ledger, str]:
+    """The ledger for `positions`, `orders`, `trades` and the mode in force: refused while a
+    requested live is refused.
 
     Showing the ledger then (exit 0, paper orders under a "requested live" note) let a user
     believe live trading was on. The kill-switch commands still work: they are the way out.
     """
     loaded = settings()
-    report = _mode_banner(loaded)
+    report = _mode_banner(loaded, show=show)
     if report.requested != report.mode:
         raise TradingRefusedError(
             f"{report.refusal_message()}. Nothing is shown while live is requested but refused; "
@@ -80,27 +91,13 @@ def _ledger_to_show() -> Ledger:
         )
     from tradeloop.app import stores
 
-    return stores.ledger(loaded)
+    return stores.ledger(loaded), report.mode.value
 
 
 def _today() -> date:
     from tradeloop.domain.market.calendar import to_ist
 
     return to_ist(datetime.now(UTC)).date()
-
-
-def _ist(moment: datetime | None) -> str:
-    from tradeloop.domain.market.calendar import to_ist
-
-    return "" if moment is None else to_ist(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _rupees(value: float | None) -> str:
-    return "" if value is None else rupees(value)
-
-
-def _price(value: float | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
 
 
 def _reason(reason: str | None) -> str:
@@ -123,7 +120,9 @@ def kill_switch_on(
     """
     why = _reason(reason)  # refused before the ledger is opened (or created)
     switch = _ledger().set_kill_switch(True, why, datetime.now(UTC))
-    console.print(f"kill switch [bold red]ON[/] at {_ist(switch.changed_at)} IST: {switch.reason}")
+    console.print(
+        f"kill switch [bold red]ON[/] at {tables.ist(switch.changed_at)} IST: {switch.reason}"
+    )
 
 
 @kill_switch_app.command("off")
@@ -135,7 +134,7 @@ def kill_switch_off(
     ledger = _ledger()
     switch = ledger.set_kill_switch(False, why, datetime.now(UTC))
     console.print(
-        f"kill switch [bold green]off[/] at {_ist(switch.changed_at)} IST: {switch.reason}"
+        f"kill switch [bold green]off[/] at {tables.ist(switch.changed_at)} IST: {switch.reason}"
     )
     day = ledger.day_state(_today())
     if day.state.value != "ACTIVE":
@@ -143,36 +142,50 @@ def kill_switch_off(
 
 
 @kill_switch_app.command("status")
-def kill_switch_status() -> None:
+def kill_switch_status(as_json: bool = JSON_OPTION) -> None:
     """Show the kill switch, today's trading state, and the switch's recent history."""
-    ledger = _ledger()
+    loaded = settings()
+    report = _mode_banner(loaded, show=not as_json)
+    from tradeloop.app import stores
+
+    ledger = stores.ledger(loaded)
     switch = ledger.kill_switch()
-    state = "[bold red]ON[/]" if switch.engaged else "[green]off[/]"
-    since = f" since {_ist(switch.changed_at)} IST ({switch.reason})" if switch.changed_at else ""
-    console.print(f"kill switch: {state}{since}")
     day = ledger.day_state(_today())
+    history = ledger.kill_switch_history()
+    if as_json:
+        tables.print_json(
+            {
+                "mode": report.mode.value,
+                "kill_switch": switch.model_dump(),
+                "today": day.model_dump(),
+                "history": [entry.model_dump() for entry in history],
+            }
+        )
+        return
+    state = "[bold red]ON[/]" if switch.engaged else "[green]off[/]"
+    since = (
+        f" since {tables.ist(switch.changed_at)} IST ({switch.reason})" if switch.changed_at else ""
+    )
+    console.print(f"kill switch: {state}{since}")
     console.print(f"today ({day.trading_day}): {day.state.value} {day.reason}".rstrip())
-    history = ledger.kill_switch_history()[-5:]
     if history:
-        table = Table("changed (IST)", "switch", "reason", title="recent changes")
-        for entry in history:
-            table.add_row(_ist(entry.changed_at), "on" if entry.engaged else "off", entry.reason)
-        console.print(table)
+        console.print(tables.kill_switch_table(history[-5:]))
 
 
 # -- live check ---------------------------------------------------------------------------------
 
 
 @live_app.command("check")
-def live_check() -> None:
+def live_check(as_json: bool = JSON_OPTION) -> None:
     """Show each live switch (set or missing, never its value); exit 1 when live is refused."""
     loaded = settings()
-    report = _mode_banner(loaded)
-    table = Table("switch", "state", "to turn it on")
-    for switch in report.switches:
-        state = f"[green]{switch.state}[/]" if switch.ok else f"[red]{switch.state}[/]"
-        table.add_row(switch.variable, state, "" if switch.ok else switch.fix)
-    console.print(table)
+    report = _mode_banner(loaded, show=not as_json)
+    if as_json:
+        tables.print_json(tables.switches_json(report))
+        if not report.live_allowed:
+            raise typer.Exit(1)
+        return
+    console.print(tables.switches_table(report))
     if not report.live_allowed:
         raise fail(report.refusal_message(), code=1)
     console.print("[bold red]live trading is allowed: orders go to Dhan with real money[/]")
@@ -186,107 +199,47 @@ def positions(
     ctx: typer.Context,
     day: str | None = DAY_OPTION,
     all_days: bool = typer.Option(False, "--all", help="Every position, not only one day's."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Positions of a day (and any still open), with state, stop, target and entry."""
     if ctx.invoked_subcommand is not None:
         return
-    ledger = _ledger_to_show()
     wanted = None if all_days else _day(day)
+    ledger, mode = _ledger_to_show(show=not as_json)
     rows = ledger.positions(wanted)
     if wanted is not None:
         known = {p.position_id for p in rows}
         rows += [p for p in ledger.positions(active_only=True) if p.position_id not in known]
-    table = Table(
-        "opened (IST)",
-        "strategy",
-        "symbol",
-        "side",
-        "qty",
-        "state",
-        "entry",
-        "stop",
-        "target",
-        "exit",
-        "reason",
-        "id",
-        title=f"positions{'' if wanted is None else f' of {wanted}'}",
-    )
-    for p in rows:
-        table.add_row(
-            _ist(p.opened_at),
-            p.strategy_id,
-            p.symbol,
-            "long" if p.direction > 0 else "short",
-            str(p.filled_quantity or p.quantity),
-            p.state.value,
-            _price(p.entry_price),
-            _price(p.stop),
-            _price(p.target),
-            _price(p.exit_price),
-            p.exit_reason.value if p.exit_reason else p.message[:40],
-            p.position_id,
-        )
-    console.print(table if rows else "no positions")
+    if as_json:
+        tables.print_json(tables.positions_json(rows, mode, wanted))
+        return
+    if not rows:
+        console.print("no positions")
+        return
+    title = f"positions{'' if wanted is None else f' of {wanted}'} (times IST)"
+    console.print(tables.positions_table(rows, title))
+    for note in tables.position_notes(rows):
+        console.print(note, highlight=False, markup=False)
 
 
 @orders_app.callback()
-def orders(ctx: typer.Context, day: str | None = DAY_OPTION) -> None:
+def orders(ctx: typer.Context, day: str | None = DAY_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Orders of a day: status, broker id, fills; refusals by the risk manager below."""
     if ctx.invoked_subcommand is not None:
         return
-    ledger = _ledger_to_show()
     wanted = _day(day)
+    ledger, mode = _ledger_to_show(show=not as_json)
     records = ledger.orders(wanted)
-    table = Table(
-        "created (IST)",
-        "strategy",
-        "symbol",
-        "side",
-        "qty",
-        "type",
-        "status",
-        "filled",
-        "avg price",
-        "broker id",
-        "intent id",
-        title=f"orders of {wanted}",
-    )
-    for r in records:
-        table.add_row(
-            _ist(r.created_at),
-            r.intent.strategy_id,
-            r.intent.symbol,
-            r.intent.side.value,
-            str(r.intent.quantity),
-            r.intent.order_type.value + (" exit" if r.intent.is_exit else ""),
-            r.status.value,
-            str(r.filled_quantity),
-            _price(r.average_price),
-            r.broker_order_id or "",
-            r.intent_id,
-        )
-    console.print(table if records else f"no orders on {wanted}")
     refusals = ledger.refusals(wanted)
+    if as_json:
+        tables.print_json(tables.orders_json(records, refusals, mode, wanted))
+        return
+    if records:
+        console.print(tables.orders_table(records, f"orders of {wanted} (times IST)"))
+    else:
+        console.print(f"no orders on {wanted}")
     if refusals:
-        refused = Table(
-            "at (IST)",
-            "strategy",
-            "symbol",
-            "side",
-            "qty",
-            "reasons",
-            title="refused (nothing sent)",
-        )
-        for refusal in refusals:
-            refused.add_row(
-                _ist(refusal.at),
-                refusal.intent.strategy_id,
-                refusal.intent.symbol,
-                refusal.intent.side.value,
-                str(refusal.intent.quantity),
-                "; ".join(refusal.reasons),
-            )
-        console.print(refused)
+        console.print(tables.refusals_table(refusals))
 
 
 @orders_app.command("resolve")
@@ -337,50 +290,78 @@ def retry_exit(
     console.print(f"position {position_id}: {position.state.value}, exits may be sent again")
 
 
-def trades(day: str | None = DAY_OPTION) -> None:
-    """Closed round trips of a day with costs, net P&L and R multiple, and the day's total."""
-    ledger = _ledger_to_show()
+def trades(
+    day: str | None = DAY_OPTION,
+    as_json: bool = JSON_OPTION,
+    report: bool = typer.Option(
+        False,
+        "--report",
+        help="Write the day's page (report.html: the trades on the price, the P&L) under "
+        "<data_dir>/reports/days/<day>/.",
+    ),
+    open_page: bool = typer.Option(False, "--open", help="With --report: open it in a browser."),
+    png: bool = typer.Option(False, "--png", help="With --report: also write day.png."),
+) -> None:
+    """Closed round trips of a day with charges, net P&L and R multiple, and the day's total;
+    --report writes the day's page."""
+    if (open_page or png) and not report:
+        raise UserError(
+            "--open and --png go with --report: tradeloop trades --day D --report --png"
+        )
+    if report and as_json:
+        raise UserError("--json prints the trades and --report writes the page: use one of them")
     wanted = _day(day)
+    ledger, mode = _ledger_to_show(show=not as_json)
     rows = ledger.trades(wanted)
-    table = Table(
-        "entry (IST)",
-        "exit (IST)",
-        "strategy",
-        "symbol",
-        "side",
-        "qty",
-        "entry",
-        "exit",
-        "reason",
-        "gross",
-        "costs",
-        "net",
-        "R",
-        title=f"trades of {wanted}",
-    )
-    for t in rows:
-        table.add_row(
-            _ist(t.entry_time),
-            _ist(t.exit_time),
-            t.strategy_id,
-            t.symbol,
-            "long" if t.direction > 0 else "short",
-            str(t.quantity),
-            _price(t.entry_price),
-            _price(t.exit_price),
-            t.exit_reason.value,
-            _rupees(t.gross_pnl),
-            _rupees(t.costs),
-            _rupees(t.net_pnl),
-            f"{t.r_multiple:+.2f}",
-        )
-    console.print(table if rows else f"no trades on {wanted}")
-    if rows:
-        net = sum(t.net_pnl for t in rows)
-        console.print(
-            f"net P&L {_rupees(net)} over {len(rows)} trade(s), "
-            f"costs {_rupees(sum(t.costs for t in rows))}"
-        )
+    if as_json:
+        tables.print_json(tables.trades_json(rows, mode, wanted))
+        return
+    if not rows:
+        note = ": no report written (a page needs a trade)" if report else ""
+        console.print(f"no trades on {wanted}{note}", highlight=False)
+        return
+    console.print(tables.trades_table(rows, f"trades of {wanted} (times IST)"))
+    console.print(tables.trades_total(rows), highlight=False)
+    if report:
+        _write_day_report(wanted, rows, _day_mode(ledger, rows, mode), open_page, png)
+
+
+def _day_mode(ledger: Ledger, rows: list[TradeRecord], mode: str) -> str:
+    """The mode the day's entries were sent in (their orders say), else the mode in force."""
+    entries = {t.position_id for t in rows}
+    sent = {
+        order.mode for order in ledger.orders(rows[0].trading_day) if order.intent_id in entries
+    }
+    return sent.pop() if len(sent) == 1 else mode
+
+
+def _write_day_report(
+    day: date, rows: list[TradeRecord], mode: str, open_page: bool, png: bool
+) -> None:
+    from tradeloop.app import stores
+    from tradeloop.reports.day import no_candles_note, write_html
+    from tradeloop.reports.day_data import TradingDayRecord, charts, is_index_chart, load_candles
+
+    loaded = settings()
+    deployments = stores.deployment_store(loaded)
+    try:
+        names = {d.id: d.name for d in deployments.deployments(include_retired=True)}
+    finally:
+        deployments.close()
+    candles = load_candles(stores.candle_store(loaded), rows, day)
+    record = TradingDayRecord(day, mode, rows, names, candles)
+    for chart in charts(rows):
+        if is_index_chart(chart) and chart not in candles:
+            console.print(no_candles_note(chart, record), highlight=False, markup=False)
+    paths = [write_html(record, loaded.data_dir)]
+    if png:
+        from tradeloop.reports.day_png import write_png
+
+        paths.append(write_png(record, loaded.data_dir))
+    for path in paths:
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    if open_page:
+        webbrowser.open(paths[0].resolve().as_uri())
 
 
 def _day(text: str | None) -> date:
