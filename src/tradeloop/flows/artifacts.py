@@ -1,10 +1,13 @@
 """What a research run shows in the Prefect UI, built as plain data (tested without Prefect).
 
-The research flow publishes two artifacts at its end:
+The research flow publishes three artifacts at its end:
 
 * ``leaderboard`` (a table): the top `LEADERBOARD_ROWS` strategies of the run, ranked;
+* ``research-scores`` (an image): the histogram of the run's scores with the score gate's
+  min_score drawn on it (`tradeloop.reports.research_png`), when it could be drawn;
 * ``research-report`` (markdown): how many specs were evaluated or reused, what passed the
-  significance gate and on which numbers, what the run deployed to paper.
+  significance gate and on which numbers, what the run deployed to paper, and where the run's
+  HTML report (leaderboard and score histogram) was written.
 
 Artifact keys follow Prefect's rule: lowercase letters, numbers and dashes.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 from tradeloop.domain.backtest.scoring import ScoringConfig
 from tradeloop.domain.deploy import Deployment
@@ -20,6 +24,7 @@ from tradeloop.domain.research import LeaderboardRow
 
 LEADERBOARD_KEY = "leaderboard"
 REPORT_KEY = "research-report"
+SCORES_KEY = "research-scores"
 LEADERBOARD_ROWS = 50
 
 Cell = str | int | float | None
@@ -73,8 +78,12 @@ def research_report(
     reused: int,
     deployed: Sequence[Deployment],
     scoring: ScoringConfig,
+    *,
+    run_id: str | None = None,
+    page: Path | None = None,
 ) -> str:
-    """The run as markdown: what it evaluated, what passed the gate and why, what it deployed."""
+    """The run as markdown: what it evaluated, what passed the gate and why, what it deployed,
+    and, for run `run_id`, where its HTML report is (`page`; None when it was not written)."""
     passed = [row for row in rows if row.passed]
     lines = [
         "# Research run",
@@ -120,4 +129,19 @@ def research_report(
             "Nothing: no strategy passed the gate, or those that passed were deployed by "
             "earlier runs."
         )
+    if run_id is not None:
+        lines += ["", "## Report", "", _report_line(run_id, page)]
     return "\n".join(lines) + "\n"
+
+
+def _report_line(run_id: str, page: Path | None) -> str:
+    again = f"`tradeloop research report {run_id} --open`"
+    if page is None:
+        return (
+            "The HTML report (leaderboard and score histogram) was not written: the run's log "
+            f"says why; {again} writes it from strategy memory."
+        )
+    return (
+        f"The leaderboard and the histogram of scores with the score gate: `{page}` (open it "
+        f"in a browser, or {again} writes it again and opens it)."
+    )

@@ -18,6 +18,7 @@ from uuid import UUID
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
+    create_image_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -40,6 +41,7 @@ from tradeloop.flows.artifacts import (
     LEADERBOARD_KEY,
     LEADERBOARD_ROWS,
     REPORT_KEY,
+    SCORES_KEY,
     leaderboard_table,
     research_report,
 )
@@ -53,6 +55,7 @@ from tradeloop.tasks.research import (
     known_evaluations,
     load_minute_candles,
 )
+from tradeloop.tasks.research_report import note_reused, write_research_report
 
 T = TypeVar("T")
 
@@ -293,13 +296,30 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
         update_progress_artifact(progress, 100.0 * (place + 1) / len(symbols))
     deployed = deploy_passing(settings, run_id, _as_is(records))
     rows = rank([record.leaderboard_row() for record in records])
+    note_reused(settings, run_id, _as_is(records))
+    report = write_research_report(settings, run_id, _as_is(rows), len(deployed))
     create_table_artifact(
         table=leaderboard_table(rows),
         key=LEADERBOARD_KEY,
         description=f"The top {LEADERBOARD_ROWS} of {len(rows)} strategies of this research run",
     )
+    if report is not None:
+        create_image_artifact(
+            image_url=report.scores_url,
+            key=SCORES_KEY,
+            description=f"Scores of the {len(rows)} strategies of this research run, with the "
+            f"score gate (min_score {settings.strategy.min_score}); the page: {report.page}",
+        )
     create_markdown_artifact(
-        markdown=research_report(rows, len(records) - reused, reused, deployed, settings.strategy),
+        markdown=research_report(
+            rows,
+            len(records) - reused,
+            reused,
+            deployed,
+            settings.strategy,
+            run_id=run_id,
+            page=None if report is None else report.page,
+        ),
         key=REPORT_KEY,
         description="What this research run evaluated, what passed the gate, what it deployed",
     )
