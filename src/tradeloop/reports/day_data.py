@@ -22,6 +22,7 @@ from tradeloop.domain.market.instruments import INDICES
 from tradeloop.domain.market.session import CLOSE, OPEN
 from tradeloop.domain.money import rupees
 from tradeloop.domain.positions.model import TradeRecord
+from tradeloop.errors import NotFoundError
 from tradeloop.storage.candles import CandleStore
 
 # The trades as `data.trade_markers` reads them, and what the page adds (`detail`: hover text).
@@ -100,14 +101,18 @@ def load_candles(
     store: CandleStore, trades: list[TradeRecord], day: date
 ) -> dict[str, pl.DataFrame]:
     """The stored 1m candles of `day` (IST) of each index the trades are charted on; an index
-    with none stored that day is left out."""
+    with none stored that day (or none at all) is left out."""
     start = ist_datetime(day, time(0, 0))
     found = {}
     for chart in charts(trades):
-        if is_index_chart(chart):
+        if not is_index_chart(chart):
+            continue
+        try:
             minutes = store.load(chart, "1m", start, start + timedelta(days=1))
-            if minutes.height:
-                found[chart] = minutes
+        except NotFoundError:  # the store has never held this index
+            continue
+        if minutes.height:
+            found[chart] = minutes
     return found
 
 
