@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tradeloop.api.errors import documented
 from tradeloop.errors import UserError
 from tradeloop.settings import ENV_PREFIX, Settings
 
@@ -48,6 +49,13 @@ def require_token(
 
 
 Authorized = Depends(require_token)
+
+# The answers `require_token` adds to a route, for its OpenAPI document.
+AUTH_RESPONSES = documented(
+    e401="The `Authorization: Bearer <token>` header is missing, or its token is not "
+    f"{TOKEN_VARIABLE}.",
+    e403=f"{TOKEN_VARIABLE} is not set: changes through the API are off.",
+)
 
 
 def is_loopback(host: str) -> bool:

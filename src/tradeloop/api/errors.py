@@ -3,11 +3,12 @@ that is down is 503, an operational refusal is 409. Our bugs stay 500 (and are l
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.errors import (
     NotFoundError,
@@ -23,6 +24,29 @@ _STATUS: tuple[tuple[type[TradeloopError], int], ...] = (
     (UserError, status.HTTP_400_BAD_REQUEST),
     (TransientError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (OperationalError, status.HTTP_409_CONFLICT),
+)
+
+
+class ErrorOut(BaseModel):
+    """The body of every error but a 422."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    detail: str = Field(description="What is wrong and how to fix it.")
+
+
+def documented(**answers: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route's errors, `documented(e404="No run with this id.")`:
+    each status with the error body and when it is answered."""
+    return {
+        int(code[1:]): {"model": ErrorOut, "description": when} for code, when in answers.items()
+    }
+
+
+LEDGER_DOWN = "The ledger database cannot be reached; the message says what to start."
+LIVE_REFUSED = (
+    "Live trading is requested but refused (a live switch is off): nothing is shown, as "
+    "`tradeloop positions` does; the message names the switches."
 )
 
 

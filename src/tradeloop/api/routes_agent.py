@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tradeloop.agent.records import StepRecord
 from tradeloop.agent.runlog import RunFooter, find_run_file, list_runs, read_run
 from tradeloop.api.deps import SettingsDep
+from tradeloop.api.errors import documented
 from tradeloop.domain.market.calendar import to_ist
 
 router = APIRouter(tags=["agent"])
@@ -37,7 +38,7 @@ class RunOut(RunSummaryOut):
     footer: RunFooter | None = Field(description="The outcome; null for an incomplete run.")
 
 
-@router.get("/agent/runs", response_model=list[RunSummaryOut])
+@router.get("/agent/runs", response_model=list[RunSummaryOut], summary="The recorded agent runs")
 def runs(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500, description="How many, newest first.")] = 20,
@@ -59,7 +60,8 @@ def runs(
 @router.get(
     "/agent/runs/{run_id}",
     response_model=RunOut,
-    responses={404: {"description": "No agent run with this id."}},
+    summary="Every step of one agent run",
+    responses=documented(e404="No agent run with this id."),
 )
 def run(run_id: str, settings: SettingsDep) -> RunOut:
     """Every step of one run: tool, arguments, validator, result, and its outcome."""

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.api.deps import SettingsDep
+from tradeloop.api.errors import documented
 from tradeloop.app.stores import backtest_archive, candle_store
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.reports.backtest import render_html
@@ -49,7 +50,7 @@ class BacktestOut(BaseModel):
     trades: list[dict[str, Any]] = Field(description="Every trade; times in IST.")
 
 
-@router.get("/backtests", response_model=list[BacktestSummaryOut])
+@router.get("/backtests", response_model=list[BacktestSummaryOut], summary="The saved backtests")
 def backtests(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500, description="How many, newest first.")] = 20,
@@ -64,7 +65,12 @@ def backtests(
     return rows
 
 
-@router.get("/backtests/{backtest_id}", response_model=BacktestOut)
+@router.get(
+    "/backtests/{backtest_id}",
+    response_model=BacktestOut,
+    summary="One saved backtest with its trades",
+    responses=documented(e404="No saved backtest with this id."),
+)
 def backtest(settings: SettingsDep, backtest_id: str) -> BacktestOut:
     """One saved backtest: its spec, window, metrics, score and trade list."""
     record = backtest_archive(settings).get(backtest_id)
@@ -87,7 +93,12 @@ def backtest(settings: SettingsDep, backtest_id: str) -> BacktestOut:
     )
 
 
-@router.get("/backtests/{backtest_id}/report", response_class=HTMLResponse)
+@router.get(
+    "/backtests/{backtest_id}/report",
+    response_class=HTMLResponse,
+    summary="A saved backtest's HTML report",
+    responses=documented(e404="No saved backtest with this id."),
+)
 def backtest_report(settings: SettingsDep, backtest_id: str) -> HTMLResponse:
     """The backtest's report as one self-contained HTML page (charts inline, nothing fetched)."""
     record = backtest_archive(settings).get(backtest_id)

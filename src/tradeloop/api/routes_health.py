@@ -33,7 +33,7 @@ def _candles(settings: Settings) -> tuple[Check, int | None]:
     return Check(ok=True, detail=f"{count} series in {settings.candles_dir}"), count
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, summary="What this process can see of each part")
 def health(settings: SettingsDep) -> Health:
     """Each part's state: candle store, ledger, Prefect API, trading mode, kill switch, feed."""
     candles, series = _candles(settings)

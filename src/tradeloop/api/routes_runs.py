@@ -9,21 +9,21 @@ how to start one. Parameters are checked against the flow's own model before any
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradeloop.api.auth import Authorized
+from tradeloop.api.auth import AUTH_RESPONSES, Authorized
+from tradeloop.api.errors import documented
 from tradeloop.api.prefect import flow_run_ui_url, prefect_api_url, prefect_check
 from tradeloop.errors import PrefectUnavailableError
 from tradeloop.flows.agent import AgentParameters
 from tradeloop.flows.manage import ManageParameters
 from tradeloop.flows.research import ResearchParameters
 
-router = APIRouter(tags=["runs"], dependencies=[Authorized])
+router = APIRouter(tags=["runs"], dependencies=[Authorized], responses=AUTH_RESPONSES)
 
 RESEARCH = "research/nightly-research"
 AGENT = "agent-research/agent-research"
@@ -69,11 +69,10 @@ class FlowRunStarted(BaseModel):
     ui_url: str = Field(description="The run in the Prefect UI.")
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status.HTTP_503_SERVICE_UNAVAILABLE: {
-        "description": "No Prefect API configured, not answering, or the deployment is missing."
-    }
-}
+_RESPONSES = documented(
+    e503="No Prefect API configured (PREFECT_API_URL), not answering, or the deployment is "
+    "missing; the message says what to start."
+)
 
 
 async def start(deployment: str, parameters: BaseModel | None) -> FlowRunStarted:
@@ -114,19 +113,34 @@ async def start(deployment: str, parameters: BaseModel | None) -> FlowRunStarted
     )
 
 
-@router.post("/research/run", response_model=FlowRunStarted, responses=_RESPONSES)
+@router.post(
+    "/research/run",
+    response_model=FlowRunStarted,
+    summary="Start a research run",
+    responses=_RESPONSES,
+)
 async def research_run(body: ResearchRunRequest) -> FlowRunStarted:
     """Start the research flow (deployment nightly-research) now."""
     return await start(RESEARCH, body.parameters)
 
 
-@router.post("/agent/run", response_model=FlowRunStarted, responses=_RESPONSES)
+@router.post(
+    "/agent/run",
+    response_model=FlowRunStarted,
+    summary="Start an agent research run",
+    responses=_RESPONSES,
+)
 async def agent_run(body: AgentRunRequest) -> FlowRunStarted:
     """Start an agent research session (deployment agent-research) now."""
     return await start(AGENT, body.parameters)
 
 
-@router.post("/manage/run", response_model=FlowRunStarted, responses=_RESPONSES)
+@router.post(
+    "/manage/run",
+    response_model=FlowRunStarted,
+    summary="Start a managed trading day",
+    responses=_RESPONSES,
+)
 async def manage_run(body: ManageRunRequest) -> FlowRunStarted:
     """Start a managed day (deployment manage-day) now: today over the live feed by default, or
     a stored day replayed in paper (parameters.source feed or store, parameters.day)."""

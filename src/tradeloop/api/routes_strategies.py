@@ -8,9 +8,9 @@ from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 
-from tradeloop.api.auth import Authorized
+from tradeloop.api.auth import AUTH_RESPONSES, Authorized
 from tradeloop.api.deps import DeploymentsDep, SettingsDep
-from tradeloop.api.errors import invalid_input
+from tradeloop.api.errors import documented, invalid_input
 from tradeloop.api.models_strategies import (
     DeploymentOut,
     RetireRequest,
@@ -28,7 +28,11 @@ router = APIRouter(tags=["strategies"])
 TIMEFRAMES: tuple[str, ...] = get_args(Interval)
 
 
-@router.get("/strategies/top", response_model=list[StrategySummary])
+@router.get(
+    "/strategies/top",
+    response_model=list[StrategySummary],
+    summary="The best remembered strategies",
+)
 def top_strategies(
     settings: SettingsDep,
     symbol: Annotated[str | None, Query(description="Only this index, e.g. NIFTY.")] = None,
@@ -54,7 +58,8 @@ def top_strategies(
 @router.get(
     "/strategies/{spec_id}",
     response_model=StrategyDetail,
-    responses={404: {"description": "No strategy with this spec id."}},
+    summary="One strategy: spec, evidence, history, deployments",
+    responses=documented(e404="No strategy with this spec id in memory or the deployments."),
 )
 def strategy(spec_id: str, settings: SettingsDep, store: DeploymentsDep) -> StrategyDetail:
     """One spec: the spec, its lineage, its latest research evaluation (the evidence), every
@@ -80,7 +85,11 @@ def strategy(spec_id: str, settings: SettingsDep, store: DeploymentsDep) -> Stra
     )
 
 
-@router.get("/deployments", response_model=list[DeploymentOut])
+@router.get(
+    "/deployments",
+    response_model=list[DeploymentOut],
+    summary="The deployed strategies",
+)
 def deployments(
     store: DeploymentsDep,
     include_retired: Annotated[
@@ -95,7 +104,12 @@ def deployments(
     "/deployments/{deployment_id}/retire",
     response_model=DeploymentOut,
     dependencies=[Authorized],
-    responses={404: {"description": "No deployment with this id."}},
+    summary="Retire a deployment",
+    responses=AUTH_RESPONSES
+    | documented(
+        e400="The deployment is retired already.",
+        e404="No deployment with this id.",
+    ),
 )
 def retire(deployment_id: str, body: RetireRequest, store: DeploymentsDep) -> DeploymentOut:
     """Retire a deployment, as `tradeloop deployments retire`: the trading day stops running

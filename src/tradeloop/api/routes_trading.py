@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tradeloop.api.auth import Authorized
+from tradeloop.api.auth import AUTH_RESPONSES, Authorized
 from tradeloop.api.deps import LedgerDep, ShownLedgerDep
-from tradeloop.api.errors import invalid_input
+from tradeloop.api.errors import LEDGER_DOWN, LIVE_REFUSED, documented, invalid_input
 from tradeloop.api.models import (
     DailyPnlOut,
     KillSwitchRequest,
@@ -30,6 +30,8 @@ from tradeloop.domain.market.calendar import to_ist
 
 router = APIRouter(tags=["trading"])
 
+_SHOWN = documented(e409=LIVE_REFUSED, e503=LEDGER_DOWN)
+
 DayQuery = Annotated[date | None, Query(description="Trading day YYYY-MM-DD (IST); default today.")]
 
 
@@ -37,7 +39,12 @@ def today() -> date:
     return to_ist(datetime.now(UTC)).date()
 
 
-@router.get("/positions", response_model=list[PositionOut])
+@router.get(
+    "/positions",
+    response_model=list[PositionOut],
+    summary="Positions of a day and the open ones",
+    responses=_SHOWN,
+)
 def positions(
     ledger: ShownLedgerDep,
     day: DayQuery = None,
@@ -54,7 +61,12 @@ def positions(
     return [PositionOut.of(p) for p in rows]
 
 
-@router.get("/orders", response_model=OrdersOut)
+@router.get(
+    "/orders",
+    response_model=OrdersOut,
+    summary="Orders and refused intents of a day",
+    responses=_SHOWN,
+)
 def orders(ledger: ShownLedgerDep, day: DayQuery = None) -> OrdersOut:
     """Orders of a day with their status and fills, and the intents the risk manager refused."""
     wanted = day or today()
@@ -65,7 +77,12 @@ def orders(ledger: ShownLedgerDep, day: DayQuery = None) -> OrdersOut:
     )
 
 
-@router.get("/trades", response_model=TradesOut)
+@router.get(
+    "/trades",
+    response_model=TradesOut,
+    summary="Closed round trips with costs and net P&L",
+    responses=_SHOWN,
+)
 def trades(
     ledger: ShownLedgerDep,
     start: Annotated[
@@ -93,7 +110,12 @@ def trades(
     )
 
 
-@router.get("/pnl/daily", response_model=list[DailyPnlOut])
+@router.get(
+    "/pnl/daily",
+    response_model=list[DailyPnlOut],
+    summary="Closed P&L per trading day",
+    responses=_SHOWN,
+)
 def daily_pnl(ledger: ShownLedgerDep) -> list[DailyPnlOut]:
     """Each trading day's closed P&L in rupees, oldest first."""
     rows = sorted(ledger.daily_pnl(), key=lambda row: row.trading_day)
@@ -109,7 +131,13 @@ def daily_pnl(ledger: ShownLedgerDep) -> list[DailyPnlOut]:
     ]
 
 
-@router.post("/kill-switch", response_model=KillSwitchState, dependencies=[Authorized])
+@router.post(
+    "/kill-switch",
+    response_model=KillSwitchState,
+    dependencies=[Authorized],
+    summary="Turn the kill switch on or off",
+    responses=AUTH_RESPONSES | documented(e503=LEDGER_DOWN),
+)
 def kill_switch(body: KillSwitchRequest, ledger: LedgerDep) -> KillSwitchState:
     """Turn the kill switch on (no new orders; a running position manager flattens what is
     open) or off. Only records the switch, as `tradeloop kill-switch on|off`: sends no order."""
