@@ -7,25 +7,32 @@ live market feed, in the mode the settings allow (paper by default, live with ev
 prices over the replay of Dhan's feed on loopback (`speed` × real time, 0 = as fast as
 possible) or read directly (`tasks.manage.trade_paper_day`). The tick loop runs inside the run;
 the day's trades, P&L after costs and refused entries are published as a markdown artifact and
-remembered in strategy memory.
+remembered in strategy memory. The day's page (`tradeloop.reports.day`: its trades on the price,
+its P&L) is written under `<data_dir>/reports/days/<day>/` and its `day.png` published as the
+image artifact `day-<date>-chart`; a drawing that fails is logged and the day goes on (its
+trades are in the ledger: `tradeloop trades --day D --report` draws them again).
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 from datetime import date
-from typing import Literal, Self
+from pathlib import Path
+from typing import Any, Literal, Self
 
-from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_image_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tradeloop.app import stores
 from tradeloop.app.day_agent import DayAgentConfig
 from tradeloop.app.manage import DaySummary, MinuteSource
 from tradeloop.clock import utc_now
 from tradeloop.domain.market.calendar import to_ist
 from tradeloop.domain.money import rupees
-from tradeloop.settings import load_settings
+from tradeloop.settings import Settings, load_settings
 from tradeloop.tasks.manage import remember_day, trade_live_session, trade_paper_day
 
 
@@ -81,16 +88,62 @@ def manage_flow(parameters: ManageParameters) -> DaySummary:
             settings, day, parameters.speed, parameters.source, parameters.agent
         )
     remember_day(settings, run_id, summary)
+    logger = get_run_logger()
+    pages = write_day_report(settings, summary, logger) if summary.trades else None
+    markdown = day_report(summary, pages)
+    if summary.trades and pages is None:
+        markdown += (
+            "\nThe day's page was not written (the flow's log says why): "
+            f"`tradeloop trades --day {day} --report` writes it from the ledger.\n"
+        )
     create_markdown_artifact(
         key=f"day-{day.isoformat()}",
-        markdown=day_report(summary),
+        markdown=markdown,
         description=f"{summary.mode.capitalize()} trading day {day}",
     )
+    if pages is not None:
+        html_path, png_path = pages
+        encoded = base64.b64encode(png_path.read_bytes()).decode("ascii")
+        create_image_artifact(
+            image_url=f"data:image/png;base64,{encoded}",
+            key=f"day-{day.isoformat()}-chart",
+            description=f"{summary.mode.capitalize()} trading day {day}: the trades on the "
+            f"price and the net P&L after charges (IST); the page is {html_path}",
+        )
     return summary
 
 
-def day_report(summary: DaySummary) -> str:
-    """The day as markdown: the strategies, each trade, the P&L after costs, the refusals."""
+def write_day_report(
+    settings: Settings, summary: DaySummary, logger: logging.Logger | logging.LoggerAdapter[Any]
+) -> tuple[Path, Path] | None:
+    """Write the day's `report.html` and `day.png` (their paths); a failure to draw them is
+    logged as a warning naming the error, and gives None: the day's trades are in the ledger
+    already, and `tradeloop trades --day D --report` draws them again."""
+    # Imported where used: plotly and matplotlib load only for a day with trades.
+    from tradeloop.reports.day import write_html
+    from tradeloop.reports.day_data import TradingDayRecord, load_candles
+    from tradeloop.reports.day_png import write_png
+
+    try:
+        candles = load_candles(stores.candle_store(settings), summary.trades, summary.day)
+        record = TradingDayRecord(
+            summary.day, summary.mode, summary.trades, dict(summary.strategies), candles
+        )
+        return write_html(record, settings.data_dir), write_png(record, settings.data_dir)
+    except Exception as exc:  # a chart must never fail a traded day
+        logger.warning(
+            "the day's report was not written (%s: %s); its trades are in the ledger: "
+            "`tradeloop trades --day %s --report` draws it again",
+            type(exc).__name__,
+            exc,
+            summary.day,
+        )
+        return None
+
+
+def day_report(summary: DaySummary, pages: tuple[Path, Path] | None = None) -> str:
+    """The day as markdown: the strategies, each trade, the P&L after costs, the refusals, and
+    where the day's page is (`pages`: its HTML and PNG, when they were written)."""
     lines = [
         f"# {summary.mode.capitalize()} trading day {summary.day}",
         "",
@@ -98,6 +151,12 @@ def day_report(summary: DaySummary) -> str:
         f"{summary.decisions} entries decided, {len(summary.trades)} trades, "
         f"net P&L {rupees(summary.net_pnl)} after {rupees(summary.costs)} of charges.",
     ]
+    if pages is not None:
+        lines += [
+            "",
+            f"The day's page (its trades on the price, the P&L through the day): `{pages[0]}`; "
+            f"the chart is the image artifact `day-{summary.day}-chart`.",
+        ]
     if summary.trades:
         lines += [
             "",
