@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tradeloop.domain.backtest.scoring import ScoringConfig
     from tradeloop.domain.research import LeaderboardRow
     from tradeloop.storage.memory import StrategyRecord
+    from tradeloop.storage.memory_runs import RunSummary
 
 WIDE_COLUMNS = 120  # from this terminal width on, the tables show every column
 _NARROW_LEADERBOARD = ("#", "strategy", "tf", "score", "trades", "PF", "net P&L", "DSR", "gate")
@@ -201,3 +202,26 @@ def print_memory_notes(console: Console, records: Sequence[StrategyRecord]) -> N
         if record.reasons
     ]
     _print_notes(console, "Why not passed (by #):", notes)
+
+
+def run_row(run: RunSummary) -> dict[str, str | int]:
+    """One research run for `research runs --json`: its last record's time in UTC and IST."""
+    return {
+        "run_id": run.run_id,
+        "last_at": run.last_at.isoformat(),
+        "last_ist": _ist(run.last_at),
+        "specs": run.specs,
+        "passed": run.passed,
+    }
+
+
+def runs_table(runs: Sequence[RunSummary]) -> Table:
+    """The research runs, the latest first: the whole run id (folded, never cut), when it
+    ranked its last strategy (IST), the strategies it ranked and how many passed the gate."""
+    table = _table("Research runs in strategy memory, the latest first")
+    _add_columns(
+        table, ("run id", "last record (IST)", "specs", "passed"), ("run id", "last record (IST)")
+    )
+    for run in runs:
+        table.add_row(run.run_id, _ist(run.last_at), f"{run.specs:,}", f"{run.passed:,}")
+    return table

@@ -1,4 +1,5 @@
-"""`tradeloop research`: run the research flow and read the leaderboard from strategy memory."""
+"""`tradeloop research`: run the research flow, read the leaderboard from strategy memory, list
+the runs it holds and write a run's report (leaderboard and score histogram)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from tradeloop.cli._leaderboard import (
     print_left_out,
     print_memory_notes,
     print_row_notes,
+    run_row,
+    runs_table,
 )
 from tradeloop.errors import NotFoundError, UserError
 
@@ -282,3 +285,94 @@ def best(
     print_memory_notes(console, records)
     if not records:
         console.print("nothing remembered yet: run `tradeloop research run --spec-dir ...`")
+
+
+@research_app.command("runs")
+def runs(
+    as_json: bool = typer.Option(False, "--json", help="Print every run as JSON for scripts."),
+) -> None:
+    """The research runs strategy memory holds, the latest first: each run's id, when it
+    ranked its last strategy (IST), how many strategies it ranked and how many passed the
+    significance gate. `tradeloop research report RUN_ID` writes one's report."""
+    from tradeloop.app.stores import strategy_memory
+
+    current = settings()
+    summaries = strategy_memory(current).runs()
+    if as_json:
+        typer.echo(json.dumps([run_row(summary) for summary in summaries], indent=2))
+        return
+    if not summaries:
+        console.print(
+            f"no research runs in strategy memory ({current.memory_dir}) yet: run `tradeloop "
+            "research run --templates 5m` first",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    console.print(runs_table(summaries))
+    console.print("`tradeloop research report RUN_ID` writes one's report", highlight=False)
+
+
+@research_app.command("report")
+def report(
+    run_id: str = typer.Argument(
+        ..., metavar="RUN_ID", help="A research run's id (`tradeloop research runs` lists them)."
+    ),
+    open_page: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
+    png: bool = typer.Option(False, "--png", help="Also write scores.png (the histogram)."),
+) -> None:
+    """Write a research run's report.html: what it ranked, what passed the score gate and the
+    significance gate, what it deployed, its leaderboard, and the histogram of its scores with
+    the score gate's min_score drawn on it. It goes to <data_dir>/reports/research/<RUN_ID>/;
+    the paths written are printed."""
+    import webbrowser
+
+    from tradeloop.app.stores import strategy_memory
+    from tradeloop.reports.research import (
+        SCORES_PNG,
+        research_folder,
+        research_run,
+        write_html,
+    )
+
+    current = settings()
+    memory = strategy_memory(current)
+    run_id = run_id.strip()
+    records = memory.run_records(run_id)
+    if not records:
+        raise NotFoundError(_unknown_run(run_id, [run.run_id for run in memory.runs()]))
+    run = research_run(run_id, records, deployed=_deployed_by(current, run_id))
+    folder = research_folder(current.data_dir, run_id)
+    paths = [write_html(run, current.strategy, folder)]
+    if png:
+        from tradeloop.reports.research_png import write_scores_png
+
+        title = f"research {run_id}"
+        paths.append(write_scores_png(run.rows, current.strategy, folder / SCORES_PNG, title))
+    for path in paths:
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    if open_page:
+        webbrowser.open(paths[0].resolve().as_uri())
+
+
+def _unknown_run(run_id: str, known: list[str]) -> str:
+    import difflib
+
+    guess = difflib.get_close_matches(run_id, known, n=1)
+    hint = f"did you mean {guess[0]}? " if guess else ""
+    listed = "`tradeloop research runs` lists the runs strategy memory holds"
+    if not known:
+        listed = "strategy memory holds no research run yet: `tradeloop research run` makes one"
+    return f"no research run {run_id!r} in strategy memory: {hint}{listed}"
+
+
+def _deployed_by(current: Settings, run_id: str) -> int:
+    """How many strategies run `run_id` deployed (retired ones included)."""
+    from tradeloop.app.stores import deployment_store
+
+    store = deployment_store(current)
+    try:
+        deployments = store.deployments(include_retired=True)
+        return sum(deployment.run_id == run_id for deployment in deployments)
+    finally:
+        store.close()
