@@ -1,4 +1,5 @@
-"""The agent's steps as a table that reads at 80 columns.
+"""The agent's steps as a table that reads at 80 columns (two columns, call and outcome, below
+`WIDE` columns; a column for each part from there on).
 
 Arguments and results are shown as one `key=value` line per key (a spec by its name, a key left
 null, a default, left out), wrapped whole rather than cut to `{"sp…`; the validator and token
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.markup import escape
 from rich.table import Table
+
+from tradeloop.cli._common import compact_table
 
 if TYPE_CHECKING:
     from tradeloop.agent.records import StepRecord
@@ -91,18 +93,20 @@ def _duration(seconds: float) -> str:
     return f"{milliseconds:.1f} ms" if milliseconds < 100 else f"{milliseconds:,.0f} ms"
 
 
-def steps_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
-    """Every step: its tool, arguments, status, duration and what it returned (the note)."""
+WIDE = 120  # from this width on, each part of a step has its own column
+
+
+def steps_table(title: str, steps: tuple[StepRecord, ...], width: int = WIDE) -> Table:
+    """Every step: its tool, arguments, status, duration and what it returned (the note).
+
+    On a terminal narrower than `WIDE` columns a step reads in two columns, the call (tool over
+    its arguments) and its outcome (status and duration over what it returned), so each
+    `key=value` gets half the width instead of a sixth."""
+    if width < WIDE:
+        return _stacked_table(title, steps)
     validated = any(step.validator is not None for step in steps)
     counted = any(_tokens_cell(step) != "-" for step in steps)
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        show_lines=True,
-    )
+    table = compact_table(title, show_lines=True)
     table.add_column("step", justify="right", no_wrap=True)
     table.add_column("tool", no_wrap=True)
     table.add_column("args", overflow="fold", ratio=1)
@@ -114,12 +118,10 @@ def steps_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
         table.add_column("tokens", no_wrap=True)
     table.add_column("note", overflow="fold", ratio=1)
     for step in steps:
-        call = step.call
-        args = step.executed_args or (call.args if call is not None else None)
         table.add_row(
             str(step.index + 1),
-            call.tool if call is not None else "-",
-            key_values(args),
+            _tool(step),
+            key_values(_args(step)),
             *((escape(_validator_cell(step)),) if validated else ()),
             escape(_status_cell(step)),
             _duration(step.step_seconds),
@@ -127,3 +129,31 @@ def steps_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
             _note_cell(step),
         )
     return table
+
+
+def _stacked_table(title: str, steps: tuple[StepRecord, ...]) -> Table:
+    table = compact_table(title, show_lines=True)
+    table.add_column("step", justify="right", no_wrap=True)
+    table.add_column("tool / args", overflow="fold", ratio=1)
+    table.add_column("status, duration / result", overflow="fold", ratio=1)
+    for step in steps:
+        outcome = [f"{escape(_status_cell(step))}  {_duration(step.step_seconds)}"]
+        if _tokens_cell(step) != "-":
+            outcome[0] += f"  {_tokens_cell(step)} tokens"
+        if step.validator is not None:
+            outcome.append(f"validator: {escape(_validator_cell(step))}")
+        outcome.append(_note_cell(step))
+        table.add_row(
+            str(step.index + 1),
+            f"[bold]{_tool(step)}[/]\n{key_values(_args(step))}",
+            "\n".join(outcome),
+        )
+    return table
+
+
+def _tool(step: StepRecord) -> str:
+    return step.call.tool if step.call is not None else "-"
+
+
+def _args(step: StepRecord) -> Any:
+    return step.executed_args or (step.call.args if step.call is not None else None)

@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from tradeloop.cli._agent_steps import key_values, steps_table
-from tradeloop.cli._common import EXIT_BUG, console, err_console, fail, settings
+from tradeloop.cli._common import EXIT_BUG, compact_table, console, err_console, fail, settings
 from tradeloop.errors import TradeloopError, UserError
 
 if TYPE_CHECKING:
@@ -69,10 +67,29 @@ def _cell(value: Any) -> str:
     return truncate(text, _CELL_CHARS)
 
 
+def _json(value: Any) -> str:
+    """`value` (a model's python dump) as JSON for scripts: times IST with their offset, as
+    the API writes them; paths as text."""
+    from datetime import datetime
+
+    from tradeloop.domain.market.calendar import to_ist
+
+    def convert(inner: Any) -> Any:
+        if isinstance(inner, datetime):
+            return to_ist(inner).isoformat()
+        if isinstance(inner, Path):
+            return str(inner)
+        raise TypeError(f"{type(inner).__name__} is not JSON")
+
+    return json.dumps(value, indent=2, default=convert)
+
+
 @agent_app.command("ls")
 def list_command(
     limit: int = typer.Option(20, min=1, help="How many of the most recent runs to list."),
-    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON for scripts."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the runs as JSON (times IST with their offset) for scripts."
+    ),
 ) -> None:
     """List recent agent runs, newest first: the run id with its goal under it, when it started
     (IST), the planner, its steps and its outcome."""
@@ -83,18 +100,12 @@ def list_command(
     current = settings()
     summaries = list_runs(current.agent_runs_dir, limit=limit)
     if as_json:
-        typer.echo(json.dumps([item.model_dump(mode="json") for item in summaries], indent=2))
+        typer.echo(_json([item.model_dump() for item in summaries]))
         return
     if not summaries:
         console.print(f"no agent runs in {current.agent_runs_dir}")
         return
-    table = Table(
-        title=f"agent runs in {current.agent_runs_dir}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    table = compact_table(f"agent runs in {current.agent_runs_dir}")
     # The id is what the user copies into `show` and `replay`: never cut it; the goal folds.
     widest = max(len(item.run_id) for item in summaries)
     table.add_column("run id / goal", overflow="fold", min_width=widest)
@@ -116,19 +127,29 @@ def list_command(
 @agent_app.command("show")
 def show_command(
     run_id: str = typer.Argument(..., help="A run id from `tradeloop agent ls`."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the run as recorded (header, steps, footer; times IST with their offset).",
+    ),
 ) -> None:
     """Show every step of a run: tool, arguments, validator, status, duration and tokens."""
     from tradeloop.agent.memory import compact_json
     from tradeloop.agent.runlog import read_run
+    from tradeloop.domain.market.refusals import format_ist
 
     run = read_run(_run_file(settings(), run_id))
+    if as_json:
+        typer.echo(_json(run.model_dump() | {"run_id": run.run_id, "outcome": run.outcome}))
+        return
+    # The run id on its own line: it is copied into `replay`.
     console.print(
-        f"[bold]{run.run_id}[/]  goal: {run.header.goal}\n"
-        f"planner: {run.header.planner}  started: {run.header.started_at:%Y-%m-%d %H:%M:%S} UTC  "
+        f"run [bold]{run.run_id}[/]\ngoal: {escape(run.header.goal)}\n"
+        f"planner: {run.header.planner}  started: {format_ist(run.header.started_at)}  "
         f"outcome: [bold]{run.outcome}[/]",
         highlight=False,
     )
-    console.print(steps_table("steps", run.steps))
+    console.print(steps_table("steps", run.steps, console.width))
     if run.footer is not None and run.footer.error:
         console.print(f"[yellow]{escape(run.footer.error)}[/]", highlight=False)
     if run.footer is not None and run.footer.traceback:
@@ -164,14 +185,7 @@ def replay_command(
     for comparison in report.comparisons:
         counts[comparison.status] += 1
     if report.differences:
-        table = Table(
-            title=f"replay of {report.run_id}: results that differ",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            collapse_padding=True,
-            show_lines=True,
-        )
+        table = compact_table(f"replay of {report.run_id}: results that differ", show_lines=True)
         table.add_column("step", justify="right", no_wrap=True)
         table.add_column("tool", no_wrap=True)
         for column in ("args", "recorded", "replayed", "why"):
@@ -280,7 +294,7 @@ def run_command(
     runner = AgentRunner(chosen, registry, max_steps=max_steps, run_dir=current.agent_runs_dir)
     with _crash_reported():
         run = runner.run(goal, run_id=run_id)
-    console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps))
+    console.print(steps_table(f"run {run.run_id} ({chosen.name})", run.steps, console.width))
     console.print(f"outcome: [bold]{run.outcome}[/]  recorded in {run.run_file}", highlight=False)
     print_report(run.report)
     if run.outcome != "done":
@@ -353,7 +367,9 @@ def research_command(
     report = None
     if summary.run_file is not None:
         recorded = read_run(Path(summary.run_file))
-        console.print(steps_table(f"run {summary.run_id} ({summary.planner})", recorded.steps))
+        console.print(
+            steps_table(f"run {summary.run_id} ({summary.planner})", recorded.steps, console.width)
+        )
         report = recorded.footer.report if recorded.footer is not None else None
     console.print(
         f"outcome: [bold]{summary.outcome}[/] after {summary.steps} step(s)", highlight=False

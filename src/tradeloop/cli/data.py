@@ -3,23 +3,25 @@ list series, find gaps."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
 from rich.table import Column, Table
 
 from tradeloop.cli import data_fetch
-from tradeloop.cli._common import console, parse_day, settings
+from tradeloop.cli._common import compact_table, console, parse_day, settings
 from tradeloop.cli._plausibility import ALLOW_FUTURE_OPTION, MAX_MOVE_OPTION, plausibility_rules
 from tradeloop.errors import ConfigError, DataValidationError, UserError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from tradeloop.storage import Gap
 
 # The bar intervals of `domain.market.candles.INTERVALS`, written out for the help text: that
 # module imports polars, which `tradeloop --help` must not pay for (a test keeps them equal).
@@ -51,9 +53,16 @@ def _ist(moment: datetime) -> str:
     return format_ist(moment).removesuffix(" IST")
 
 
+def _iso(moment: datetime) -> str:
+    """A JSON time: IST with its offset, as the API writes it."""
+    from tradeloop.domain.market.calendar import to_ist
+
+    return to_ist(moment).isoformat()
+
+
 def _table(*columns: Column) -> Table:
     # No vertical rules: a series row fits an 80-column terminal without wrapping.
-    return Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False)
+    return compact_table(None, *columns)
 
 
 def _text(header: str) -> Column:
@@ -259,13 +268,33 @@ def import_implied_volatility(
 
 
 @data_app.command("ls")
-def list_series() -> None:
+def list_series(
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON (times IST with their offset) for scripts."
+    ),
+) -> None:
     """List the stored candle series."""
     from tradeloop.app import stores
 
     current = settings()
     store = stores.candle_store(current)
     summaries = store.series()
+    if as_json:
+        series = [
+            {
+                "symbol": summary.symbol,
+                "interval": summary.interval,
+                "rows": summary.rows,
+                "first": _iso(summary.first),
+                "last": _iso(summary.last),
+                "sessions": summary.sessions,
+            }
+            for summary in summaries
+        ]
+        with_iv = stores.volatility_store(current).symbols()
+        listing = {"series": series, "implied_volatility": list(with_iv)}
+        typer.echo(json.dumps(listing, indent=2))
+        return
     if not summaries:
         console.print(
             f"no candles under {store.root} yet: run `tradeloop data synth` or "
@@ -306,6 +335,11 @@ def gaps(
         None, "--to", help="Last day, inclusive; default the series' last day."
     ),
     limit: int = typer.Option(GAPS_SHOWN, min=1, help="Gaps to list at most."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print JSON for scripts: every gap (not only --limit), times IST with their offset.",
+    ),
 ) -> None:
     """Find bars missing inside NSE sessions, grouped into contiguous runs."""
     from tradeloop.app import stores
@@ -316,6 +350,9 @@ def gaps(
     if start is None or end is None:
         stored = store.load(symbol, interval)  # also names unknown symbols and intervals
         if stored.is_empty():
+            if as_json:
+                typer.echo(json.dumps(_gaps_json(symbol, interval, None, None, []), indent=2))
+                return
             console.print(f"no {interval} candles stored for {symbol.upper()}")
             return
         start = start or stored["ts"][0].astimezone(IST).date()
@@ -323,6 +360,9 @@ def gaps(
     if end < start:
         raise UserError(f"--from/--to: {end} is before {start}; swap them")
     found = store.gaps(symbol, interval, start, end)
+    if as_json:
+        typer.echo(json.dumps(_gaps_json(symbol, interval, start, end, found), indent=2))
+        return
     if not found:
         console.print(f"no gaps in {symbol.upper()} {interval} from {start} to {end}")
         return
@@ -336,3 +376,19 @@ def gaps(
         f"{len(found):,} gaps, {missing:,} missing bars in {symbol.upper()} {interval} "
         f"from {start} to {end}{more}"
     )
+
+
+def _gaps_json(
+    symbol: str, interval: str, start: date | None, end: date | None, found: list[Gap]
+) -> dict[str, Any]:
+    return {
+        "symbol": symbol.upper(),
+        "interval": interval,
+        "from": None if start is None else start.isoformat(),
+        "to": None if end is None else end.isoformat(),
+        "missing_bars": sum(gap.count for gap in found),
+        "gaps": [
+            {"start": _iso(gap.start), "end": _iso(gap.end), "missing_bars": gap.count}
+            for gap in found
+        ],
+    }

@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
-from tradeloop.cli._common import console, fail, settings
+from tradeloop.cli._common import compact_table, console, fail, settings
 
 if TYPE_CHECKING:
     # Imported where used: `tradeloop --help` must not pay for SQLAlchemy.
@@ -56,7 +54,9 @@ def _number(value: float | None, digits: int = 2) -> str:
 @deployments_app.command("ls")
 def list_deployments(
     include_retired: bool = typer.Option(False, "--all", help="Include retired deployments."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (times in IST) for scripts."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print JSON (times IST with their offset) for scripts."
+    ),
 ) -> None:
     """The active deployments (with --all, the retired ones too), oldest first."""
     store = _store()
@@ -73,7 +73,7 @@ def list_deployments(
         return
     # Fits 80 columns: no vertical rules, one space between columns, the day over the time,
     # mode and status in one column (a retired deployment's mode is in --json).
-    table = Table(title="deployments", box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    table = compact_table("deployments")
     table.add_column("id", no_wrap=True)
     table.add_column("name", overflow="fold", min_width=10)
     table.add_column("symbol", no_wrap=True)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.table import Column, Table
+from rich.table import Column
 
-from tradeloop.cli._common import console, parse_day, settings
+from tradeloop.cli._common import compact_table, console, parse_day, settings
 
 if TYPE_CHECKING:
     from tradeloop.domain.market.instrument_master import Instrument, InstrumentMaster
@@ -50,13 +49,12 @@ def load(
     master = store.import_csv(file, as_of=published)
     console.print(f"Loaded {len(master)} instruments from {file} (as of {master.as_of})")
     console.print(f"into {store.path}", highlight=False)
-    table = Table(
+    table = compact_table(
+        None,
         Column("underlying", no_wrap=True),
         Column("kind", no_wrap=True),
         Column("contracts", justify="right"),
-        Column("expiries", no_wrap=True),
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+        Column("expiries", overflow="fold"),
     )
     for (underlying, kind), count in master.counts().items():
         expiries = master.expiries(underlying, kind)
@@ -132,16 +130,16 @@ def _print_table(master: InstrumentMaster, found: list[Instrument], limit: int) 
         else ""
     )
     console.print(f"From the {master.source}, as of {master.as_of}{note}", highlight=False)
-    table = Table(
+    # The security id and the symbol are what a user copies: never cut, the symbol folds.
+    table = compact_table(
+        None,
         Column("id", justify="right", no_wrap=True),
-        Column("symbol", no_wrap=True),
+        Column("symbol", overflow="fold"),
         Column("kind", no_wrap=True),
         Column("expiry", no_wrap=True),
         Column("strike", justify="right", no_wrap=True),
         Column("lot", justify="right", no_wrap=True),
         Column("tick", justify="right", no_wrap=True),
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
     )
     for instrument in found[:limit]:
         table.add_row(

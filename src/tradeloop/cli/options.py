@@ -7,10 +7,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
-from rich.table import Column, Table
+from rich.table import Column
 
-from tradeloop.cli._common import console, parse_day, settings
+from tradeloop.cli._common import compact_table, console, parse_day, settings
 
 SOURCES = ("model", "dhan")
 
@@ -107,23 +106,23 @@ def _check_source(source: str) -> None:
 
 def _print(found: OptionChain, strikes: int) -> None:
     from tradeloop.domain.market.calendar import to_ist
+    from tradeloop.domain.money import rupees
 
     console.print(
         f"{found.symbol} {found.expiry} ({found.source} prices) as of "
-        f"{to_ist(found.as_of):%Y-%m-%d %H:%M} IST: spot {found.spot:,.2f}, forward "
-        f"{found.forward:,.2f}, {found.time * 365:.2f} days to expiry",
+        f"{to_ist(found.as_of):%Y-%m-%d %H:%M} IST: spot {rupees(found.spot)}, forward "
+        f"{rupees(found.forward)}, {found.time * 365:.2f} days to expiry",
         highlight=False,
     )
-    table = Table(
-        Column("CE Δ", justify="right"),
-        Column("CE IV%", justify="right"),
-        Column("CE", justify="right"),
-        Column("strike", justify="right", style="bold"),
-        Column("PE", justify="right"),
-        Column("PE IV%", justify="right"),
-        Column("PE Δ", justify="right"),
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
+    table = compact_table(
+        None,
+        Column("CE Δ", justify="right", no_wrap=True),
+        Column("CE IV%", justify="right", no_wrap=True),
+        Column("CE", justify="right", no_wrap=True),
+        Column("strike", justify="right", style="bold", no_wrap=True),
+        Column("PE", justify="right", no_wrap=True),
+        Column("PE IV%", justify="right", no_wrap=True),
+        Column("PE Δ", justify="right", no_wrap=True),
     )
     rows = found.around(strikes)
     calls = rows.filter(rows["option_type"] == "CE").sort("strike")
@@ -132,9 +131,9 @@ def _print(found: OptionChain, strikes: int) -> None:
         table.add_row(
             f"{call['delta']:.2f}",
             f"{call['iv'] * 100:.1f}",
-            f"{call['price']:,.2f}",
+            rupees(call["price"]),
             f"{call['strike']:,.0f}",
-            f"{put['price']:,.2f}",
+            rupees(put["price"]),
             f"{put['iv'] * 100:.1f}",
             f"{put['delta']:.2f}",
         )
@@ -148,10 +147,12 @@ def _print(found: OptionChain, strikes: int) -> None:
 
 
 def _as_json(found: OptionChain, strikes: int) -> dict[str, Any]:
+    from tradeloop.domain.market.calendar import to_ist
+
     return {
         "symbol": found.symbol,
         "expiry": found.expiry.isoformat(),
-        "as_of": found.as_of.isoformat(),
+        "as_of": to_ist(found.as_of).isoformat(),
         "source": found.source,
         "spot": found.spot,
         "forward": found.forward,
