@@ -10,23 +10,21 @@ artifact.
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from tradeloop.domain.backtest.scoring import ScoringConfig
-from tradeloop.domain.money import rupees
 from tradeloop.reports.data import monthly_returns
 from tradeloop.reports.figures import equity_figure, price_figure
-from tradeloop.reports.page import page
+from tradeloop.reports.page import NumberKind, page, shown
 from tradeloop.reports.scorecard import GateLine, score_lines, significance_lines
 from tradeloop.storage.backtests import BacktestRecord
 
 REPORT_FILE = "report.html"
 # (metric key, label, how it is shown)
-_METRICS: tuple[tuple[str, str, str], ...] = (
+_METRICS: tuple[tuple[str, str, NumberKind], ...] = (
     ("trades", "trades", "count"),
     ("win_rate_pct", "win rate", "pct"),
     ("net_pnl", "net P&L", "rupees"),
@@ -123,7 +121,7 @@ def _monthly_table(months: pl.DataFrame) -> str:
 
 def _metrics_table(metrics: dict[str, Any]) -> str:
     rows = "".join(
-        f"<tr><td class='text'>{label}</td><td>{_shown(metrics.get(key), kind)}</td></tr>"
+        f"<tr><td class='text'>{label}</td><td>{shown(metrics.get(key), kind)}</td></tr>"
         for key, label, kind in _METRICS
     )
     return f"<table id='metrics'>{rows}</table>"
@@ -139,18 +137,3 @@ def _gate_table(lines: list[GateLine], table_id: str) -> str:
         f"<table id='{table_id}'><tr><th class='text'>number</th><th>value</th>"
         f"<th class='text'>what it means</th></tr>{rows}</table>"
     )
-
-
-def _shown(value: Any, kind: str) -> str:
-    if value is None:
-        return "—"
-    number = float(value)
-    if not math.isfinite(number):
-        return str(value)
-    if kind == "count":
-        return f"{int(number):,}"
-    if kind == "pct":
-        return f"{number:.2f} %"
-    if kind == "rupees":
-        return rupees(number)
-    return f"{number:.2f}"

@@ -29,7 +29,8 @@ def page(title: str, body: str) -> str:
 
 
 def shown(value: Any, kind: NumberKind) -> str:
-    """`value` as a table cell shows it: "—" when missing, NaN and ∞ as themselves."""
+    """`value` as a table cell shows it: "—" when missing or NaN (a score shows "NaN": the
+    reader sees it was not a number), "∞" and "-∞" for the infinities."""
     if value is None:
         return "—"
     number = float(value)
