@@ -5,10 +5,12 @@ and exit, option fills on their own axis, the cumulative net P&L, the trade tabl
 from __future__ import annotations
 
 import re
+import webbrowser
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -158,11 +160,15 @@ def _cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "80"})
 
 
-def test_trades_report_writes_the_page_and_the_png_and_prints_their_paths() -> None:
+def test_trades_report_writes_the_page_and_the_png_and_prints_their_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     entry = record_paper_day(LEDGER_DAY)
     _store_minutes(LEDGER_DAY)
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
 
-    outcome = _cli("trades", "--day", LEDGER_DAY.isoformat(), "--report", "--png")
+    outcome = _cli("trades", "--day", LEDGER_DAY.isoformat(), "--report", "--png", "--open")
 
     assert outcome.exit_code == 0, outcome.output
     folder = day_folder(load_settings().data_dir, LEDGER_DAY)
@@ -174,6 +180,7 @@ def test_trades_report_writes_the_page_and_the_png_and_prints_their_paths() -> N
     assert "Paper trading day 2026-01-06" in page and entry.strategy_id in page
     assert "No 1m NIFTY candles" not in page  # the stored minutes are drawn
     assert (folder / "day.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert opened == [(folder / "report.html").resolve().as_uri()]
 
 
 def test_trades_report_without_stored_minutes_says_how_to_get_the_price_line() -> None:
