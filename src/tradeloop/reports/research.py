@@ -52,7 +52,8 @@ class ResearchRun:
 
     Attributes:
         run_id: the run's id (the Prefect flow run's).
-        at: when the run remembered its last record (UTC).
+        at: when the run ranked its strategies (UTC): the end of the run, or, read back from
+            strategy memory, its last record.
         rows: every strategy of the run, ranked (`tradeloop.domain.research.rank`).
         deployed: how many strategies the run deployed to paper; None when not known.
     """
@@ -163,8 +164,7 @@ def render_html(run: ResearchRun, scoring: ScoringConfig, limit: int = TABLE_ROW
     )
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p id='when'>{to_ist(run.at):%Y-%m-%d %H:%M} IST (its last record in strategy "
-        "memory).</p>",
+        f"<p id='when'>Ranked {to_ist(run.at):%Y-%m-%d %H:%M} IST.</p>",
         _counts(run, scoring),
         "<h2>Scores and the score gate</h2>",
         f"<p>Each bar counts the strategies whose score (walk-forward, out of sample, on the "
