@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
-import talib
 from numba import njit
 
+from tradeloop.domain.indicators._talib import talib
 from tradeloop.domain.indicators.base import IndicatorDef, Param, PriceArrays
 
 DEFINITION: Final = """\

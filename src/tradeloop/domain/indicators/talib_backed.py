@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 import numpy as np
-import talib
-from talib import abstract
 
+from tradeloop.domain.indicators._talib import abstract, talib
 from tradeloop.domain.indicators.base import IndicatorDef, Param, PriceArrays, Unit
 
 TalibArguments = Callable[[Mapping[str, float]], dict[str, float]]
