@@ -8,7 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tradeloop.domain.risk.sizing import risk_quantity
+from tradeloop.domain.risk.limits import RiskLimits
+from tradeloop.domain.risk.sizing import risk_quantity, size_trade
 
 prices = st.floats(min_value=1.0, max_value=100_000.0, allow_nan=False)
 
@@ -44,8 +45,10 @@ def test_notional_cap_limits_a_tight_stop_to_whole_lots_within_the_cap() -> None
 
 @pytest.mark.parametrize("lot_size", [0, -65])
 def test_a_lot_size_that_is_not_positive_is_refused_by_name(lot_size: int) -> None:
-    with pytest.raises(ValueError, match=f"lot_size must be positive, got {lot_size}"):
+    with pytest.raises(ValueError, match="lot_size must be positive"):
         risk_quantity(1_000_000.0, 0.01, 100.0, 99.0, lot_size)
+    with pytest.raises(ValueError, match=f"lot_size must be positive, got {lot_size}"):
+        size_trade(RiskLimits(), 1_000_000.0, 100.0, 99.0, lot_size)
 
 
 @pytest.mark.parametrize("lot_size", [1, 65, 4_000])

@@ -45,7 +45,10 @@ def risk_quantity(
     for a lot size that is not positive.
     """
     if lot_size <= 0:
-        raise ValueError("lot_size must be positive, got " + str(lot_size))
+        # A constant message: formatting the value here would compile numba's whole string
+        # machinery into every kernel that sizes (seconds of a first run); `size_trade`, the
+        # Python callers' door, names the value.
+        raise ValueError("lot_size must be positive: pass the contract's lot size in units")
     risk_per_unit = abs(entry - stop)
     budget = capital * risk_fraction
     if not (risk_per_unit > 0 and budget > 0 and math.isfinite(risk_per_unit)):
@@ -100,6 +103,10 @@ def size_trade(
     its notional. `RiskManager.check` sizes without the cap so each limit is reported by its
     own name.
     """
+    if lot_size <= 0:
+        raise ValueError(
+            f"lot_size must be positive, got {lot_size}: pass the contract's lot size in units"
+        )
     budget = capital * limits.risk_fraction
     risk_per_unit = abs(entry - stop)
     quantity = risk_quantity(
