@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -113,14 +114,27 @@ class InstrumentStore:
         return master_from_table(table, as_of, source=f"stored table ({self.path})")
 
     def load(self) -> InstrumentMaster | None:
-        """The stored table, or None when nothing was loaded yet."""
-        if not self.path.exists():
+        """The stored table, or None when nothing was loaded yet. Read once per version of the
+        file: a research run asks for it in every task, and building the table's tens of
+        thousands of contracts took longer than the tasks' own work."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return None
-        frame = pl.read_parquet(self.path)
-        as_of = frame["as_of"][0] if frame.height else date.min
-        return master_from_table(frame.drop("as_of"), as_of, source=f"stored table ({self.path})")
+        return _read_master(self.path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+@lru_cache(maxsize=4)
+def _read_master(path: Path, inode: int, modified_ns: int, size: int) -> InstrumentMaster:
+    """The table at `path` as it was at (`inode`, `modified_ns`, `size`): a write replaces the
+    file by a rename (a new inode), so the key changes with every write. An `InstrumentMaster`
+    is never changed after it is built."""
+    frame = pl.read_parquet(path)
+    as_of = frame["as_of"][0] if frame.height else date.min
+    return master_from_table(frame.drop("as_of"), as_of, source=f"stored table ({path})")
+
+
+@lru_cache(maxsize=1)
 def bundled_master() -> InstrumentMaster:
     """The trimmed sample shipped in the package: a few expiries of NIFTY and BANKNIFTY in
     Dhan's detailed format. Its security ids are illustrative: never send them to Dhan."""
