@@ -124,11 +124,14 @@ def _entry_problems(spec: StrategySpec) -> Iterator[Problem]:
 def _condition_problems(path: str, condition: Condition) -> Iterator[Problem]:
     operands = condition.operands
     variables = [operand for operand in operands if not isinstance(operand, int | float)]
-    label = f"`{condition.label()}`"
+
+    def label() -> str:  # only when there is a problem: a label costs more than the checks
+        return f"`{condition.label()}`"
+
     if not variables:
         yield Problem(
             path,
-            f"{label} compares constants only, so it is always or never true: compare an "
+            f"{label()} compares constants only, so it is always or never true: compare an "
             'indicator or a price field, e.g. {"indicator": "rsi", "period": 14}',
         )
         return
@@ -136,7 +139,7 @@ def _condition_problems(path: str, condition: Condition) -> Iterator[Problem]:
     if len(set(keys)) < len(keys):
         yield Problem(
             path,
-            f"{label} compares {operand_label(variables[0])} with itself: change a parameter or "
+            f"{label()} compares {operand_label(variables[0])} with itself: change a parameter or "
             "the output of one side",
         )
         return
@@ -144,18 +147,18 @@ def _condition_problems(path: str, condition: Condition) -> Iterator[Problem]:
     if len(units) > 1:
         yield Problem(
             path,
-            f"{label} compares different units ({' vs '.join(sorted(units))}): compare like "
+            f"{label()} compares different units ({' vs '.join(sorted(units))}): compare like "
             "with like, e.g. close with ema or rsi with a number",
         )
         return
     if condition.op == "between":
-        yield from _between_problems(path, condition, label)
+        yield from _between_problems(path, condition, label())
         return
     variable, op, constant = _normalised(condition)
     if constant is not None:
         reason = _never_true(op, constant, output_bounds(variable))
         if reason:
-            yield Problem(path, f"{label} can never be true: {reason}")
+            yield Problem(path, f"{label()} can never be true: {reason}")
 
 
 def _normalised(condition: Condition) -> tuple[Operand, Op, float | None]:
