@@ -10,6 +10,7 @@ spec of the run, evaluated now or earlier, is returned.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, TypeVar, cast
@@ -211,6 +212,26 @@ def _gate(
     return [verdicts.get(record.spec_id, record) for record in records]
 
 
+class _Progress:
+    """The run's progress in the Prefect UI (symbols done, and batches done of the symbol in
+    hand), sent at most every `EVERY` seconds and when the run completes: each update is a
+    round trip to the Prefect API, which cost more than a batch's evaluation."""
+
+    EVERY = 5.0
+
+    def __init__(self) -> None:
+        self.artifact = cast(  # a sync call in a sync flow returns the id, not a coroutine
+            UUID, create_progress_artifact(0.0, description="research: share of the batches done")
+        )
+        self.sent = time.monotonic()
+
+    def show(self, share: float) -> None:
+        now = time.monotonic()
+        if share >= 1.0 or now - self.sent >= self.EVERY:
+            update_progress_artifact(self.artifact, 100.0 * min(share, 1.0))
+            self.sent = now
+
+
 def _as_is(value: T) -> T:
     """`value` for Prefect to pass to a task as it is, without walking its every nested object
     (a year of candles, hundreds of specs) to look for futures."""
@@ -246,10 +267,7 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
     records: list[StrategyRecord] = []
     reused = 0
     symbols = [name.upper() for name in parameters.symbols]
-    # The run's progress in the UI: symbols done, and batches done of the symbol in hand.
-    progress = cast(  # a sync call in a sync flow returns the id, not a coroutine
-        UUID, create_progress_artifact(0.0, description="research: share of the batches done")
-    )
+    progress = _Progress()
     for place, symbol in enumerate(symbols):
         specs = generate_specs(settings, parameters, symbol)
         if not specs:
@@ -290,10 +308,9 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
                     specs.lineage,
                 )
             )
-            done_share = (place + (index + 1) / batches) / len(symbols)
-            update_progress_artifact(progress, 100.0 * done_share)
+            progress.show((place + (index + 1) / batches) / len(symbols))
         records.extend(_gate(settings, run_id, symbol, evaluated, candles, lockbox.start))
-        update_progress_artifact(progress, 100.0 * (place + 1) / len(symbols))
+        progress.show((place + 1) / len(symbols))
     deployed = deploy_passing(settings, run_id, _as_is(records))
     rows = rank([record.leaderboard_row() for record in records])
     note_reused(settings, run_id, _as_is(records))

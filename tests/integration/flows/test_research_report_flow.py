@@ -40,6 +40,17 @@ def _artifacts(run_id: str) -> dict[str, Any]:
     return {artifact.key: artifact for artifact in artifacts if artifact.key}
 
 
+def _progress(run_id: str) -> list[float]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)]))
+        )
+    return [float(artifact.data) for artifact in artifacts if artifact.type == "progress"]
+
+
 def _board(rows: list[LeaderboardRow]) -> list[tuple[int, str, float, bool, str]]:
     # NaN numbers never compare equal: the ranked ids, scores and verdicts say it all
     return [(row.rank, row.spec_id, row.score, row.passed, row.reason) for row in rows]
@@ -66,6 +77,8 @@ def test_a_research_run_writes_its_report_and_publishes_the_score_histogram() ->
     assert png[:8] == PNG_SIGNATURE
 
     artifacts = _artifacts(run.run_id)
+    # progress is sent at most every few seconds, and always when the run completes
+    assert _progress(run.run_id) == [100.0]
     scores = artifacts["research-scores"]
     assert scores.type == "image"
     assert scores.data == "data:image/png;base64," + base64.b64encode(png).decode("ascii")
