@@ -502,6 +502,16 @@ CASES = [
     Case("best-bad-config", BEST, 2, ("bad.toml", "not valid TOML"), "[research\n"),
     Case("best-limit-zero", (*BEST, "--limit", "0"), 2, ("--limit", "greater than or equal to 1")),
     Case("best-unknown-symbol", (*BEST, "--symbol", "SENSEX"), 2, ("--symbol 'SENSEX'", "NIFTY")),
+    # -- research runs and a run's report -------------------------------------------------------
+    Case("runs-unknown-option", ("research", "runs", "--limit", "3"), 2, ("No such option",)),
+    Case("runs-bad-config", ("research", "runs"), 2, ("bad.toml", "not valid TOML"), "[x\n"),
+    Case(
+        "report-unknown-run",
+        ("research", "report", "nope-run"),
+        2,
+        ("nope-run", "tradeloop research run"),
+    ),
+    Case("report-run-missing", ("research", "report"), 2, ("Missing argument", "RUN_ID")),
     # -- agent: recorded runs, the scripted planner --------------------------------------------
     Case(
         "agent-ls-limit-zero",
