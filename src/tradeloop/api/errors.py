@@ -8,8 +8,8 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
+from tradeloop.api.models import ErrorBody
 from tradeloop.errors import (
     NotFoundError,
     OperationalError,
@@ -27,19 +27,11 @@ _STATUS: tuple[tuple[type[TradeloopError], int], ...] = (
 )
 
 
-class ErrorOut(BaseModel):
-    """The body of every error but a 422."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    detail: str = Field(description="What is wrong and how to fix it.")
-
-
 def documented(**answers: str) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of a route's errors, `documented(e404="No run with this id.")`:
     each status with the error body and when it is answered."""
     return {
-        int(code[1:]): {"model": ErrorOut, "description": when} for code, when in answers.items()
+        int(code[1:]): {"model": ErrorBody, "description": when} for code, when in answers.items()
     }
 
 

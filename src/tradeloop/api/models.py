@@ -13,11 +13,19 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tradeloop.domain.execution.orders import OrderStatus
+from tradeloop.domain.exits import ExitReason
 from tradeloop.domain.market.calendar import to_ist
+from tradeloop.domain.positions.model import PositionState
 
 if TYPE_CHECKING:
     from tradeloop.domain.execution.journal import OrderRecord, Refusal
     from tradeloop.domain.positions.model import Position, TradeRecord
+
+_POSITION_STATES = ", ".join(PositionState)
+_ORDER_STATUSES = ", ".join(OrderStatus)
+_EXIT_REASONS = ", ".join(reason.value for reason in ExitReason)
+_PRICE = "Rupees (the instrument's price)"
 
 
 def ist(moment: datetime | None) -> datetime | None:
@@ -81,18 +89,18 @@ class Health(Out):
 
 class PositionOut(Out):
     position_id: str
-    strategy_id: str
-    symbol: str
-    trading_day: date
+    strategy_id: str = Field(description="The deployed strategy's spec id.")
+    symbol: str = Field(description="The instrument traded.")
+    trading_day: date = Field(description="IST trading day.")
     side: str = Field(description="long or short.")
-    quantity: int
-    filled_quantity: int
-    state: str
-    entry_price: float | None
-    stop: float | None
-    target: float | None
-    exit_price: float | None
-    exit_reason: str | None
+    quantity: int = Field(description="Units wanted.")
+    filled_quantity: int = Field(description="Units the entry filled so far.")
+    state: str = Field(description=f"One of {_POSITION_STATES}.")
+    entry_price: float | None = Field(description=f"{_PRICE}; null before the entry fills.")
+    stop: float | None = Field(description=f"{_PRICE}: the current stop.")
+    target: float | None = Field(description=f"{_PRICE}: the take-profit, if any.")
+    exit_price: float | None = Field(description=f"{_PRICE}; null while open.")
+    exit_reason: str | None = Field(description=f"One of {_EXIT_REASONS}; null while open.")
     opened_at: datetime | None = Field(description="IST.")
     closed_at: datetime | None = Field(description="IST.")
     message: str
@@ -120,18 +128,18 @@ class PositionOut(Out):
 
 
 class OrderOut(Out):
-    intent_id: str
-    strategy_id: str
-    symbol: str
-    trading_day: date
-    side: str
+    intent_id: str = Field(description="The order intent's id: the order journal's key.")
+    strategy_id: str = Field(description="The deployed strategy's spec id.")
+    symbol: str = Field(description="The instrument ordered.")
+    trading_day: date = Field(description="IST trading day.")
+    side: str = Field(description="BUY or SELL.")
     quantity: int
     order_type: str
-    is_exit: bool
-    status: str
+    is_exit: bool = Field(description="True for an order that closes a position.")
+    status: str = Field(description=f"One of {_ORDER_STATUSES}.")
     filled_quantity: int
-    average_price: float | None
-    broker_order_id: str | None
+    average_price: float | None = Field(description=f"{_PRICE}: the fills' average; null unfilled.")
+    broker_order_id: str | None = Field(description="The broker's id; null before it has one.")
     message: str
     created_at: datetime = Field(description="IST.")
 
@@ -185,20 +193,23 @@ class OrdersOut(Out):
 
 class TradeOut(Out):
     position_id: str
-    strategy_id: str
-    symbol: str
-    trading_day: date
-    side: str
+    strategy_id: str = Field(description="The deployed strategy's spec id.")
+    symbol: str = Field(description="The instrument traded.")
+    trading_day: date = Field(description="IST trading day.")
+    side: str = Field(description="long or short.")
     quantity: int
     entry_time: datetime = Field(description="IST.")
-    entry_price: float
+    entry_price: float = Field(description=_PRICE)
     exit_time: datetime = Field(description="IST.")
-    exit_price: float
-    exit_reason: str
+    exit_price: float = Field(description=_PRICE)
+    exit_reason: str = Field(description=f"One of {_EXIT_REASONS}.")
     gross_pnl: float | None = Field(description="Rupees.")
     costs: float | None = Field(description="Rupees.")
     net_pnl: float | None = Field(description="Rupees.")
-    r_multiple: float | None
+    r_multiple: float | None = Field(
+        description="Net P&L over the initial risk (|entry - initial stop| x quantity); 0 without "
+        "a stop."
+    )
 
     @classmethod
     def of(cls, t: TradeRecord) -> TradeOut:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradeloop.agent.records import StepRecord
@@ -63,7 +63,10 @@ def runs(
     summary="Every step of one agent run",
     responses=documented(e404="No agent run with this id."),
 )
-def run(run_id: str, settings: SettingsDep) -> RunOut:
+def run(
+    run_id: Annotated[str, Path(description="A run id from GET /agent/runs.")],
+    settings: SettingsDep,
+) -> RunOut:
     """Every step of one run: tool, arguments, validator, result, and its outcome."""
     recorded = read_run(find_run_file(settings.agent_runs_dir, run_id))
     header = recorded.header

@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,8 @@ from tradeloop.reports.data import window_candles
 from tradeloop.storage.backtests import summary_of
 
 router = APIRouter(tags=["backtests"])
+
+BacktestId = Annotated[str, Path(description="A backtest id from GET /backtests.")]
 
 
 class BacktestSummaryOut(BaseModel):
@@ -71,7 +73,7 @@ def backtests(
     summary="One saved backtest with its trades",
     responses=documented(e404="No saved backtest with this id."),
 )
-def backtest(settings: SettingsDep, backtest_id: str) -> BacktestOut:
+def backtest(settings: SettingsDep, backtest_id: BacktestId) -> BacktestOut:
     """One saved backtest: its spec, window, metrics, score and trade list."""
     record = backtest_archive(settings).get(backtest_id)
     document = record.metrics
@@ -97,9 +99,15 @@ def backtest(settings: SettingsDep, backtest_id: str) -> BacktestOut:
     "/backtests/{backtest_id}/report",
     response_class=HTMLResponse,
     summary="A saved backtest's HTML report",
-    responses=documented(e404="No saved backtest with this id."),
+    # Written out: a `model` would be documented as text/html, the page's type; errors are JSON.
+    responses={
+        404: {
+            "description": "No saved backtest with this id.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    },
 )
-def backtest_report(settings: SettingsDep, backtest_id: str) -> HTMLResponse:
+def backtest_report(settings: SettingsDep, backtest_id: BacktestId) -> HTMLResponse:
     """The backtest's report as one self-contained HTML page (charts inline, nothing fetched)."""
     record = backtest_archive(settings).get(backtest_id)
     candles = window_candles(candle_store(settings), record)

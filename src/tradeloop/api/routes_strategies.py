@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from tradeloop.api.auth import AUTH_RESPONSES, Authorized
 from tradeloop.api.deps import DeploymentsDep, SettingsDep
@@ -61,7 +61,11 @@ def top_strategies(
     summary="One strategy: spec, evidence, history, deployments",
     responses=documented(e404="No strategy with this spec id in memory or the deployments."),
 )
-def strategy(spec_id: str, settings: SettingsDep, store: DeploymentsDep) -> StrategyDetail:
+def strategy(
+    spec_id: Annotated[str, Path(description="A spec id, e.g. from GET /strategies/top.")],
+    settings: SettingsDep,
+    store: DeploymentsDep,
+) -> StrategyDetail:
     """One spec: the spec, its lineage, its latest research evaluation (the evidence), every
     record of it (research, paper, live) and its deployments."""
     history = stores.strategy_memory(settings).history(spec_id)
@@ -111,7 +115,11 @@ def deployments(
         e404="No deployment with this id.",
     ),
 )
-def retire(deployment_id: str, body: RetireRequest, store: DeploymentsDep) -> DeploymentOut:
+def retire(
+    deployment_id: Annotated[str, Path(description="A deployment id from GET /deployments.")],
+    body: RetireRequest,
+    store: DeploymentsDep,
+) -> DeploymentOut:
     """Retire a deployment, as `tradeloop deployments retire`: the trading day stops running
     it; its record stays."""
     why = body.reason.strip()
