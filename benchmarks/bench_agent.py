@@ -40,6 +40,13 @@ REPEATS = 5
 REPLIES = 5_000
 
 
+def scratch_dir() -> Path:
+    """The repository's `.tmp/`: a benchmark writes nothing outside the repository."""
+    folder = Path(__file__).resolve().parent.parent / ".tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @tool(timeout_seconds=None)
 def noop(step: int) -> None:
     """Do nothing.
@@ -112,7 +119,7 @@ def bench_loop() -> None:
     direct_ms = best_seconds(lambda: [noop.function(step=i) for i in range(STEPS)]) / STEPS * 1000
     rows = [("in memory, tool run inline", loop_overhead("noop", None))]
     rows.append(("in memory, tool in a timeout thread", loop_overhead("noop_with_timeout", None)))
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory(dir=scratch_dir()) as directory:
         rows.append(("with the JSONL audit file", loop_overhead("noop", Path(directory))))
     for label, per_step in rows:
         print(

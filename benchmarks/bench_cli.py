@@ -28,6 +28,13 @@ COMMANDS: tuple[tuple[tuple[str, ...], float], ...] = (
 )
 
 
+def scratch_dir() -> Path:
+    """The repository's `.tmp/`: a benchmark writes nothing outside the repository."""
+    folder = Path(__file__).resolve().parent.parent / ".tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _script() -> list[str]:
     installed = Path(sys.executable).with_name("tradeloop")
     if installed.is_file():
@@ -43,7 +50,7 @@ def _seconds(command: list[str], environment: dict[str, str]) -> float:
 
 def main() -> None:
     script = _script()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(dir=scratch_dir()) as folder:
         environment = {**os.environ, "TRADELOOP_DATA_DIR": str(Path(folder) / "data")}
         _seconds([*script, "--version"], environment)  # warm the file cache and bytecode
         samples: dict[tuple[str, ...], list[float]] = {args: [] for args, _ in COMMANDS}

@@ -39,6 +39,13 @@ WRITE_RUNS = 3
 READ_RUNS = 30
 
 
+def scratch_dir() -> Path:
+    """The repository's `.tmp/`: a benchmark writes nothing outside the repository."""
+    folder = Path(__file__).resolve().parent.parent / ".tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def synthetic_minutes(symbol: str, stamps: np.ndarray, seed: int) -> pl.DataFrame:
     """A random-walk candle frame over `stamps` (numpy only: no Python loop per bar)."""
     rng = np.random.default_rng(seed)
@@ -99,7 +106,7 @@ def main() -> None:
     print(f"{rows:,} one-minute rows: {len(SYMBOLS)} symbols x {FIRST_DAY}..{LAST_DAY}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-    with tempfile.TemporaryDirectory(prefix="bench_store_") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench_store_", dir=scratch_dir()) as scratch:
         root = Path(scratch)
 
         def store_write() -> None:
