@@ -99,7 +99,7 @@ class TemporaryServer:
                 return
             time.sleep(0.2)
         self.stop()
-        raise _failed(f"did not answer within {timeout:.0f} s", self.log)
+        raise _failed(f"did not answer within {_allowed(timeout)}", self.log)
 
     def stop(self) -> None:
         if self.process.poll() is not None:
@@ -127,12 +127,22 @@ def _read_port(process: subprocess.Popen[bytes], log: Path, timeout: float) -> i
     assert stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(stdout, selectors.EVENT_READ)
-        if selector.select(timeout):
-            line = stdout.readline().decode().split()
-            if len(line) == 2 and line[0] == "port":
-                return int(line[1])
+        if not selector.select(timeout):
+            process.kill()
+            raise _failed(f"did not start within {_allowed(timeout)}", log)
+        line = stdout.readline().decode().split()
+        if len(line) == 2 and line[0] == "port":
+            return int(line[1])
     process.kill()
     raise _failed("did not start", log)
+
+
+def _allowed(timeout: float) -> str:
+    """The startup time allowed, and how to allow more (a loaded machine can need it)."""
+    return (
+        f"{timeout:g} s (on a busy machine allow it longer, e.g. "
+        f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={max(60, round(timeout * 3))})"
+    )
 
 
 def _drain_prefect_workers() -> None:
