@@ -253,6 +253,13 @@ def run(
             f"costs and settings); evaluated {result.evaluated}.",
             highlight=False,
         )
+    if result.report:
+        console.print(
+            "The run's report (leaderboard, score histogram with the gate; "
+            f"`tradeloop research report {result.run_id} --open` opens it):",
+            highlight=False,
+        )
+        console.print(result.report, highlight=False, soft_wrap=True)  # whole, to copy
 
 
 @research_app.command("best")

@@ -247,6 +247,8 @@ class ResearchResult(BaseModel):
         reused: specs strategy memory already held for the same candles, costs and settings.
         deployed: the deployment ids this run made: the best `[deploy] top_k` strategies that
             passed the significance gate, to paper (`tradeloop deployments ls`).
+        run_id: the run's id in strategy memory (`tradeloop research report RUN_ID`).
+        report: the run's HTML page, or None when it could not be drawn (the log says why).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -255,6 +257,8 @@ class ResearchResult(BaseModel):
     evaluated: int
     reused: int
     deployed: list[str] = []
+    run_id: str = ""
+    report: str | None = None
 
 
 @flow(name="research", flow_run_name="research-{parameters.seed}")
@@ -345,4 +349,6 @@ def research_flow(parameters: ResearchParameters | None = None) -> ResearchResul
         evaluated=len(records) - reused,
         reused=reused,
         deployed=[d.id for d in deployed],
+        run_id=run_id,
+        report=None if report is None else str(report.page),
     )

@@ -74,7 +74,11 @@ def research_of_831_rows(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import tradeloop.flows.research as research_flows
 
     result = research_flows.ResearchResult(
-        leaderboard=[_row(rank) for rank in range(1, ROWS + 1)], evaluated=ROWS, reused=0
+        leaderboard=[_row(rank) for rank in range(1, ROWS + 1)],
+        evaluated=ROWS,
+        reused=0,
+        run_id="run-7",
+        report="/data/reports/research/run-7/report.html",
     )
     monkeypatch.setattr(research_flows, "research_flow", lambda parameters: result)
     monkeypatch.setattr(prefect_module, "prefect_api", lambda: nullcontext("http://unused"))
@@ -98,6 +102,8 @@ def test_research_run_prints_a_screenful_and_says_how_many_were_left_out(
     flat = " ".join(text.split())
     assert f"top 20 of {ROWS} strategies ({ROWS - 20} left out)" in flat
     assert "tradeloop research best" in flat and "--json" in flat
+    assert "`tradeloop research report run-7 --open` opens it" in flat
+    assert "\n/data/reports/research/run-7/report.html\n" in text
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
     for cell in ("0.612", "-₹12,34,567", "1.01", "0.12"):  # score, net P&L, PF, DSR
