@@ -55,10 +55,37 @@ def schema() -> None:
 
 
 @strategy_app.command()
-def indicators() -> None:
+def indicators(
+    as_json: bool = typer.Option(False, "--json", help="Print every indicator as JSON."),
+) -> None:
     """List the indicators a spec may name, with their parameters, ranges and outputs."""
     from tradeloop.domain.indicators.registry import REGISTRY
 
+    if as_json:
+        document = [
+            {
+                "name": name,
+                "description": definition.description,
+                "parameters": [
+                    {
+                        "name": param.name,
+                        "kind": param.kind,
+                        "default": param.default,
+                        "minimum": param.minimum,
+                        "maximum": param.maximum,
+                        "description": param.description,
+                    }
+                    for param in definition.params
+                ],
+                "outputs": [
+                    {"name": output, "unit": definition.unit(output) if definition.units else None}
+                    for output in definition.outputs
+                ],
+            }
+            for name, definition in REGISTRY.items()
+        ]
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
     table = Table(title='Indicators (an operand is {"indicator": name, param: value, ...})')
     table.add_column("name", style="bold")
     table.add_column("parameters (default, range)")

@@ -69,3 +69,20 @@ def test_indicators_lists_parameters_ranges_and_outputs() -> None:
     assert result.exit_code == 0
     assert "rsi" in result.output and "period=14 (2..200)" in result.output
     assert "signal (points)" in result.output
+
+
+def test_indicators_json_lists_every_registered_indicator_with_its_ranges() -> None:
+    from tradeloop.domain.indicators.registry import REGISTRY
+
+    result = runner.invoke(app, ["strategy", "indicators", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {entry["name"]: entry for entry in json.loads(result.output)}
+    assert set(listed) == set(REGISTRY)
+    [period] = listed["rsi"]["parameters"]
+    assert (period["name"], period["default"], period["minimum"]) == ("period", 14, 2)
+    assert listed["rsi"]["outputs"] == [{"name": "rsi", "unit": "percent"}]
+    assert [output["name"] for output in listed["macd"]["outputs"]] == [
+        "macd",
+        "signal",
+        "histogram",
+    ]
