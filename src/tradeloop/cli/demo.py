@@ -174,7 +174,7 @@ def _trade_a_day(current: Settings, deployed: list[str]) -> date | None:
     from tradeloop.app.parity import parity
     from tradeloop.app.session import last_decision_day
     from tradeloop.cli.session import print_parity
-    from tradeloop.flows.manage import ManageParameters, day_report, manage_flow
+    from tradeloop.flows.manage import ManageParameters, day_report, manage_flow, written_pages
 
     console.rule("deploy → manage a day in paper")
     strategies = deployed_strategies(current)
@@ -194,7 +194,8 @@ def _trade_a_day(current: Settings, deployed: list[str]) -> date | None:
         "and sent through the gateway…"
     )
     summary = manage_flow(ManageParameters(day=day, source="feed"))
-    console.print(day_report(summary), markup=False, highlight=False, soft_wrap=True)
+    report = day_report(summary, written_pages(current, summary))
+    console.print(report, markup=False, highlight=False, soft_wrap=True)
     for _, spec in strategies:
         print_parity(parity(current, spec, day))
     return day

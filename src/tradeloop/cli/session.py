@@ -98,9 +98,10 @@ def manage(
     if as_json:
         typer.echo(json.dumps(_summary_document(summary), indent=2, default=str))
         return
-    from tradeloop.flows.manage import day_report
+    from tradeloop.flows.manage import day_report, written_pages
 
-    console.print(day_report(summary), markup=False, highlight=False, soft_wrap=True)
+    report = day_report(summary, written_pages(current, summary))
+    console.print(report, markup=False, highlight=False, soft_wrap=True)
 
 
 def _agent(planner: str | None, script: Path | None, every: int) -> DayAgentConfig | None:

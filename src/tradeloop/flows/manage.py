@@ -141,6 +141,18 @@ def write_day_report(
         return None
 
 
+def written_pages(settings: Settings, summary: DaySummary) -> tuple[Path, Path] | None:
+    """The day's `report.html` and `day.png` as the flow wrote them, or None (no trades, or
+    the drawing failed): for the terminal to say where they are after the flow."""
+    from tradeloop.reports.day import REPORT_FILE
+    from tradeloop.reports.day_data import day_folder
+    from tradeloop.reports.day_png import DAY_PNG
+
+    folder = day_folder(settings.data_dir, summary.day)
+    pages = (folder / REPORT_FILE, folder / DAY_PNG)
+    return pages if summary.trades and all(page.exists() for page in pages) else None
+
+
 def day_report(summary: DaySummary, pages: tuple[Path, Path] | None = None) -> str:
     """The day as markdown: the strategies, each trade, the P&L after costs, the refusals, and
     where the day's page is (`pages`: its HTML and PNG, when they were written)."""

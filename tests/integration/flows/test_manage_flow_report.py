@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,7 +20,12 @@ from tradeloop.app import stores
 from tradeloop.app.manage import DaySummary
 from tradeloop.domain.market.synthetic import generate_market
 from tradeloop.domain.strategy.generators import random_specs
-from tradeloop.flows.manage import ManageParameters, manage_flow, write_day_report
+from tradeloop.flows.manage import (
+    ManageParameters,
+    manage_flow,
+    write_day_report,
+    written_pages,
+)
 from tradeloop.reports.day_data import day_folder
 from tradeloop.settings import load_settings
 
@@ -65,6 +71,10 @@ def test_the_manage_flow_writes_the_days_page_and_publishes_its_png() -> None:
     assert base64.b64decode(encoded) == (folder / "day.png").read_bytes()
     [markdown] = _artifacts(f"day-{DAY}")
     assert str(folder / "report.html") in markdown.data  # type: ignore[attr-defined]
+    # the terminal (`tradeloop manage`, the demo) names the same files after the flow
+    pages = (folder / "report.html", folder / "day.png")
+    assert written_pages(load_settings(), summary) == pages
+    assert written_pages(load_settings(), replace(summary, trades=[])) is None
 
 
 def test_a_report_that_cannot_be_drawn_is_a_warning_naming_the_error(
