@@ -146,25 +146,41 @@ def _run(current: Settings, regime: Literal["planted", "null"]) -> None:
         console.print(
             "No edge was planted in this market: refusing everything is the right answer."
         )
+    if result.report:
+        console.print(
+            "The run's page (leaderboard, score histogram with the gate):", highlight=False
+        )
+        console.print(f"  {result.report}", highlight=False, soft_wrap=True)
     day = _trade_a_day(current, result.deployed)
     console.print(f"(whole demo {time.perf_counter() - started:.0f} s)")
     console.rule("next")
     day_text = day.isoformat() if day is not None else "YYYY-MM-DD"
-    console.print(
-        "  .venv/bin/tradeloop deployments ls          # what trades in paper, with its evidence\n"
-        f"  .venv/bin/tradeloop manage --date {day_text} --speed 600   # a day over the replayed "
-        "feed\n"
-        "  .venv/bin/tradeloop research best --limit 5   # every gate number and reason\n"
-        "  .venv/bin/tradeloop backtest examples/strategies/nifty_ema_cross_15m.json"
-        " --walk-forward 4\n"
-        "  make demo ARGS='--regime null'             # the same loop on a market with no edge\n"
-        "  .venv/bin/tradeloop strategy schema        # write your own spec against it\n"
-        "  .venv/bin/tradeloop live check             # paper is the default; see docs/trading.md\n"
-        f"  PREFECT_HOME={_shown(current.prefect_home)} .venv/bin/prefect server start\n"
-        "      # then open http://127.0.0.1:4200: these runs and their artifacts "
-        "(docs/operations.md)",
-        highlight=False,
+    steps = (
+        ("this run's page", f".venv/bin/tradeloop research report {result.run_id} --open"),
+        ("what trades in paper, with its evidence", ".venv/bin/tradeloop deployments ls"),
+        (
+            "a day over the replayed feed",
+            f".venv/bin/tradeloop manage --date {day_text} --speed 600",
+        ),
+        ("every gate number and reason", ".venv/bin/tradeloop research best --limit 5"),
+        (
+            "a backtest and its report (`tradeloop report ID --open`)",
+            ".venv/bin/tradeloop backtest examples/strategies/nifty_ema_cross_15m.json "
+            "--walk-forward 4",
+        ),
+        ("the same loop on a market with no edge", "make demo ARGS='--regime null'"),
+        ("write your own spec against it", ".venv/bin/tradeloop strategy schema"),
+        ("paper is the default; see docs/trading.md", ".venv/bin/tradeloop live check"),
+        ("the REST API on 127.0.0.1:8000 (docs/api.md)", ".venv/bin/tradeloop api"),
+        (
+            "the Prefect UI on http://127.0.0.1:4200: these runs and their artifacts",
+            f"PREFECT_HOME={_shown(current.prefect_home)} .venv/bin/prefect server start",
+        ),
     )
+    for what, command in steps:
+        # the comment above its command: each fits 80 columns, and a command copies whole
+        console.print(f"  # {what}", highlight=False)
+        console.print(f"  {command}", highlight=False, soft_wrap=True)
 
 
 def _trade_a_day(current: Settings, deployed: list[str]) -> date | None:
