@@ -60,15 +60,20 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
+HTML_ANCHOR = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
+
+
 def anchors_of(page: Path) -> set[str]:
+    """The page's heading slugs, and the ids of its HTML anchors (`<a id="...">`)."""
     seen: dict[str, int] = {}
     anchors = set()
-    for heading in HEADING.findall(_without_code_blocks(page.read_text(encoding="utf-8"))):
+    text = _without_code_blocks(page.read_text(encoding="utf-8"))
+    for heading in HEADING.findall(text):
         base = slug(heading)
         count = seen.get(base, 0)
         anchors.add(base if count == 0 else f"{base}-{count}")
         seen[base] = count + 1
-    return anchors
+    return anchors | set(HTML_ANCHOR.findall(text))
 
 
 ALL_LINKS = [link for page in PAGES for link in links_of(page)]
@@ -108,3 +113,5 @@ def test_a_missing_page_or_heading_is_reported(tmp_path: Path) -> None:
     targets = [link.target for link in links_of(page)]
     assert targets == ["missing.md", "#title", "#nope", "../docs/x.md"]
     assert anchors_of(page) == {"title"}
+    page.write_text('# Title\n\n<a id="model-x"></a>\n### X\n', encoding="utf-8")
+    assert anchors_of(page) == {"title", "model-x", "x"}
