@@ -20,7 +20,7 @@ import polars as pl
 from numba import njit
 
 from tradeloop.domain.market.candles import INTERVAL_MINUTES
-from tradeloop.domain.market.frame_memo import derived
+from tradeloop.domain.market.frame_memo import derived, distinct_values
 from tradeloop.domain.market.session import OPEN_MINUTE
 from tradeloop.errors import DataValidationError, SpecError
 
@@ -177,10 +177,7 @@ def _session_clock(
 def _bar_minutes(candles: pl.DataFrame) -> int:
     if "interval" not in candles.columns or candles.height == 0:
         return 1
-    column = candles["interval"]
-    first = column[0]
-    uniform = first is not None and not (column != first).any()  # cheaper than unique()
-    intervals = [first] if uniform else column.unique().to_list()
+    intervals = distinct_values(candles, "interval")  # the compiler's frame check reads it too
     if len(intervals) != 1 or intervals[0] not in INTERVAL_MINUTES:
         raise DataValidationError(
             f"candle frame has interval(s) {intervals}; indicators need exactly one of "

@@ -57,6 +57,23 @@ def derived(source: object, name: str, compute: Callable[[], T]) -> T:
     return value
 
 
+def distinct_values(frame: pl.DataFrame, column: str) -> list[Any]:
+    """The distinct values of `column` (sorted), read once per frame object: a cheap pass
+    when the column holds one value, as a candle frame's `symbol` and `interval` do."""
+
+    def read() -> list[Any]:
+        series = frame[column]
+        if frame.height == 0:
+            return []
+        first = series[0]
+        if first is not None and not (series != first).any():
+            return [first]
+        values: list[Any] = series.unique().sort(nulls_last=True).to_list()
+        return values
+
+    return derived(frame, f"distinct:{column}", read)
+
+
 def _shape(source: object) -> _Shape:
     if not isinstance(source, pl.DataFrame):
         return None

@@ -31,7 +31,7 @@ import polars as pl
 
 from tradeloop.domain.indicators.base import PriceArrays
 from tradeloop.domain.indicators.cache import IndicatorCache
-from tradeloop.domain.market.frame_memo import derived
+from tradeloop.domain.market.frame_memo import distinct_values
 from tradeloop.domain.strategy.evaluation import Evaluator
 from tradeloop.domain.strategy.signals import Signals
 from tradeloop.domain.strategy.spec import StrategySpec
@@ -82,11 +82,6 @@ _FrameFacts = dict[str, list[object]]
 
 def _frame_facts(candles: pl.DataFrame) -> _FrameFacts:
     """The distinct `interval` and `symbol` values of the frame, read once per frame object."""
-    return derived(candles, "interval_and_symbol", lambda: _read_facts(candles))
-
-
-def _read_facts(candles: pl.DataFrame) -> _FrameFacts:
-    """The distinct `interval` and `symbol` values (a cheap pass when uniform)."""
     facts: _FrameFacts = {}
     for column in ("interval", "symbol"):
         if column not in candles.columns:
@@ -94,13 +89,7 @@ def _read_facts(candles: pl.DataFrame) -> _FrameFacts:
                 f"candle frame has no {column!r} column: use the shared candle schema "
                 "(tradeloop.domain.market.candles.CANDLE_SCHEMA)"
             )
-        series = candles[column]
-        if candles.height == 0:
-            facts[column] = []
-        elif not (series != series[0]).any():
-            facts[column] = [series[0]]
-        else:
-            facts[column] = series.unique().sort().to_list()
+        facts[column] = distinct_values(candles, column)
     return facts
 
 
