@@ -62,28 +62,9 @@ def indicators(
     from tradeloop.domain.indicators.registry import REGISTRY
 
     if as_json:
-        document = [
-            {
-                "name": name,
-                "description": definition.description,
-                "parameters": [
-                    {
-                        "name": param.name,
-                        "kind": param.kind,
-                        "default": param.default,
-                        "minimum": param.minimum,
-                        "maximum": param.maximum,
-                        "description": param.description,
-                    }
-                    for param in definition.params
-                ],
-                "outputs": [
-                    {"name": output, "unit": definition.unit(output) if definition.units else None}
-                    for output in definition.outputs
-                ],
-            }
-            for name, definition in REGISTRY.items()
-        ]
+        from tradeloop.domain.indicators.reference import catalogue
+
+        document = catalogue()
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     table = Table(title='Indicators (an operand is {"indicator": name, param: value, ...})')

@@ -78,7 +78,7 @@ def test_indicators_json_lists_every_registered_indicator_with_its_ranges() -> N
     assert result.exit_code == 0, result.output
     listed = {entry["name"]: entry for entry in json.loads(result.output)}
     assert set(listed) == set(REGISTRY)
-    [period] = listed["rsi"]["parameters"]
+    [period] = listed["rsi"]["params"]
     assert (period["name"], period["default"], period["minimum"]) == ("period", 14, 2)
     assert listed["rsi"]["outputs"] == [{"name": "rsi", "unit": "percent"}]
     assert [output["name"] for output in listed["macd"]["outputs"]] == [
