@@ -159,18 +159,19 @@ def _session_clock(
 ) -> int:  # pragma: no cover - compiled
     """Fill each bar's session index (+1 when the IST date changes) and minutes from 09:15 IST
     to its open, in one pass; the first row whose ts is not after the previous one, or 0."""
-    day_before = 0
     count = -1
+    day_start = 0
+    day_end = 0  # the current IST day's local bounds: a bar inside it needs no day division
     for row in range(len(ts)):
         if row > 0 and ts[row] <= ts[row - 1]:
             return row
         local = ts[row] + _IST_OFFSET_NS
-        day = local // _NS_PER_DAY
-        if row == 0 or day != day_before:
+        if row == 0 or local >= day_end:  # sorted: a later day, never an earlier one
+            day_start = (local // _NS_PER_DAY) * _NS_PER_DAY
+            day_end = day_start + _NS_PER_DAY
             count += 1
-            day_before = day
         session[row] = count
-        minute_of_session[row] = (local - day * _NS_PER_DAY) // _NS_PER_MINUTE - (OPEN_MINUTE)
+        minute_of_session[row] = (local - day_start) // _NS_PER_MINUTE - OPEN_MINUTE
     return 0
 
 
