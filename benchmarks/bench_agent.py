@@ -33,6 +33,7 @@ from tradeloop.agent import (
     parse_reply,
     tool,
 )
+from tradeloop.errors import ModelError
 
 TARGET_MS_PER_STEP = 1.0
 STEPS = 2_000
@@ -148,9 +149,12 @@ GREEDY_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 CALL = json.dumps({"tool": "moving_average", "args": {"symbol": "NIFTY", "period": 20}})
 REPLY_SHAPES = {
     "plain JSON": CALL,
-    "JSON in prose": f"Sure. I will compute the average first:\n```json\n{CALL}\n```\nThen decide.",
+    "indented JSON": "\n  " + json.dumps(json.loads(CALL), indent=2) + "\n",
     "<think> then JSON": "<think>" + "The user wants a trend check. " * 20 + "</think>\n" + CALL,
 }
+# Refused, not parsed: a call wrapped in prose is a ModelError fed back to the model (the call
+# that would run might not be the one it meant); timed against the peer extracting it anyway.
+PROSE_REPLY = f"Sure. I will compute the average first:\n```json\n{CALL}\n```\nThen decide."
 
 
 def bench_parsing() -> None:
@@ -166,9 +170,15 @@ def bench_parsing() -> None:
         match = GREEDY_OBJECT.search(text)
         return PEER.validate_python(json.loads(match.group(0) if match else text))
 
+    def refused(text: str) -> object:
+        try:
+            return parse_reply(text)
+        except ModelError as error:
+            return error
+
     print(f"\nreply -> validated call, per reply ({REPLIES} replies)")
     for label, text in REPLY_SHAPES.items():
-        chosen = peer if label == "plain JSON" else peer_with_regex
+        chosen = peer if label != "<think> then JSON" else peer_with_regex
         peer_name = "json.loads+TypeAdapter" if chosen is peer else "regex+json.loads+TypeAdapter"
         ours_us = per_call(ours, text, REPLIES)
         peer_us = per_call(chosen, text, REPLIES)
@@ -176,6 +186,13 @@ def bench_parsing() -> None:
             f"  {label:<20} ours {ours_us * 1e6:7.2f} us   peer ({peer_name}) "
             f"{peer_us * 1e6:7.2f} us   ratio {ours_us / peer_us:5.2f}x"
         )
+    assert isinstance(refused(PROSE_REPLY), ModelError)
+    refused_us = per_call(refused, PROSE_REPLY, REPLIES)
+    extracted_us = per_call(peer_with_regex, PROSE_REPLY, REPLIES)
+    print(
+        f"  {'JSON in prose':<20} ours refuses it (ModelError fed back) in {refused_us * 1e6:.2f} "
+        f"us; the peer extracts and runs it in {extracted_us * 1e6:.2f} us"
+    )
 
 
 def per_call(function: Callable[[str], object], text: str, count: int) -> float:
